@@ -1,0 +1,62 @@
+/** The hardware policy (DESIGN.md "Hardware checks"): served at `/v1/policy`, applied on both sides. */
+import { Type, type Static } from 'typebox';
+
+export const CHECK_IDS = [
+  'arch',
+  'gpu',
+  'memory',
+  'disk',
+  'cpu',
+  'private-network',
+  'server',
+  'clock',
+  'virtualization',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+export const SeveritySchema = Type.Union([Type.Literal('warn'), Type.Literal('fail')]);
+
+export const PolicySchema = Type.Object(
+  {
+    requireGpu: Type.Boolean(),
+    minMemoryBytes: Type.Integer({ minimum: 0 }),
+    minDiskBytes: Type.Integer({ minimum: 0 }),
+    minCores: Type.Integer({ minimum: 0 }),
+    clusterCidrs: Type.Array(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' }), {
+      maxItems: 64,
+    }),
+    maxClockSkewSeconds: Type.Number({ minimum: 0 }),
+    /** Per check id: what a non-passing result becomes (`warn` softens a failure, `fail` hardens a warning). */
+    severity: Type.Record(Type.String(), SeveritySchema),
+    autoApprove: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type Policy = Static<typeof PolicySchema>;
+
+/** A policy file may set any subset; the rest comes from the defaults. */
+export const PolicyOverridesSchema = Type.Partial(PolicySchema, { additionalProperties: false });
+export type PolicyOverrides = Static<typeof PolicyOverridesSchema>;
+
+const GiB = 1024 ** 3;
+
+export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze<Policy>({
+  requireGpu: true,
+  minMemoryBytes: 8 * GiB,
+  minDiskBytes: 100 * GiB,
+  minCores: 4,
+  clusterCidrs: ['10.42.0.0/16', '10.43.0.0/16', '100.64.0.0/10'],
+  maxClockSkewSeconds: 60,
+  severity: { virtualization: 'warn' },
+  autoApprove: false,
+});
+
+/** Defaults overlaid with a (validated) policy file's values. */
+export function resolvePolicy(overrides: PolicyOverrides = {}): Policy {
+  return {
+    ...DEFAULT_POLICY,
+    ...overrides,
+    clusterCidrs: [...(overrides.clusterCidrs ?? DEFAULT_POLICY.clusterCidrs)],
+    severity: { ...DEFAULT_POLICY.severity, ...overrides.severity },
+  };
+}
