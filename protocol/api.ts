@@ -11,8 +11,22 @@ export const ENROLL_BODY_LIMIT_BYTES = 1024 * 1024;
 export const ROLES = ['admin', 'ops', 'reviewer', 'owner'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const NODE_STATUSES = ['pending', 'approved', 'active', 'rejected', 'revoked'] as const;
-export type NodeStatus = (typeof NODE_STATUSES)[number];
+export const NodeStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('approved'),
+  Type.Literal('active'),
+  Type.Literal('rejected'),
+  Type.Literal('revoked'),
+]);
+export type NodeStatus = Static<typeof NodeStatusSchema>;
+export const NODE_STATUSES: readonly NodeStatus[] = ['pending', 'approved', 'active', 'rejected', 'revoked'];
+
+export const RoleSchema = Type.Union([
+  Type.Literal('admin'),
+  Type.Literal('ops'),
+  Type.Literal('reviewer'),
+  Type.Literal('owner'),
+]);
 
 /** Error codes a client may act on. Every error body is `{ error: { code, message, details? } }`. */
 export const ERROR_CODES = {
@@ -70,7 +84,7 @@ export type EnrollRequest = Static<typeof EnrollRequestSchema>;
 
 export const EnrollResponseSchema = Type.Object({
   nodeId: Type.String(),
-  status: Type.Union(NODE_STATUSES.map((s) => Type.Literal(s))),
+  status: NodeStatusSchema,
   /** True when this answers a retry of an enrollment that already succeeded. */
   existing: Type.Optional(Type.Boolean()),
   /** True when the fingerprint matched one of the owner's nodes (a re-install keeps the node id). */

@@ -1,0 +1,145 @@
+/**
+ * `buildApp(config, deps)`: the whole enroll-server as a ready Fastify instance, wired by hand.
+ * Tests call it directly; only `main.ts` listens and handles signals.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ServerConfig } from './config.js';
+import type { App, AppContext } from './context.js';
+import { type Db, openDatabase } from './db/database.js';
+import { newApiToken, newId, sha256Hex } from './ids.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandler } from './plugins/errors.js';
+import { createMetrics, registerRequestMetrics } from './plugins/metrics.js';
+import { type Repositories, createRepositories } from './repositories/index.js';
+import { accountRoutes } from './routes/accounts.js';
+import { enrollRoutes } from './routes/enroll.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { createEnrollmentService } from './services/enrollment.js';
+import { FailureLimiter } from './services/failure-limiter.js';
+import { createKeyService } from './services/keys.js';
+import { createNodeEvents } from './services/node-events.js';
+import { createNodeService } from './services/nodes.js';
+import { type PresenceSource, createNoPresence } from './services/presence.js';
+
+export const SERVER_VERSION = '0.1.0';
+
+export interface AppDeps {
+  /** The clock (ms since epoch). Domain code never reads the time itself. */
+  now?: () => number;
+  /** Fastify logger option: false in tests, pino options in main. */
+  logger?: FastifyServerOptions['logger'];
+  presence?: PresenceSource;
+  db?: Db;
+}
+
+export interface BootstrapResult {
+  /** Set only when this start created the first admin token. */
+  adminToken?: string;
+  /** True when the token was generated here (and must be printed once), false when it came from config. */
+  generated: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    homenode: { context: AppContext; bootstrap: BootstrapResult };
+  }
+}
+
+/** Log redaction: credentials never reach the log. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.installationKey',
+  '*.token',
+  '*.key',
+  '*.password',
+];
+
+/** On an empty database, create the first admin token (from config, or generated). */
+export function ensureBootstrapToken(
+  repos: Repositories,
+  config: ServerConfig,
+  now: number,
+): BootstrapResult {
+  if (repos.tokens.count() > 0) return { generated: false };
+  const adminToken = config.bootstrapToken ?? newApiToken();
+  const id = newId('tok');
+  repos.transaction(() => {
+    repos.tokens.create(
+      { id, role: 'admin', ownerId: null, label: 'bootstrap admin', createdAt: now, createdBy: null },
+      sha256Hex(adminToken),
+    );
+    repos.audit.record(now, { type: 'system', id: null }, 'token.bootstrap', { type: 'token', id });
+  });
+  return { adminToken, generated: config.bootstrapToken === undefined };
+}
+
+export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promise<App> {
+  const now = deps.now ?? Date.now;
+  const db = deps.db ?? openDatabase(config.dbPath);
+  const repos = createRepositories(db);
+  const app: App = Fastify({
+    logger: deps.logger ?? false,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    genReqId: () => randomBytes(8).toString('hex'),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.addHook('onClose', async () => {
+    if (!deps.db) db.close();
+  });
+
+  const metrics = createMetrics();
+  const events = createNodeEvents((error) => app.log.error({ err: error }, 'node event listener failed'));
+  const presence = deps.presence ?? createNoPresence();
+  const windowMs = config.enrollRateLimit.windowSeconds * 1000;
+  const context: AppContext = {
+    config,
+    repos,
+    now,
+    metrics,
+    presence,
+    events,
+    enrollment: createEnrollmentService({
+      repos,
+      policy: config.policy,
+      now,
+      events,
+      keyLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perKeyId, now }),
+      addressLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perAddress, now }),
+      onResult: (result) => metrics.enrollments.inc({ result }),
+    }),
+    keys: createKeyService({ repos, limits: config.keys, now }),
+    nodes: createNodeService({ repos, presence, events, now }),
+  };
+  app.decorate('homenode', { context, bootstrap: ensureBootstrapToken(repos, config, now()) });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Home Node enroll-server', version: SERVER_VERSION },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  registerErrorHandler(app);
+  registerAuth(app, repos.tokens);
+  registerRequestMetrics(app, metrics);
+
+  healthRoutes(app, context);
+  accountRoutes(app, context);
+  keyRoutes(app, context);
+  enrollRoutes(app, context);
+  nodeRoutes(app, context);
+  app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,53 @@
+/** Opens the SQLite database (WAL, foreign keys) and applies numbered migrations at start-up. */
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Migration files are `NNN_name.sql`, applied in order of NNN. */
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .flatMap((file) => {
+      const match = /^(\d{3})_([\w-]+)\.sql$/.exec(file);
+      return match
+        ? [{ version: Number(match[1]), name: match[2] ?? file, sql: readFileSync(join(dir, file), 'utf8') }]
+        : [];
+    })
+    .sort((a, b) => a.version - b.version);
+}
+
+export function openDatabase(file: string, migrations: Migration[] = loadMigrations()): Db {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations);
+  return db;
+}
+
+/** Apply every migration newer than the database's `user_version`, each in its own transaction. */
+export function migrate(db: Db, migrations: Migration[]): number {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  let applied = 0;
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied += 1;
+  }
+  return applied;
+}

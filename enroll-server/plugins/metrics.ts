@@ -1,0 +1,46 @@
+/** Prometheus metrics (`GET /metrics`): a registry per app, request counters and domain counters. */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'homenode_' });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'homenode_http_requests_total',
+      help: 'HTTP requests answered, by method, route and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'homenode_http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['route'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    enrollments: new Counter({
+      name: 'homenode_enrollments_total',
+      help: 'Enrollment attempts, by result (created, reinstall, retry, or the error code)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    nodesByStatus: new Gauge({
+      name: 'homenode_nodes',
+      help: 'Nodes by status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL, keeps the label set small.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+}

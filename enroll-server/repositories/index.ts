@@ -1,0 +1,28 @@
+/** The repositories: the only code that holds SQL. */
+import type { Db } from '../db/database.js';
+import { createAuditRepository } from './audit.js';
+import { createFlagRepository } from './flags.js';
+import { createKeyRepository } from './keys.js';
+import { createNodeRepository } from './nodes.js';
+import { createOwnerRepository } from './owners.js';
+import { createTokenRepository } from './tokens.js';
+
+export function createRepositories(db: Db) {
+  return {
+    owners: createOwnerRepository(db),
+    tokens: createTokenRepository(db),
+    keys: createKeyRepository(db),
+    nodes: createNodeRepository(db),
+    audit: createAuditRepository(db),
+    flags: createFlagRepository(db),
+    /** Run `fn` in one transaction (BEGIN IMMEDIATE), rolled back if it throws. */
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn).immediate();
+    },
+    /** True when the database answers a trivial query (readiness). */
+    ping(): boolean {
+      return db.prepare('SELECT 1 AS ok').get() !== undefined;
+    },
+  };
+}
+export type Repositories = ReturnType<typeof createRepositories>;

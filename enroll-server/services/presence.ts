@@ -1,0 +1,37 @@
+/**
+ * What the server knows about a node's liveness. The control channel is the only source of
+ * presence (DESIGN.md "Uptime and workload accounting"); until a node has held a session, it is
+ * offline with no uptime. `createNoPresence` is the source used while no channel hub is attached.
+ */
+export interface UptimeView {
+  /** Fractions 0–1 of the last 24 hours and 7 days in which the node was up. */
+  last24h: number;
+  last7d: number;
+  /** Seconds up since enrollment. */
+  upSeconds: number;
+}
+
+export interface PresenceView {
+  online: boolean;
+  lastSeenAt: number | null;
+  uptime: UptimeView;
+  /** The latest heartbeat's metrics, or null when none arrived yet. */
+  metrics: Record<string, unknown> | null;
+}
+
+export interface PresenceSource {
+  view(nodeId: string, now: number): PresenceView;
+  onlineNodeIds(): readonly string[];
+}
+
+export function createNoPresence(): PresenceSource {
+  return {
+    view: () => ({
+      online: false,
+      lastSeenAt: null,
+      uptime: { last24h: 0, last7d: 0, upSeconds: 0 },
+      metrics: null,
+    }),
+    onlineNodeIds: () => [],
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * A real enroll-server from `buildApp` on loopback with a real SQLite file in a temp dir, plus small
+ * HTTP helpers. Each test builds its own with `startTestServer()`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../enroll-server/app.js';
+import {
+  DEFAULT_ENROLL_RATE_LIMIT,
+  DEFAULT_KEY_LIMITS,
+  type EnrollRateLimit,
+  type ServerConfig,
+} from '../../enroll-server/config.js';
+import type { App } from '../../enroll-server/context.js';
+import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
+
+export const TEST_ADMIN_TOKEN = 'hn_test-admin-token-0123456789abcdefghijklmnop';
+
+export interface TestServerOptions {
+  now?: () => number;
+  policy?: PolicyOverrides;
+  enrollRateLimit?: Partial<EnrollRateLimit>;
+  /** Reuse a port (to restart "the same" server); default: any free port. */
+  port?: number;
+  /** Reuse a database file (to restart with the same data); default: a new temp file. */
+  dbPath?: string;
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  adminToken: string;
+  app: App;
+  dbPath: string;
+  dir: string;
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse<T>>;
+  createOwner(email?: string, name?: string): Promise<{ id: string; email: string }>;
+  createKey(
+    ownerId: string,
+    options?: { ttlHours?: number; maxUses?: number; label?: string },
+  ): Promise<{ id: string; key: string; keyId: string }>;
+  tokenFor(role: 'admin' | 'ops' | 'reviewer' | 'owner', ownerId?: string): Promise<string>;
+  /** Stop the server; `keepFiles` leaves the database for a restart. */
+  close(options?: { keepFiles?: boolean }): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dir = options.dbPath ? join(options.dbPath, '..') : mkdtempSync(join(tmpdir(), 'homenode-server-'));
+  const dbPath = options.dbPath ?? join(dir, 'homenode.db');
+  const config: ServerConfig = {
+    dbPath,
+    host: '127.0.0.1',
+    port: options.port ?? 0,
+    publicUrl: 'http://127.0.0.1',
+    bootstrapToken: TEST_ADMIN_TOKEN,
+    policy: resolvePolicy(options.policy),
+    logLevel: 'silent',
+    trustProxy: false,
+    keys: DEFAULT_KEY_LIMITS,
+    enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
+  };
+  const app = await buildApp(config, { now: options.now });
+  await app.listen({ host: '127.0.0.1', port: config.port });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  const api: TestServer['api'] = async (method, path, opts = {}) => {
+    const token = opts.token === undefined ? TEST_ADMIN_TOKEN : opts.token;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = opts.raw;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(url + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as never };
+  };
+
+  const server: TestServer = {
+    url,
+    port: address.port,
+    adminToken: TEST_ADMIN_TOKEN,
+    app,
+    dbPath,
+    dir,
+    api,
+    async createOwner(email, name = 'Test Owner') {
+      counter += 1;
+      const res = await api<{ id: string; email: string }>('POST', '/v1/owners', {
+        body: { email: email ?? `owner${counter}-${Date.now()}@example.com`, name },
+      });
+      if (res.status !== 201) throw new Error(`createOwner: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+    async createKey(ownerId, keyOptions = {}) {
+      const res = await api<{ id: string; key: string; keyId: string }>('POST', '/v1/keys', {
+        body: { ownerId, ...keyOptions },
+      });
+      if (res.status !== 201) throw new Error(`createKey: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+    async tokenFor(role, ownerId) {
+      const res = await api<{ token: string }>('POST', '/v1/tokens', {
+        body: { role, ...(ownerId ? { ownerId } : {}) },
+      });
+      if (res.status !== 201) throw new Error(`tokenFor: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token;
+    },
+    async close(closeOptions = {}) {
+      await app.close();
+      if (!closeOptions.keepFiles && !options.dbPath) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** A clock tests move by hand. */
+export function manualClock(start = Date.parse('2026-11-02T09:00:00Z')) {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms: number) {
+      t += ms;
+    },
+    set(ms: number) {
+      t = ms;
+    },
+  };
+}
