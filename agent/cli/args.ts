@@ -1,0 +1,75 @@
+/** Command-line parsing (node:util parseArgs): argv in, a typed command or a usage error out. */
+import { parseArgs } from 'node:util';
+
+export const COMMANDS = ['run', 'preflight', 'enroll', 'status', 'reset'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export interface CliArgs {
+  command: CommandName | 'help';
+  server?: string | undefined;
+  stateDir?: string | undefined;
+  config?: string | undefined;
+  json: boolean;
+  facts?: string | undefined;
+  key?: string | undefined;
+  yes: boolean;
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const OPTIONS = {
+  server: { type: 'string' },
+  'state-dir': { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  facts: { type: 'string' },
+  key: { type: 'string' },
+  yes: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/** Which options each command accepts besides the common ones (`--server`, `--state-dir`, `--config`). */
+const ALLOWED: Record<CommandName, readonly string[]> = {
+  run: ['key', 'facts'],
+  preflight: ['json', 'facts'],
+  enroll: ['key', 'facts'],
+  status: ['json'],
+  reset: ['yes'],
+};
+
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const [name, ...extra] = positionals;
+  if (values.help || name === undefined || name === 'help')
+    return { command: 'help', json: false, yes: false };
+  if (!isCommand(name)) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.join(', ')}.`);
+  if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}" after "${name}".`);
+  for (const option of ['json', 'facts', 'key', 'yes'] as const) {
+    const given = option === 'json' || option === 'yes' ? values[option] : values[option] !== undefined;
+    if (given && !ALLOWED[name].includes(option)) {
+      throw new UsageError(`The option --${option} does not apply to "${name}".`);
+    }
+  }
+  return {
+    command: name,
+    server: values.server,
+    stateDir: values['state-dir'],
+    config: values.config,
+    json: values.json,
+    facts: values.facts,
+    key: values.key,
+    yes: values.yes,
+  };
+}
+
+function isCommand(name: string): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name);
+}

@@ -1,0 +1,35 @@
+/** `--help`: commands, options and exit codes. */
+import { AGENT_VERSION } from '../version.js';
+import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR } from './config.js';
+
+export const HELP_TEXT = `Home Node agent ${AGENT_VERSION}
+
+Usage: npm run agent -- <command> [options]
+
+Commands:
+  run                 First boot: checks, key prompt, enrollment (or the
+                      enrolled node's status once enrolled).
+  preflight           Check this machine and print the results.
+    --json            Print { "checks": [...], "facts": {...} } instead.
+    --facts FILE      Assess saved facts instead of this machine.
+  enroll              Enroll without the welcome screen.
+    --key KEY         The installation key (or set HOMENODE_KEY).
+  status [--json]     Node id, server, status and the last preflight.
+  reset --yes         Forget this machine's identity and enrollment.
+
+Common options:
+  --server URL        The enroll server (overrides the config file).
+  --state-dir DIR     Where state is kept (default ${DEFAULT_STATE_DIR}).
+  --config FILE       Config file (default ${DEFAULT_CONFIG_PATH}).
+  -h, --help          This text.
+
+Exit codes:
+  0  done; for preflight: no check failed
+  1  a preflight check failed (nothing was sent)
+  2  usage or configuration error
+  3  the installation key was refused (typo, unknown, expired, used)
+  4  the server refused the enrollment (hardware, revoked, conflict)
+  5  the server could not be reached (the enrollment resumes later)
+  6  status: this machine is not enrolled
+  130 interrupted (Ctrl-C)
+`;

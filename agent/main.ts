@@ -1,0 +1,88 @@
+/**
+ * The agent's entry point (`npm run agent -- <command>`): the only file that reads argv and the
+ * environment. It builds the context, runs the command and makes sure the terminal is left usable.
+ */
+import { UsageError, parseCliArgs, type CliArgs } from './cli/args.js';
+import { loadConfig } from './cli/config.js';
+import { EXIT, type AgentContext } from './cli/context.js';
+import { dispatch } from './cli/dispatch.js';
+import { HELP_TEXT } from './cli/help.js';
+import { createHttpClient } from './net/http-request.js';
+import { resolveHost } from './probe/connectivity.js';
+import { createProgramRunner } from './probe/run-program.js';
+import { createKeyPrompt } from './ui/key-prompt.js';
+import { createStyle, outputWidth, type Output } from './ui/output.js';
+
+function outputFor(stream: NodeJS.WriteStream): Output {
+  return {
+    write: (text) => void stream.write(text),
+    isTTY: stream.isTTY,
+    width: outputWidth(stream.isTTY ? stream.columns : undefined),
+  };
+}
+
+/** Show the cursor and leave raw mode, whatever happened (a prompt may have hidden the cursor). */
+function restoreTerminal(): void {
+  if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
+  if (process.stdout.isTTY) process.stdout.write('\x1b[?25h');
+}
+
+async function buildContext(args: CliArgs): Promise<AgentContext> {
+  const config = await loadConfig(args);
+  const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+  const style = createStyle(colour);
+  return {
+    args,
+    config,
+    out: outputFor(process.stdout),
+    err: outputFor(process.stderr),
+    style,
+    envKey: process.env.HOMENODE_KEY || undefined,
+    interactive: process.stdin.isTTY && process.stdout.isTTY,
+    askKey: createKeyPrompt(style, { input: process.stdin, output: process.stdout }),
+    http: createHttpClient({ serverPin: config.serverPin }),
+    runProgram: createProgramRunner(),
+    resolve: resolveHost,
+    now: Date.now,
+    random: Math.random,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs;
+  let ctx: AgentContext;
+  try {
+    args = parseCliArgs(argv);
+    if (args.command === 'help') {
+      process.stdout.write(HELP_TEXT);
+      return EXIT.OK;
+    }
+    ctx = await buildContext(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\nSee --help.\n`);
+    return EXIT.USAGE;
+  }
+  return dispatch(args.command, ctx);
+}
+
+process.on('SIGINT', () => {
+  restoreTerminal();
+  process.stderr.write('\nStopped. Run the agent again to continue where it stopped.\n');
+  process.exit(EXIT.INTERRUPTED);
+});
+process.on('exit', restoreTerminal);
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    restoreTerminal();
+    process.stderr.write(
+      `The agent stopped because of an unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 70;
+  },
+);

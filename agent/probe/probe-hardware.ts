@@ -1,0 +1,75 @@
+/**
+ * The only caller of `systeminformation`, `nvidia-smi` and `lspci`: gathers this machine's facts.
+ * Programs that are missing or fail become notes the person is shown, never exceptions.
+ */
+import { machine } from 'node:os';
+import si from 'systeminformation';
+import type { GpuFacts, HardwareFacts } from '../../protocol/hardware.js';
+import type { ProbeNote } from './facts.js';
+import { LSPCI_ARGS, mergeGpus, parseLspciGpus } from './lspci.js';
+import { NVIDIA_SMI_ARGS, parseNvidiaSmi } from './nvidia-smi.js';
+import type { RunProgram } from './run-program.js';
+import { hardwareFromSnapshot, type SystemSnapshot } from './system-facts.js';
+
+export interface ProbedHardware {
+  hardware: HardwareFacts;
+  boardUuid: string;
+  notes: ProbeNote[];
+}
+
+const NOTE_TEXT: Record<string, string> = {
+  'nvidia-smi':
+    'nvidia-smi (the NVIDIA driver tool) was not found, so no driver is loaded; GPUs are identified by their PCI ids.',
+  lspci: 'lspci (pciutils) was not found, so GPUs without a driver could not be listed.',
+};
+
+function toNote(result: Awaited<ReturnType<RunProgram>>): ProbeNote | undefined {
+  if (result.outcome === 'ok') return undefined;
+  if (result.outcome === 'missing') {
+    return { program: result.program, outcome: 'missing', message: NOTE_TEXT[result.program] ?? '' };
+  }
+  return {
+    program: result.program,
+    outcome: 'failed',
+    message: `${result.program} failed: ${result.message}`,
+  };
+}
+
+export async function probeGpus(run: RunProgram): Promise<{ gpus: GpuFacts[]; notes: ProbeNote[] }> {
+  const [smi, pci] = await Promise.all([run('nvidia-smi', NVIDIA_SMI_ARGS), run('lspci', LSPCI_ARGS)]);
+  const fromDriver = smi.outcome === 'ok' ? parseNvidiaSmi(smi.stdout) : [];
+  const fromPci = pci.outcome === 'ok' ? parseLspciGpus(pci.stdout) : [];
+  const notes = [toNote(smi), toNote(pci)].filter((n): n is ProbeNote => n !== undefined);
+  return { gpus: mergeGpus(fromDriver, fromPci), notes };
+}
+
+async function systemSnapshot(): Promise<SystemSnapshot> {
+  const [cpu, mem, blockDevices, interfaces, defaultInterface, os, system] = await Promise.all([
+    si.cpu(),
+    si.mem(),
+    si.blockDevices(),
+    si.networkInterfaces(),
+    si.networkInterfaceDefault(),
+    si.osInfo(),
+    si.system(),
+  ]);
+  return {
+    machine: machine(),
+    cpu,
+    memTotal: mem.total,
+    blockDevices,
+    interfaces: Array.isArray(interfaces) ? interfaces : [interfaces],
+    defaultInterface,
+    os,
+    system,
+  };
+}
+
+export async function probeHardware(run: RunProgram): Promise<ProbedHardware> {
+  const [snapshot, { gpus, notes }] = await Promise.all([systemSnapshot(), probeGpus(run)]);
+  return {
+    hardware: hardwareFromSnapshot(snapshot, gpus),
+    boardUuid: snapshot.system.uuid,
+    notes,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Runs an external program (argument array, timeout) and reports what happened as a value: a
+ * missing program or a failing one is a finding for the person at the console, never a crash.
+ */
+import { execa } from 'execa';
+
+export type ProgramResult =
+  | { outcome: 'ok'; stdout: string }
+  | { outcome: 'missing'; program: string }
+  | { outcome: 'failed'; program: string; message: string };
+
+export type RunProgram = (program: string, args: readonly string[]) => Promise<ProgramResult>;
+
+export const PROGRAM_TIMEOUT_MS = 10_000;
+
+export function createProgramRunner(timeoutMs = PROGRAM_TIMEOUT_MS): RunProgram {
+  return async (program, args) => {
+    const result = await execa(program, [...args], {
+      timeout: timeoutMs,
+      reject: false,
+      stdin: 'ignore',
+      encoding: 'utf8',
+      maxBuffer: 4 * 1024 * 1024,
+    });
+    if (result.failed) {
+      const code = result.code;
+      if (code === 'ENOENT') return { outcome: 'missing', program };
+      const firstErrorLine =
+        String(result.stderr ?? '')
+          .trim()
+          .split('\n')[0] ?? '';
+      const reason = result.timedOut
+        ? `did not answer within ${Math.round(timeoutMs / 1000)} s`
+        : firstErrorLine || String(result.shortMessage);
+      return { outcome: 'failed', program, message: reason };
+    }
+    return { outcome: 'ok', stdout: result.stdout };
+  };
+}
