@@ -53,9 +53,9 @@ export function createKeyRepository(db: Db) {
      WHERE key_id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses`,
   );
   const byId = db.prepare<[string], KeyRow>('SELECT * FROM installation_keys WHERE id = ?');
-  const listAll = db.prepare<[string | null, number, number], KeyRow>(
-    `SELECT * FROM installation_keys WHERE (?1 IS NULL OR owner_id = ?1)
-     ORDER BY created_at DESC, id LIMIT ?2 OFFSET ?3`,
+  const listAll = db.prepare<{ ownerId: string | null; limit: number; offset: number }, KeyRow>(
+    `SELECT * FROM installation_keys WHERE (@ownerId IS NULL OR owner_id = @ownerId)
+     ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`,
   );
   const revoke = db.prepare(
     'UPDATE installation_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
@@ -91,7 +91,7 @@ export function createKeyRepository(db: Db) {
       return row && toKey(row);
     },
     list(ownerId: string | null, limit: number, offset: number): InstallationKeyRecord[] {
-      return listAll.all(ownerId, limit, offset).map(toKey);
+      return listAll.all({ ownerId, limit, offset }).map(toKey);
     },
     revoke(id: string, at: number): boolean {
       return revoke.run(at, id).changes === 1;

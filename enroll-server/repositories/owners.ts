@@ -20,9 +20,9 @@ export function createOwnerRepository(db: Db) {
   const insert = db.prepare('INSERT INTO owners (id, email, name, created_at) VALUES (?, ?, ?, ?)');
   const byId = db.prepare<[string], OwnerRow>('SELECT * FROM owners WHERE id = ?');
   const byEmail = db.prepare<[string], OwnerRow>('SELECT * FROM owners WHERE email = ?');
-  const list = db.prepare<[string, number, number], OwnerRow>(
-    `SELECT * FROM owners WHERE (?1 = '' OR email LIKE '%' || ?1 || '%' OR name LIKE '%' || ?1 || '%')
-     ORDER BY created_at, id LIMIT ?2 OFFSET ?3`,
+  const list = db.prepare<{ q: string; limit: number; offset: number }, OwnerRow>(
+    `SELECT * FROM owners WHERE (@q = '' OR instr(lower(email), lower(@q)) > 0 OR instr(lower(name), lower(@q)) > 0)
+     ORDER BY created_at, id LIMIT @limit OFFSET @offset`,
   );
   return {
     create(owner: Owner): Owner {
@@ -38,7 +38,7 @@ export function createOwnerRepository(db: Db) {
       return row && toOwner(row);
     },
     list(q: string, limit: number, offset: number): Owner[] {
-      return list.all(q, limit, offset).map(toOwner);
+      return list.all({ q, limit, offset }).map(toOwner);
     },
   };
 }

@@ -167,11 +167,8 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     }
 
     const problem = keyProblem(key, at);
-    if (problem) {
-      deps.keyLimiter.recordFailure(parsed.keyId);
-      deps.addressLimiter.recordFailure(clientAddress);
-      throw problem;
-    }
+    // The secret was right, so this is no guess: it does not count towards the rate limits.
+    if (problem) throw problem;
 
     const failed = assessHardware(body.hardware, policy).filter((c) => c.status === 'fail');
     if (failed.length > 0) {
