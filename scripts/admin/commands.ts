@@ -1,0 +1,230 @@
+/** The operator CLI's commands: each maps options to one API call and prints a table or JSON. */
+import type { ApiClient } from './client.js';
+import { record, table } from './format.js';
+
+export type OptionSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; description: string; required?: boolean }
+>;
+
+export interface CommandContext {
+  api: ApiClient;
+  options: Record<string, string | boolean | undefined>;
+  args: string[];
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  args?: string[];
+  options?: OptionSpec;
+  run(ctx: CommandContext): Promise<unknown>;
+  /** Human output; JSON is printed as is with --json. */
+  render?(result: never): string;
+}
+
+type Row = Record<string, unknown>;
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const int = (name: string, v: string | boolean | undefined): number | undefined => {
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new Error(`--${name} must be a whole number, not "${v}"`);
+  return n;
+};
+const query = (params: Record<string, string | number | boolean | undefined>): string => {
+  const entries = Object.entries(params).filter(([, v]) => v !== undefined) as [
+    string,
+    string | number | boolean,
+  ][];
+  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}` : '';
+};
+const id = (ctx: CommandContext): string => encodeURIComponent(ctx.args[0] ?? '');
+
+const NODE_COLUMNS = ['id', 'status', 'online', 'gpus', 'ownerId', 'lastSeenAt', 'enrolledAt'];
+const nodeRows = (r: { nodes: Row[]; total: number }) =>
+  `${table(
+    r.nodes.map((n) => ({
+      ...n,
+      gpus:
+        (n.gpus as { model: string; count: number }[]).map((g) => `${g.count}x ${g.model}`).join(', ') ||
+        'none',
+    })),
+    NODE_COLUMNS,
+  )}\n${r.nodes.length} of ${r.total} node(s)`;
+const nodeDetail = (n: Row) => {
+  const { hardware: _h, preflight, attributes: _a, labels, ...rest } = n;
+  const checks = (preflight as { id: string; status: string; summary: string }[]).map(
+    (c) => `  ${c.status.toUpperCase().padEnd(4)} ${c.id}: ${c.summary}`,
+  );
+  return `${record(rest)}\nlabels:\n${Object.entries(labels as Row)
+    .map(([k, v]) => `  ${k}=${String(v)}`)
+    .join('\n')}\npreflight:\n${checks.join('\n')}`;
+};
+
+export const COMMANDS: Command[] = [
+  {
+    name: 'me',
+    summary: 'Show the role and owner of the token in use',
+    run: ({ api }) => api.request('GET', '/v1/me'),
+    render: (r: Row) => record(r),
+  },
+  {
+    name: 'owners create',
+    summary: 'Create an owner (a home user)',
+    options: {
+      email: { type: 'string', description: 'email address', required: true },
+      name: { type: 'string', description: 'display name', required: true },
+    },
+    run: ({ api, options }) =>
+      api.request('POST', '/v1/owners', { email: str(options.email), name: str(options.name) }),
+    render: (r: Row) => record(r),
+  },
+  {
+    name: 'owners list',
+    summary: 'List owners',
+    options: { q: { type: 'string', description: 'search email or name' } },
+    run: ({ api, options }) => api.request('GET', `/v1/owners${query({ q: str(options.q) })}`),
+    render: (r: { owners: Row[] }) => table(r.owners, ['id', 'email', 'name', 'createdAt']),
+  },
+  {
+    name: 'tokens create',
+    summary: 'Create an API token (printed once: store it)',
+    options: {
+      role: { type: 'string', description: 'admin, ops, reviewer or owner', required: true },
+      owner: { type: 'string', description: 'owner id (for role owner)' },
+      label: { type: 'string', description: 'what the token is for' },
+    },
+    run: ({ api, options }) =>
+      api.request('POST', '/v1/tokens', {
+        role: str(options.role),
+        ownerId: str(options.owner),
+        label: str(options.label),
+      }),
+    render: (r: Row) => `${record(r)}\n\nThe token is shown only this once.`,
+  },
+  {
+    name: 'tokens list',
+    summary: 'List API tokens (never their secrets)',
+    run: ({ api }) => api.request('GET', '/v1/tokens'),
+    render: (r: { tokens: Row[] }) =>
+      table(r.tokens, ['id', 'role', 'ownerId', 'label', 'createdAt', 'revokedAt']),
+  },
+  {
+    name: 'tokens revoke',
+    summary: 'Revoke an API token',
+    args: ['TOKEN_ID'],
+    run: (ctx) => ctx.api.request('DELETE', `/v1/tokens/${id(ctx)}`),
+    render: (r: Row) => record(r),
+  },
+  {
+    name: 'keys create',
+    summary: 'Create an installation key for an owner (printed once)',
+    options: {
+      owner: { type: 'string', description: 'owner id (staff tokens)' },
+      'ttl-hours': { type: 'string', description: 'hours until it expires (default 168)' },
+      'max-uses': { type: 'string', description: 'machines it may enroll (default 1)' },
+      label: { type: 'string', description: 'a note for the owner' },
+    },
+    run: ({ api, options }) =>
+      api.request('POST', '/v1/keys', {
+        ownerId: str(options.owner),
+        ttlHours: int('ttl-hours', options['ttl-hours']),
+        maxUses: int('max-uses', options['max-uses']),
+        label: str(options.label),
+      }),
+    render: (r: Row) =>
+      `Installation key (shown only this once):\n\n    ${String(r.key)}\n\nexpires ${String(r.expiresAt)}, enrolls up to ${String(r.maxUses)} machine(s), id ${String(r.id)}`,
+  },
+  {
+    name: 'keys list',
+    summary: 'List installation keys',
+    options: { owner: { type: 'string', description: 'only this owner' } },
+    run: ({ api, options }) => api.request('GET', `/v1/keys${query({ ownerId: str(options.owner) })}`),
+    render: (r: { keys: Row[] }) =>
+      table(r.keys, ['id', 'masked', 'ownerId', 'state', 'uses', 'maxUses', 'expiresAt', 'label']),
+  },
+  {
+    name: 'keys revoke',
+    summary: 'Revoke an installation key',
+    args: ['KEY_ID'],
+    run: (ctx) => ctx.api.request('DELETE', `/v1/keys/${id(ctx)}`),
+    render: (r: Row) => record(r),
+  },
+  {
+    name: 'nodes list',
+    summary: 'List nodes',
+    options: {
+      status: { type: 'string', description: 'pending, approved, active, rejected or revoked' },
+      online: { type: 'boolean', description: 'only nodes online now' },
+      offline: { type: 'boolean', description: 'only nodes offline now' },
+      q: { type: 'string', description: 'search id, owner, GPU model' },
+    },
+    run: ({ api, options }) =>
+      api.request(
+        'GET',
+        `/v1/nodes${query({ status: str(options.status), q: str(options.q), online: options.online ? true : options.offline ? false : undefined })}`,
+      ),
+    render: nodeRows,
+  },
+  {
+    name: 'nodes show',
+    summary: 'Show one node',
+    args: ['NODE_ID'],
+    run: (ctx) => ctx.api.request('GET', `/v1/nodes/${id(ctx)}`),
+    render: nodeDetail,
+  },
+  {
+    name: 'approve',
+    summary: 'Approve a pending node',
+    args: ['NODE_ID'],
+    options: { note: { type: 'string', description: 'a note for the audit log' } },
+    run: (ctx) => ctx.api.request('POST', `/v1/nodes/${id(ctx)}/approve`, { note: str(ctx.options.note) }),
+    render: (r: Row) => `Node ${String(r.id)} is now ${String(r.status)}.`,
+  },
+  {
+    name: 'reject',
+    summary: 'Reject a pending node (the reason is shown on its screen)',
+    args: ['NODE_ID'],
+    options: {
+      reason: { type: 'string', description: 'why, in words the owner understands', required: true },
+    },
+    run: (ctx) => ctx.api.request('POST', `/v1/nodes/${id(ctx)}/reject`, { reason: str(ctx.options.reason) }),
+    render: (r: Row) => `Node ${String(r.id)} is now ${String(r.status)}.`,
+  },
+  {
+    name: 'revoke',
+    summary: 'Revoke a node: it is disconnected and may not connect again',
+    args: ['NODE_ID'],
+    options: { reason: { type: 'string', description: 'why', required: true } },
+    run: (ctx) => ctx.api.request('POST', `/v1/nodes/${id(ctx)}/revoke`, { reason: str(ctx.options.reason) }),
+    render: (r: Row) => `Node ${String(r.id)} is now ${String(r.status)}.`,
+  },
+  {
+    name: 'audit',
+    summary: 'Show the audit log, newest first',
+    options: {
+      target: { type: 'string', description: 'only entries about this node/key/token id' },
+      action: { type: 'string', description: 'only this action, e.g. node.approved' },
+      limit: { type: 'string', description: 'how many (default 50)' },
+    },
+    run: ({ api, options }) =>
+      api.request(
+        'GET',
+        `/v1/audit${query({ targetId: str(options.target), action: str(options.action), limit: int('limit', options.limit) ?? 50 })}`,
+      ),
+    render: (r: { entries: Row[] }) =>
+      table(
+        r.entries.map((e) => ({
+          ...e,
+          actor: `${String((e.actor as Row).type)}:${String((e.actor as Row).role ?? (e.actor as Row).id ?? '')}`,
+        })),
+        ['at', 'actor', 'action', 'targetType', 'targetId', 'details'],
+      ),
+  },
+  {
+    name: 'policy',
+    summary: 'Show the hardware policy the server enforces',
+    run: ({ api }) => api.request('GET', '/v1/policy'),
+    render: (r: { policy: Row; serverTime: string }) => `${record(r.policy)}\nserverTime  ${r.serverTime}`,
+  },
+];
