@@ -1,0 +1,57 @@
+/** `npm run bench -- <name> [--json]`: runs one benchmark; with --json the last line is one JSON object. */
+import { parseArgs } from 'node:util';
+import { benchEnroll } from './bench/enroll.js';
+
+const BENCHES: Record<
+  string,
+  {
+    summary: string;
+    run: (
+      o: Record<string, string | boolean | undefined>,
+      log: (l: string) => void,
+    ) => Promise<Record<string, number>>;
+  }
+> = {
+  enroll: {
+    summary: 'enrollments per second and latency (options: --count N=2000, --concurrency C=16)',
+    run: (o, log) =>
+      benchEnroll({ count: Number(o.count ?? 2000), concurrency: Number(o.concurrency ?? 16), log }),
+  },
+};
+
+const { values, positionals } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    json: { type: 'boolean' },
+    help: { type: 'boolean' },
+    count: { type: 'string' },
+    concurrency: { type: 'string' },
+  },
+  allowPositionals: true,
+});
+const name = positionals[0];
+const bench = name ? BENCHES[name] : undefined;
+if (values.help || !bench) {
+  const lines = [
+    'Usage: npm run bench -- <name> [--json]',
+    '',
+    'Benchmarks:',
+    ...Object.entries(BENCHES).map(([k, b]) => `  ${k.padEnd(10)} ${b.summary}`),
+  ];
+  (bench || values.help ? console.log : console.error)(lines.join('\n'));
+  process.exit(values.help ? 0 : 2);
+}
+for (const option of ['count', 'concurrency'] as const) {
+  const v = values[option];
+  if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
+    console.error(`--${option} must be a positive whole number, not "${v}"`);
+    process.exit(2);
+  }
+}
+const figures = await bench.run(values, (line) => console.error(line));
+if (values.json) {
+  console.log(JSON.stringify({ bench: name, ...figures }));
+} else {
+  const width = Math.max(...Object.keys(figures).map((k) => k.length));
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(width)}  ${v}`);
+}
