@@ -4,6 +4,8 @@
  */
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../enroll/backoff.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../enroll/enroll.js';
 import { readTextIfExists } from '../state/atomic-file.js';
 import { UsageError, type CliArgs } from './args.js';
 
@@ -14,6 +16,14 @@ const ConfigFileSchema = Type.Object({
   serverUrl: Type.Optional(Type.String({ minLength: 1 })),
   stateDir: Type.Optional(Type.String({ minLength: 1 })),
   serverPin: Type.Optional(Type.String({ pattern: '^sha256/[A-Za-z0-9+/]{43}=$' })),
+  /** Enrollment retries on network errors, 429 and 5xx (defaults: 10 attempts, 1 s doubling to 60 s). */
+  retry: Type.Optional(
+    Type.Object({
+      maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+      baseDelayMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+      maxDelayMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
+    }),
+  ),
 });
 type ConfigFile = Static<typeof ConfigFileSchema>;
 const ConfigFile = Compile(ConfigFileSchema);
@@ -22,6 +32,7 @@ export interface AgentConfig {
   serverUrl: string | undefined;
   stateDir: string;
   serverPin: string | undefined;
+  retry: { maxAttempts: number; backoff: BackoffOptions };
 }
 
 export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
@@ -36,6 +47,13 @@ export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
     serverUrl,
     stateDir: args.stateDir ?? file.stateDir ?? DEFAULT_STATE_DIR,
     serverPin: file.serverPin,
+    retry: {
+      maxAttempts: file.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      backoff: {
+        baseMs: file.retry?.baseDelayMs ?? DEFAULT_BACKOFF.baseMs,
+        capMs: file.retry?.maxDelayMs ?? DEFAULT_BACKOFF.capMs,
+      },
+    },
   };
 }
 

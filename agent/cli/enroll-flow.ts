@@ -25,6 +25,8 @@ async function send(ctx: AgentContext, store: StateStore, pending: PendingEnroll
     now: ctx.now,
     random: ctx.random,
     wait: createCountdownWait(ctx.out, ctx.style, ctx.sleep),
+    maxAttempts: ctx.config.retry.maxAttempts,
+    backoff: ctx.config.retry.backoff,
     onAttempt: (attempt) =>
       ctx.out.write(
         attempt === 1
