@@ -12,7 +12,7 @@ export function healthRoutes(app: App, ctx: AppContext): void {
   );
 
   app.get('/readyz', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
-    let ready = false;
+    let ready: boolean;
     try {
       ready = ctx.repos.ping();
     } catch {

@@ -214,10 +214,10 @@ export const COMMANDS: Command[] = [
       ),
     render: (r: { entries: Row[] }) =>
       table(
-        r.entries.map((e) => ({
-          ...e,
-          actor: `${String((e.actor as Row).type)}:${String((e.actor as Row).role ?? (e.actor as Row).id ?? '')}`,
-        })),
+        r.entries.map((e) => {
+          const actor = e.actor as { type: string; role?: string | null; id?: string | null };
+          return { ...e, actor: `${actor.type}:${actor.role ?? actor.id ?? ''}` };
+        }),
         ['at', 'actor', 'action', 'targetType', 'targetId', 'details'],
       ),
   },
