@@ -67,7 +67,8 @@ async function obtainKey(
   if (!ctx.interactive) {
     throw new UsageError('No installation key: pass --key KEY or set HOMENODE_KEY (or run on a terminal).');
   }
-  return { key: await ctx.askKey('Installation key (HN-XXXX-XXXX-XXXX-XXXX-XXXX):') };
+  ctx.out.write('Type the installation key shown on the website (HN-XXXX-XXXX-XXXX-XXXX-XXXX).\n');
+  return { key: await ctx.askKey('Installation key:') };
 }
 
 async function enrollWithKeys(
