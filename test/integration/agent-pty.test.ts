@@ -22,7 +22,10 @@ function withTypo(key: string): string {
   return `HN-${(body.slice(0, 9) + wrong + body.slice(10)).match(/.{4}/g)?.join('-')}`;
 }
 
-const plain = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+const ESC = '\u001b';
+const CSI = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g');
+const COLOUR = new RegExp(`${ESC}\\[3[12]m`);
+const plain = (text: string) => text.replace(CSI, '');
 
 function openConsole(args: string[], env: Record<string, string>) {
   const term = pty.spawn(process.execPath, [...AGENT_ARGS, ...args], {
@@ -91,7 +94,7 @@ describe('first boot on a console', () => {
       expect(text).toContain(`Node id:  ${node.nodeId}`);
       expect(text).toMatch(/\[ ok \] gpu\s+1 NVIDIA GPU: rtx4090/);
       // Escape codes for colour only when colour is on.
-      expect(/\x1b\[3[12]m/.test(con.screen())).toBe(colour);
+      expect(COLOUR.test(con.screen())).toBe(colour);
       // The cursor is shown again at the end: the terminal is left usable.
       expect(con.screen().lastIndexOf('\x1b[?25h')).toBeGreaterThan(con.screen().lastIndexOf('\x1b[?25l'));
     });

@@ -10,10 +10,12 @@ import { enrolledScreen, refusedScreen } from '../../agent/ui/screens.js';
 import type { Check } from '../../protocol/hardware.js';
 import { formatInstallationKey } from '../../protocol/key.js';
 
-const ANSI = /\x1b\[/;
+const ESC = '\u001b';
+const ANSI = new RegExp(`${ESC}\\[`);
+const SGR = new RegExp(`${ESC}\\[[0-9;]*m`, 'g');
 const plain = createStyle(false);
 const colour = createStyle(true);
-const visible = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, '');
+const visible = (line: string) => line.replace(SGR, '');
 
 const CHECKS: Check[] = [
   { id: 'arch', status: 'pass', summary: '64-bit x86 processor (x86_64)', detail: '', fix: '' },
