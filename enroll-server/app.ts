@@ -5,9 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServerConfig } from './config.js';
 import type { App, AppContext } from './context.js';
+import { ControlHub } from './control/hub.js';
+import { PresenceTracker } from './control/presence-tracker.js';
+import { MAX_FRAME_BYTES } from '../protocol/control.js';
 import { type Db, openDatabase } from './db/database.js';
 import { newApiToken, newId, sha256Hex } from './ids.js';
 import { registerAuth } from './plugins/auth.js';
@@ -15,6 +19,7 @@ import { registerErrorHandler } from './plugins/errors.js';
 import { createMetrics, registerRequestMetrics } from './plugins/metrics.js';
 import { type Repositories, createRepositories } from './repositories/index.js';
 import { accountRoutes } from './routes/accounts.js';
+import { controlRoutes } from './routes/control.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
@@ -24,7 +29,6 @@ import { FailureLimiter } from './services/failure-limiter.js';
 import { createKeyService } from './services/keys.js';
 import { createNodeEvents } from './services/node-events.js';
 import { createNodeService } from './services/nodes.js';
-import { type PresenceSource, createNoPresence } from './services/presence.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -33,7 +37,6 @@ export interface AppDeps {
   now?: () => number;
   /** Fastify logger option: false in tests, pino options in main. */
   logger?: FastifyServerOptions['logger'];
-  presence?: PresenceSource;
   db?: Db;
 }
 
@@ -91,13 +94,17 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     genReqId: () => randomBytes(8).toString('hex'),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  app.addHook('onClose', async () => {
-    if (!deps.db) db.close();
-  });
 
   const metrics = createMetrics();
   const events = createNodeEvents((error) => app.log.error({ err: error }, 'node event listener failed'));
-  const presence = deps.presence ?? createNoPresence();
+  // Sessions left open by a crash end at their last sign of life.
+  const closedAfterCrash = repos.presence.closeAllOpen('server-restart');
+  const presence = new PresenceTracker({
+    repo: repos.presence,
+    now,
+    newId: () => newId('pi'),
+    enrolledAt: (nodeId) => repos.nodes.get(nodeId)?.enrolledAt,
+  });
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
   const context: AppContext = {
     config,
@@ -117,7 +124,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     }),
     keys: createKeyService({ repos, limits: config.keys, now }),
     nodes: createNodeService({ repos, presence, events, now }),
+    hub: new ControlHub({
+      config,
+      repos,
+      presence,
+      events,
+      metrics,
+      now,
+      log: app.log.child({ module: 'control' }),
+    }),
   };
+  if (closedAfterCrash > 0)
+    app.log.warn(
+      { event: 'presence_recovered', intervals: closedAfterCrash },
+      'closed presence intervals left open',
+    );
   app.decorate('homenode', { context, bootstrap: ensureBootstrapToken(repos, config, now()) });
 
   await app.register(swagger, {
@@ -129,6 +150,12 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
       security: [{ bearer: [] }],
     },
   });
+  // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
+  app.addHook('preClose', async () => context.hub.close());
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  app.addHook('onClose', async () => {
+    if (!deps.db) db.close();
+  });
   registerErrorHandler(app);
   registerAuth(app, repos.tokens);
   registerRequestMetrics(app, metrics);
@@ -138,6 +165,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   keyRoutes(app, context);
   enrollRoutes(app, context);
   nodeRoutes(app, context);
+  controlRoutes(app, context);
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
 
   await app.ready();

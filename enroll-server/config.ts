@@ -3,7 +3,7 @@
  * DESIGN.md "Running". Every error names the variable and the value that is wrong.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
 import { type Policy, PolicyOverridesSchema, resolvePolicy } from '../protocol/policy.js';
 
@@ -22,8 +22,28 @@ export interface EnrollRateLimit {
   perAddress: number;
 }
 
+/** How approved nodes join the managed cluster (sent in the control channel's `join`). */
+export interface ClusterConfig {
+  /** The k3s server URL agents join. */
+  server: string;
+  /** The k3s join token. */
+  token: string;
+  /** The private overlay: node n gets address index n (the hub is index 1). */
+  overlayCidr: string;
+  hubPublicKey: string;
+  hubEndpoint: string;
+  keepaliveSeconds: number;
+}
+
+export interface ShellLimits {
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+}
+
 export interface ServerConfig {
   dbPath: string;
+  /** Where recordings and diagnostics are kept (default: the database's folder). */
+  dataDir: string;
   host: string;
   port: number;
   publicUrl: string;
@@ -34,6 +54,8 @@ export interface ServerConfig {
   trustProxy: boolean;
   keys: KeyLimits;
   enrollRateLimit: EnrollRateLimit;
+  cluster: ClusterConfig;
+  shell: ShellLimits;
 }
 
 export class ConfigError extends Error {
@@ -42,6 +64,18 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+export const DEFAULT_SHELL_LIMITS: ShellLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 2 * 3_600_000 };
+
+/** Development defaults: a real deployment sets every HOMENODE_CLUSTER_* / HOMENODE_WG_* variable. */
+export const DEV_CLUSTER: ClusterConfig = {
+  server: 'https://100.64.0.1:6443',
+  token: 'homenode-dev-cluster-token',
+  overlayCidr: '100.64.0.0/10',
+  hubPublicKey: 'DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
+  hubEndpoint: '127.0.0.1:51820',
+  keepaliveSeconds: 25,
+};
 
 export const DEFAULT_KEY_LIMITS: KeyLimits = { defaultTtlHours: 7 * 24, maxTtlHours: 90 * 24, maxUses: 1000 };
 export const DEFAULT_ENROLL_RATE_LIMIT: EnrollRateLimit = {
@@ -112,8 +146,14 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
     throw new ConfigError('HOMENODE_LOG_LEVEL', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const policyFile = env.HOMENODE_POLICY ? resolve(env.HOMENODE_POLICY) : undefined;
+  const dbPath = env.HOMENODE_DB || './data/homenode.db';
+  const overlayCidr = env.HOMENODE_OVERLAY_CIDR || DEV_CLUSTER.overlayCidr;
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(overlayCidr)) {
+    throw new ConfigError('HOMENODE_OVERLAY_CIDR', overlayCidr, 'must be an IPv4 CIDR such as 100.64.0.0/10');
+  }
   return {
-    dbPath: env.HOMENODE_DB || './data/homenode.db',
+    dbPath,
+    dataDir: env.HOMENODE_DATA_DIR || dirname(dbPath),
     host,
     port,
     publicUrl: publicUrl.replace(/\/+$/, ''),
@@ -123,6 +163,22 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
     logLevel,
     trustProxy: env.HOMENODE_TRUST_PROXY === '1' || env.HOMENODE_TRUST_PROXY === 'true',
     keys: DEFAULT_KEY_LIMITS,
+    cluster: {
+      server: env.HOMENODE_CLUSTER_SERVER || DEV_CLUSTER.server,
+      token: env.HOMENODE_CLUSTER_TOKEN || DEV_CLUSTER.token,
+      overlayCidr,
+      hubPublicKey: env.HOMENODE_WG_HUB_PUBLIC_KEY || DEV_CLUSTER.hubPublicKey,
+      hubEndpoint: env.HOMENODE_WG_HUB_ENDPOINT || DEV_CLUSTER.hubEndpoint,
+      keepaliveSeconds: DEV_CLUSTER.keepaliveSeconds,
+    },
+    shell: {
+      idleTimeoutMs:
+        integer(env, 'HOMENODE_SHELL_IDLE_SECONDS', DEFAULT_SHELL_LIMITS.idleTimeoutMs / 1000, 10, 86_400) *
+        1000,
+      maxDurationMs:
+        integer(env, 'HOMENODE_SHELL_MAX_SECONDS', DEFAULT_SHELL_LIMITS.maxDurationMs / 1000, 10, 86_400) *
+        1000,
+    },
     enrollRateLimit: {
       windowSeconds: integer(
         env,

@@ -8,6 +8,7 @@ import type {
 } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServerConfig } from './config.js';
+import type { ControlHub } from './control/hub.js';
 import type { Metrics } from './plugins/metrics.js';
 import type { Repositories } from './repositories/index.js';
 import type { EnrollmentService } from './services/enrollment.js';
@@ -34,4 +35,5 @@ export interface AppContext {
   enrollment: EnrollmentService;
   keys: KeyService;
   nodes: NodeService;
+  hub: ControlHub;
 }

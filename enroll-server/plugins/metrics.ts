@@ -26,6 +26,33 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    controlConnects: new Counter({
+      name: 'homenode_control_connects_total',
+      help: 'Control-channel sessions opened (first connections and reconnects)',
+      registers: [registry],
+    }),
+    controlMessages: new Counter({
+      name: 'homenode_control_messages_total',
+      help: 'Control-channel frames received, by message type (invalid for refused frames)',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    controlAuthFailures: new Counter({
+      name: 'homenode_control_auth_failures_total',
+      help: 'Control-channel connections refused, by reason',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    usageReports: new Counter({
+      name: 'homenode_usage_reports_stored_total',
+      help: 'Usage reports stored (resends of a stored report are not counted)',
+      registers: [registry],
+    }),
+    connectedNodes: new Gauge({
+      name: 'homenode_connected_nodes',
+      help: 'Nodes with a live control session',
+      registers: [registry],
+    }),
     nodesByStatus: new Gauge({
       name: 'homenode_nodes',
       help: 'Nodes by status',

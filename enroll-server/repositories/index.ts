@@ -1,11 +1,15 @@
 /** The repositories: the only code that holds SQL. */
 import type { Db } from '../db/database.js';
 import { createAuditRepository } from './audit.js';
+import { createCommandRepository, createShellSessionRepository } from './commands.js';
 import { createFlagRepository } from './flags.js';
 import { createKeyRepository } from './keys.js';
+import { createNetworkRepository } from './network.js';
 import { createNodeRepository } from './nodes.js';
 import { createOwnerRepository } from './owners.js';
+import { createPresenceRepository } from './presence.js';
 import { createTokenRepository } from './tokens.js';
+import { createUsageRepository } from './usage.js';
 
 export function createRepositories(db: Db) {
   return {
@@ -15,6 +19,11 @@ export function createRepositories(db: Db) {
     nodes: createNodeRepository(db),
     audit: createAuditRepository(db),
     flags: createFlagRepository(db),
+    presence: createPresenceRepository(db),
+    usage: createUsageRepository(db),
+    network: createNetworkRepository(db),
+    commands: createCommandRepository(db),
+    shellSessions: createShellSessionRepository(db),
     /** Run `fn` in one transaction (BEGIN IMMEDIATE), rolled back if it throws. */
     transaction<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

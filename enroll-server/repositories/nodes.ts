@@ -116,6 +116,9 @@ export function createNodeRepository(db: Db) {
   const byFingerprint = db.prepare<[string], NodeRow>(
     'SELECT * FROM nodes WHERE fingerprint = ? ORDER BY created_at DESC',
   );
+  const setHardware = db.prepare(
+    `UPDATE nodes SET hardware = @hardware, attributes = @attributes, labels = @labels, updated_at = @now WHERE id = @id`,
+  );
   const setStatus = db.prepare(
     `UPDATE nodes SET status = @status, status_reason = @reason, updated_at = @now,
        approved_at = CASE WHEN @status = 'approved' THEN @now ELSE approved_at END,
@@ -145,6 +148,19 @@ export function createNodeRepository(db: Db) {
     /** A re-install of a known machine: new identity and facts, same node id and history. */
     reenroll(id: string, fields: EnrollmentFields, now: number): void {
       reenroll.run(enrollmentParams(id, fields, now));
+    },
+    updateHardware(
+      id: string,
+      fields: Pick<NodeRecord, 'hardware' | 'attributes' | 'labels'>,
+      now: number,
+    ): void {
+      setHardware.run({
+        id,
+        hardware: JSON.stringify(fields.hardware),
+        attributes: JSON.stringify(fields.attributes),
+        labels: JSON.stringify(fields.labels),
+        now,
+      });
     },
     get(id: string): NodeRecord | undefined {
       const row = byId.get(id);

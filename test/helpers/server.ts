@@ -9,8 +9,11 @@ import { buildApp } from '../../enroll-server/app.js';
 import {
   DEFAULT_ENROLL_RATE_LIMIT,
   DEFAULT_KEY_LIMITS,
+  DEFAULT_SHELL_LIMITS,
+  DEV_CLUSTER,
   type EnrollRateLimit,
   type ServerConfig,
+  type ShellLimits,
 } from '../../enroll-server/config.js';
 import type { App } from '../../enroll-server/context.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
@@ -21,6 +24,7 @@ export interface TestServerOptions {
   now?: () => number;
   policy?: PolicyOverrides;
   enrollRateLimit?: Partial<EnrollRateLimit>;
+  shell?: Partial<ShellLimits>;
   /** Reuse a port (to restart "the same" server); default: any free port. */
   port?: number;
   /** Reuse a database file (to restart with the same data); default: a new temp file. */
@@ -62,6 +66,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const dbPath = options.dbPath ?? join(dir, 'homenode.db');
   const config: ServerConfig = {
     dbPath,
+    dataDir: dir,
     host: '127.0.0.1',
     port: options.port ?? 0,
     publicUrl: 'http://127.0.0.1',
@@ -71,6 +76,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     trustProxy: false,
     keys: DEFAULT_KEY_LIMITS,
     enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
+    cluster: DEV_CLUSTER,
+    shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
   const app = await buildApp(config, { now: options.now });
   await app.listen({ host: '127.0.0.1', port: config.port });

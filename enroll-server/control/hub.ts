@@ -1,0 +1,364 @@
+/**
+ * The control-channel hub: one live session per node over `/v1/control`. It validates every frame
+ * against the protocol schemas, keeps presence, stores signed usage reports once, applies hardware
+ * snapshots, tells nodes about status changes at once, sends `join`, relays commands and shells.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { Compile } from 'typebox/compile';
+import type { NodeStatus } from '../../protocol/api.js';
+import {
+  type AgentMessage,
+  AgentMessageSchema,
+  CLOSE_CODES,
+  type CommandName,
+  PING_INTERVAL_MS,
+  PONG_TIMEOUT_MS,
+  type ServerMessage,
+} from '../../protocol/control.js';
+import type { ServerConfig } from '../config.js';
+import { newId } from '../ids.js';
+import type { Metrics } from '../plugins/metrics.js';
+import type { Repositories } from '../repositories/index.js';
+import type { NodeEvents, NodeStatusEvent } from '../services/node-events.js';
+import { buildJoinMessage } from './join.js';
+import { PendingCommands, type CommandOutcome } from './pending-commands.js';
+import type { PresenceTracker } from './presence-tracker.js';
+import { type SignedReports, createSignedReports } from './signed-reports.js';
+
+const checkAgentMessage = Compile(AgentMessageSchema);
+const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
+const ABUSE_LIMIT = 10;
+
+interface Session {
+  id: string;
+  nodeId: string;
+  socket: WebSocket;
+  lastPongAt: number;
+  bye: boolean;
+  badFrames: number;
+  shellEnabled: boolean;
+  shells: Map<string, ShellListener>;
+}
+
+export interface ShellListener {
+  data(base64: string): void;
+  closed(reason: string, exitCode?: number): void;
+}
+
+export interface HubDeps {
+  config: ServerConfig;
+  repos: Repositories;
+  presence: PresenceTracker;
+  events: NodeEvents;
+  metrics: Metrics;
+  now: () => number;
+  log: FastifyBaseLogger;
+}
+
+export class ControlHub {
+  private readonly sessions = new Map<string, Session>();
+  private readonly commands = new PendingCommands();
+  private readonly reports: SignedReports;
+  private readonly pingTimer: NodeJS.Timeout;
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: HubDeps) {
+    this.reports = createSignedReports(deps);
+    this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
+    this.flushTimer = setInterval(() => this.flushPresence(), 5_000);
+    this.pingTimer.unref();
+    this.flushTimer.unref();
+    this.unsubscribe = deps.events.subscribe((event) => this.onStatus(event));
+  }
+
+  get connected(): number {
+    return this.sessions.size;
+  }
+
+  isConnected(nodeId: string): boolean {
+    return this.sessions.has(nodeId);
+  }
+
+  shellEnabled(nodeId: string): boolean {
+    return this.sessions.get(nodeId)?.shellEnabled ?? false;
+  }
+
+  /** A node authenticated and upgraded: start its session. */
+  attach(nodeId: string, socket: WebSocket): void {
+    const node = this.deps.repos.nodes.get(nodeId);
+    if (!node) {
+      socket.close(CLOSE_CODES.AUTH_FAILED, 'unknown node');
+      return;
+    }
+    const previous = this.sessions.get(nodeId);
+    if (previous) {
+      this.deps.repos.flags.add(
+        nodeId,
+        'duplicate-session',
+        'A second live session opened for this node; the older one was closed.',
+        {},
+        this.deps.now(),
+      );
+      previous.socket.close(CLOSE_CODES.REPLACED, 'replaced by a newer session');
+      this.end(previous, 'replaced', true);
+    }
+    const session: Session = {
+      id: newId('ses'),
+      nodeId,
+      socket,
+      lastPongAt: this.deps.now(),
+      bye: false,
+      badFrames: 0,
+      shellEnabled: true,
+      shells: new Map(),
+    };
+    this.sessions.set(nodeId, session);
+    this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
+    this.deps.metrics.controlConnects.inc();
+    socket.on('pong', () => {
+      session.lastPongAt = this.deps.now();
+      this.deps.presence.seen(nodeId);
+    });
+    socket.on('message', (data, isBinary) => {
+      void this.onFrame(session, isBinary ? null : data.toString()).catch((error: unknown) => {
+        this.deps.log.error({ err: error, nodeId }, 'control frame handling failed');
+      });
+    });
+    socket.on('close', () => this.end(session, session.bye ? 'bye' : 'disconnected', session.bye));
+    socket.on('error', (error) => this.deps.log.warn({ err: error, nodeId }, 'control socket error'));
+    this.send(session, {
+      type: 'welcome',
+      nodeId,
+      status: node.status,
+      reason: node.statusReason,
+      policy: this.deps.config.policy,
+      serverTime: new Date(this.deps.now()).toISOString(),
+    });
+    if (COUNTABLE.includes(node.status)) this.sendJoin(session);
+  }
+
+  /** Send a command to a live node and wait for its result. */
+  async runCommand(
+    nodeId: string,
+    id: string,
+    name: CommandName,
+    args: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<CommandOutcome> {
+    const session = this.sessions.get(nodeId);
+    if (!session) return { ok: false, error: 'The node is offline.' };
+    const outcome = this.commands.wait(id, nodeId, timeoutMs);
+    this.send(session, { type: 'command', id, name, args });
+    return outcome;
+  }
+
+  /** Open a shell on the node; the listener receives its output and its end. */
+  openShell(nodeId: string, sessionId: string, cols: number, rows: number, listener: ShellListener): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session?.shellEnabled) return false;
+    session.shells.set(sessionId, listener);
+    this.send(session, { type: 'shell-open', sessionId, cols, rows });
+    return true;
+  }
+
+  shellInput(nodeId: string, sessionId: string, data: string): void {
+    const session = this.sessions.get(nodeId);
+    if (session?.shells.has(sessionId)) this.send(session, { type: 'shell-data', sessionId, data });
+  }
+
+  shellResize(nodeId: string, sessionId: string, cols: number, rows: number): void {
+    const session = this.sessions.get(nodeId);
+    if (session?.shells.has(sessionId)) this.send(session, { type: 'shell-resize', sessionId, cols, rows });
+  }
+
+  shellClose(nodeId: string, sessionId: string, reason: string): void {
+    const session = this.sessions.get(nodeId);
+    if (session?.shells.delete(sessionId)) this.send(session, { type: 'shell-close', sessionId, reason });
+  }
+
+  flushPresence(): void {
+    try {
+      this.deps.presence.flush();
+    } catch (error) {
+      this.deps.log.error({ err: error }, 'presence flush failed');
+    }
+  }
+
+  /** Server shutdown: close every session cleanly and write presence. */
+  close(): void {
+    clearInterval(this.pingTimer);
+    clearInterval(this.flushTimer);
+    this.unsubscribe();
+    this.commands.failAll('The server is shutting down.');
+    for (const session of [...this.sessions.values()]) {
+      session.socket.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
+      this.end(session, 'server-shutdown', true);
+    }
+    this.deps.presence.closeAll('server-shutdown');
+  }
+
+  private end(session: Session, reason: string, clean: boolean): void {
+    if (this.sessions.get(session.nodeId) !== session) return;
+    this.sessions.delete(session.nodeId);
+    this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
+    this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
+    for (const shell of session.shells.values()) shell.closed(`The node disconnected (${reason}).`);
+    session.shells.clear();
+  }
+
+  private send(session: Session, message: ServerMessage): void {
+    if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(message));
+  }
+
+  private sendJoin(session: Session): void {
+    const node = this.deps.repos.nodes.get(session.nodeId);
+    if (!node) return;
+    const network = this.deps.repos.network.ensure(node.id, this.deps.now());
+    this.send(session, buildJoinMessage(this.deps.config.cluster, node, network));
+  }
+
+  private refuse(session: Session, code: string, message: string): void {
+    session.badFrames += 1;
+    this.deps.metrics.controlMessages.inc({ type: 'invalid' });
+    this.send(session, { type: 'error', code, message });
+    if (session.badFrames >= ABUSE_LIMIT) session.socket.close(CLOSE_CODES.ABUSE, 'too many invalid frames');
+  }
+
+  private async onFrame(session: Session, text: string | null): Promise<void> {
+    this.deps.presence.seen(session.nodeId);
+    if (text === null) return this.refuse(session, 'BINARY_FRAME', 'Frames must be JSON text.');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return this.refuse(session, 'MALFORMED_JSON', 'The frame is not valid JSON.');
+    }
+    if (!checkAgentMessage.Check(value)) {
+      const first = checkAgentMessage.Errors(value)[0];
+      const type =
+        typeof value === 'object' && value !== null && 'type' in value
+          ? String((value as { type: unknown }).type)
+          : '?';
+      return this.refuse(
+        session,
+        'INVALID_MESSAGE',
+        `Message "${type}" is not valid${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}.`,
+      );
+    }
+    this.deps.metrics.controlMessages.inc({ type: value.type });
+    await this.dispatch(session, value);
+  }
+
+  private async dispatch(session: Session, message: AgentMessage): Promise<void> {
+    const { nodeId } = session;
+    switch (message.type) {
+      case 'hello':
+        session.shellEnabled = message.shellEnabled !== false;
+        return;
+      case 'heartbeat':
+        this.deps.presence.heartbeat(nodeId, message.metrics);
+        return;
+      case 'usage': {
+        const result = await this.reports.usage(nodeId, message.seq, message.report);
+        if (result.ok) this.send(session, { type: 'ack', seq: message.seq });
+        else this.refuse(session, 'USAGE_REFUSED', result.error);
+        return;
+      }
+      case 'hardware': {
+        const result = await this.reports.hardware(nodeId, message.snapshot);
+        if (!result.ok) this.refuse(session, 'HARDWARE_REFUSED', result.error);
+        return;
+      }
+      case 'result':
+        this.commands.settle(message.id, nodeId, {
+          ok: message.ok,
+          output: message.output,
+          error: message.error,
+        });
+        return;
+      case 'join-result':
+        this.onJoinResult(session, message.ok, message.wireguardPublicKey, message.error);
+        return;
+      case 'bye':
+        session.bye = true;
+        this.end(session, 'bye', true);
+        return;
+      case 'shell-data':
+        session.shells.get(message.sessionId)?.data(message.data);
+        return;
+      case 'shell-close': {
+        const shell = session.shells.get(message.sessionId);
+        session.shells.delete(message.sessionId);
+        shell?.closed(message.reason, message.exitCode);
+        return;
+      }
+    }
+  }
+
+  private onJoinResult(
+    session: Session,
+    ok: boolean,
+    wireguardPublicKey: string | undefined,
+    error: string | undefined,
+  ): void {
+    const now = this.deps.now();
+    const { repos } = this.deps;
+    if (!ok || !wireguardPublicKey) {
+      repos.flags.add(
+        session.nodeId,
+        'join-failed',
+        `Joining the cluster failed: ${error ?? 'no WireGuard key reported'}`,
+        {},
+        now,
+      );
+      repos.audit.record(
+        now,
+        { type: 'node', id: session.nodeId },
+        'node.join_failed',
+        { type: 'node', id: session.nodeId },
+        { error },
+      );
+      return;
+    }
+    repos.transaction(() => {
+      repos.network.setJoined(session.nodeId, wireguardPublicKey, now);
+      if (repos.nodes.transition(session.nodeId, 'approved', 'active', null, 'system', now)) {
+        repos.audit.record(now, { type: 'node', id: session.nodeId }, 'node.active', {
+          type: 'node',
+          id: session.nodeId,
+        });
+      }
+    });
+    const node = repos.nodes.get(session.nodeId);
+    if (node) this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
+  }
+
+  private onStatus(event: NodeStatusEvent): void {
+    const session = this.sessions.get(event.nodeId);
+    this.deps.presence.setCountable(event.nodeId, COUNTABLE.includes(event.status));
+    if (!session) return;
+    this.send(session, { type: 'status', status: event.status, reason: event.reason });
+    if (event.status === 'approved') this.sendJoin(session);
+    if (event.status === 'revoked' || event.status === 'rejected') {
+      session.socket.close(CLOSE_CODES.NODE_REFUSED, event.status);
+      this.end(session, event.status, true);
+    }
+  }
+
+  private pingAll(): void {
+    const now = this.deps.now();
+    for (const session of this.sessions.values()) {
+      if (now - session.lastPongAt > PONG_TIMEOUT_MS) {
+        session.socket.terminate();
+        this.end(session, 'pong-timeout', false);
+        continue;
+      }
+      session.socket.ping();
+    }
+  }
+}
+
+export const newShellSessionId = (): string => `sh_${randomBytes(9).toString('base64url')}`;

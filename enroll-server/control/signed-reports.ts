@@ -1,0 +1,95 @@
+/**
+ * Signed reports from nodes: usage (stored once per node and seq) and hardware snapshots (a change
+ * of GPU model or count sends an approved node back to pending). Each is a compact JWS (EdDSA)
+ * verified against the node's own public key.
+ */
+import { compactVerify, importJWK } from 'jose';
+import { Compile } from 'typebox/compile';
+import { deriveProviderProfile } from '../../protocol/attributes.js';
+import { HardwareSnapshotPayloadSchema, UsageReportPayloadSchema } from '../../protocol/control.js';
+import { gpuSignature } from '../services/enrollment.js';
+import type { HubDeps } from './hub.js';
+
+const checkUsage = Compile(UsageReportPayloadSchema);
+const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
+
+export type ReportResult = { ok: true; stored?: boolean; changed?: boolean } | { ok: false; error: string };
+
+export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metrics' | 'events'>) {
+  const { repos, now } = deps;
+
+  async function verified(nodeId: string, jws: string): Promise<unknown> {
+    const node = repos.nodes.get(nodeId);
+    if (!node) throw new Error('unknown node');
+    const { payload, protectedHeader } = await compactVerify(jws, await importJWK(node.publicKey, 'EdDSA'), {
+      algorithms: ['EdDSA'],
+    });
+    if (protectedHeader.alg !== 'EdDSA') throw new Error('wrong algorithm');
+    return JSON.parse(new TextDecoder().decode(payload));
+  }
+
+  return {
+    async usage(nodeId: string, seq: number, jws: string): Promise<ReportResult> {
+      let payload: unknown;
+      try {
+        payload = await verified(nodeId, jws);
+      } catch {
+        return { ok: false, error: 'The usage report signature does not verify with this node key.' };
+      }
+      if (!checkUsage.Check(payload)) return { ok: false, error: 'The usage report payload is not valid.' };
+      if (payload.nodeId !== nodeId || payload.seq !== seq)
+        return { ok: false, error: 'The usage report is for another node or sequence number.' };
+      const fromAt = Date.parse(payload.from);
+      const toAt = Date.parse(payload.to);
+      if (!(fromAt <= toAt) || toAt - fromAt > 24 * 3_600_000)
+        return { ok: false, error: 'The usage report interval is not valid.' };
+      const stored = repos.usage.store(
+        { nodeId, seq, fromAt, toAt, workloads: payload.workloads, receivedAt: now() },
+        jws,
+      );
+      if (stored) deps.metrics.usageReports.inc();
+      return { ok: true, stored };
+    },
+
+    async hardware(nodeId: string, jws: string): Promise<ReportResult> {
+      let payload: unknown;
+      try {
+        payload = await verified(nodeId, jws);
+      } catch {
+        return { ok: false, error: 'The hardware snapshot signature does not verify with this node key.' };
+      }
+      if (!checkSnapshot.Check(payload) || payload.nodeId !== nodeId)
+        return { ok: false, error: 'The hardware snapshot is not valid.' };
+      const node = repos.nodes.get(nodeId);
+      if (!node) return { ok: false, error: 'unknown node' };
+      const before = gpuSignature(node.hardware);
+      const after = gpuSignature(payload.hardware);
+      const at = now();
+      const profile = deriveProviderProfile(payload.hardware);
+      let changedStatus = false;
+      const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
+      repos.transaction(() => {
+        repos.nodes.updateHardware(
+          nodeId,
+          { hardware: payload.hardware, attributes: profile.attributes, labels: profile.labels },
+          at,
+        );
+        if (before !== after) {
+          repos.audit.record(
+            at,
+            { type: 'node', id: nodeId },
+            'node.hardware_changed',
+            { type: 'node', id: nodeId },
+            { before, after },
+          );
+          for (const from of ['approved', 'active'] as const) {
+            if (repos.nodes.transition(nodeId, from, 'pending', reason, 'system', at)) changedStatus = true;
+          }
+        }
+      });
+      if (changedStatus) deps.events.emit({ nodeId, status: 'pending', reason });
+      return { ok: true, changed: before !== after };
+    },
+  };
+}
+export type SignedReports = ReturnType<typeof createSignedReports>;
