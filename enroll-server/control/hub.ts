@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { Compile } from 'typebox/compile';
 import type { NodeStatus } from '../../protocol/api.js';
 import {
@@ -123,7 +123,7 @@ export class ControlHub {
       this.deps.presence.seen(nodeId);
     });
     socket.on('message', (data, isBinary) => {
-      void this.onFrame(session, isBinary ? null : data.toString()).catch((error: unknown) => {
+      void this.onFrame(session, isBinary ? null : rawText(data)).catch((error: unknown) => {
         this.deps.log.error({ err: error, nodeId }, 'control frame handling failed');
       });
     });
@@ -238,10 +238,7 @@ export class ControlHub {
     }
     if (!checkAgentMessage.Check(value)) {
       const first = checkAgentMessage.Errors(value)[0];
-      const type =
-        typeof value === 'object' && value !== null && 'type' in value
-          ? String((value as { type: unknown }).type)
-          : '?';
+      const type = typeof value === 'object' && value !== null && 'type' in value ? String(value.type) : '?';
       return this.refuse(
         session,
         'INVALID_MESSAGE',
@@ -359,6 +356,12 @@ export class ControlHub {
       session.socket.ping();
     }
   }
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
 
 export const newShellSessionId = (): string => `sh_${randomBytes(9).toString('base64url')}`;

@@ -3,7 +3,7 @@
  * key, `aud` homenode-control, `sub` the node id, `exp` at most 5 minutes after `iat`, and a `jti`
  * never seen before. Failures say what is wrong, including a clock that is off.
  */
-import { decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
+import { type JWTPayload, decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
 import { CONTROL_AUDIENCE, MAX_JWT_TTL_SECONDS } from '../../protocol/control.js';
 import type { PublicJwk } from '../../protocol/api.js';
 
@@ -56,7 +56,7 @@ export async function verifyNodeToken(
   options: { now: () => number; maxSkewSeconds: number },
 ): Promise<{ nodeId: string; jti: string; expiresAt: number }> {
   if (!token) throw new NodeAuthError('TOKEN_MISSING', 'No node token: send "Authorization: Bearer <JWT>".');
-  let claims;
+  let claims: JWTPayload;
   try {
     claims = decodeJwt(token);
   } catch {

@@ -134,7 +134,7 @@ export class PresenceTracker implements PresenceSource {
       online: session !== undefined,
       lastSeenAt: session?.lastSeenAt ?? this.options.repo.lastSeenAt(nodeId),
       uptime: this.uptime(nodeId, now),
-      metrics: (session?.metrics ?? this.lastMetrics.get(nodeId) ?? null) as Record<string, unknown> | null,
+      metrics: session?.metrics ?? this.lastMetrics.get(nodeId) ?? null,
     };
   }
 
@@ -173,7 +173,7 @@ export class PresenceTracker implements PresenceSource {
   private markDirty(session: LiveSession, endedAt: number | null, endReason: string | null): void {
     if (!session.interval) return;
     let forNode = this.dirty.get(session.nodeId);
-    if (!forNode) this.dirty.set(session.nodeId, (forNode = new Map()));
+    if (!forNode) this.dirty.set(session.nodeId, (forNode = new Map<string, PresenceWrite>()));
     forNode.set(session.interval.id, {
       id: session.interval.id,
       nodeId: session.nodeId,

@@ -225,7 +225,7 @@ export function controlRoutes(app: App, ctx: AppContext): void {
       },
       config: { auth: ['admin', 'ops'] },
       preValidation: async (request) => {
-        const { id } = request.params as { id: string };
+        const { id } = request.params;
         if (!repos.nodes.get(id)) throw new NotFoundError(`Node ${id} not found.`);
         if (!hub.isConnected(id))
           throw new ConflictError(`Node ${id} is offline.`, { details: { reason: 'NODE_OFFLINE' } });
@@ -236,8 +236,8 @@ export function controlRoutes(app: App, ctx: AppContext): void {
       },
     },
     (socket: WebSocket, request) => {
-      const { id } = request.params as { id: string };
-      const query = request.query as { cols?: number; rows?: number };
+      const { id } = request.params;
+      const query = request.query;
       openShellSession(ctx, socket, id, principalOf(request), query.cols ?? 80, query.rows ?? 24);
     },
   );
