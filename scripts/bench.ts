@@ -1,5 +1,6 @@
 /** `npm run bench -- <name> [--json]`: runs one benchmark; with --json the last line is one JSON object. */
 import { parseArgs } from 'node:util';
+import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 
 const BENCHES: Record<
@@ -17,6 +18,11 @@ const BENCHES: Record<
     run: (o, log) =>
       benchEnroll({ count: Number(o.count ?? 2000), concurrency: Number(o.concurrency ?? 16), log }),
   },
+  control: {
+    summary: 'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45)',
+    run: (o, log) =>
+      benchControl({ agents: Number(o.agents ?? 1000), seconds: Number(o.seconds ?? 45), log }),
+  },
 };
 
 const { values, positionals } = parseArgs({
@@ -26,6 +32,8 @@ const { values, positionals } = parseArgs({
     help: { type: 'boolean' },
     count: { type: 'string' },
     concurrency: { type: 'string' },
+    agents: { type: 'string' },
+    seconds: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -41,7 +49,7 @@ if (values.help || !bench) {
   (bench || values.help ? console.log : console.error)(lines.join('\n'));
   process.exit(values.help ? 0 : 2);
 }
-for (const option of ['count', 'concurrency'] as const) {
+for (const option of ['count', 'concurrency', 'agents', 'seconds'] as const) {
   const v = values[option];
   if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
     console.error(`--${option} must be a positive whole number, not "${v}"`);

@@ -24,6 +24,7 @@ export function healthRoutes(app: App, ctx: AppContext): void {
   app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
     for (const [status, n] of Object.entries(ctx.repos.nodes.countByStatus()))
       ctx.metrics.nodesByStatus.set({ status }, n);
+    ctx.metrics.connectedNodes.set(ctx.hub.connected);
     return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
 }

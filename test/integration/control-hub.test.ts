@@ -59,6 +59,9 @@ describe('control channel hub (simulated agents, real server)', () => {
       .poll(async () => (await node(nodeId)).body.metrics, { timeout: 3000 })
       .toMatchObject({ load1: 0.8, gpus: [{ utilizationPct: 3 }] });
     expect((await node(nodeId)).body.online).toBe(true);
+    const metrics = await servers[0]!.api<string>('GET', '/metrics', { token: null });
+    expect(metrics.body).toMatch(/^homenode_connected_nodes 1$/m);
+    expect(metrics.body).toMatch(/^homenode_control_messages_total\{type="heartbeat"\} 1$/m);
     await conn.close(true);
     await expect.poll(async () => (await node(nodeId)).body.online, { timeout: 3000 }).toBe(false);
   });

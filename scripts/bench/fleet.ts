@@ -1,0 +1,93 @@
+/** Enroll many simulated nodes through the real API (owners, keys, enrollments) for benchmarks and the demo. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { EnrollRequest } from '../../protocol/api.js';
+import type { HardwareFacts } from '../../protocol/hardware.js';
+import { resolvePolicy } from '../../protocol/policy.js';
+import { assessHardware } from '../../protocol/preflight.js';
+import { type SimIdentity, newSimIdentity } from '../sim/sim-agent.js';
+import { runConcurrently } from './stats.js';
+
+const GiB = 1024 ** 3;
+const GPUS: [string, string, number][] = [
+  ['10de:2684', 'rtx4090', 24],
+  ['10de:2204', 'rtx3090', 24],
+  ['10de:2782', 'rtx4070ti', 12],
+  ['10de:20b5', 'a100', 80],
+];
+
+export function simHardware(i: number): HardwareFacts {
+  const [pciId, model, mem] = GPUS[i % GPUS.length]!;
+  const count = 1 + (i % 3 === 0 ? 1 : 0);
+  return {
+    cpu: { arch: 'x86_64', vendor: 'AuthenticAMD', model: 'AMD Ryzen 9 7950X', cores: 16, threads: 32 },
+    memory: { totalBytes: 64 * GiB },
+    disks: [
+      { name: 'nvme0n1', sizeBytes: 2_000_398_934_016, model: 'Samsung SSD 990 PRO 2TB', removable: false },
+    ],
+    gpus: Array.from({ length: count }, (_, g) => ({
+      vendor: 'nvidia',
+      model,
+      pciId,
+      memoryBytes: mem * GiB,
+      uuid: `GPU-${i}-${g}`,
+      driver: '550.54.15',
+    })),
+    network: {
+      interfaces: [
+        { name: 'enp5s0', mac: '02:00:00:00:00:01', ipv4: [`192.168.${i % 250}.23/24`], defaultRoute: true },
+      ],
+    },
+    os: { kernel: '6.1.0-18-amd64', distro: 'Debian GNU/Linux 12' },
+    virtualization: 'none',
+  };
+}
+
+export interface SimNode {
+  nodeId: string;
+  identity: SimIdentity;
+  hardware: HardwareFacts;
+}
+
+export async function enrollSimNodes(
+  url: string,
+  adminToken: string,
+  count: number,
+  concurrency = 16,
+): Promise<SimNode[]> {
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown, auth = true) => {
+    const res = await fetch(url + path, {
+      method: 'POST',
+      headers: auth ? headers : { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, string>;
+  };
+  const owner = await post('/v1/owners', {
+    email: `fleet-${Date.now()}-${randomBytes(3).toString('hex')}@example.com`,
+    name: 'Fleet',
+  });
+  const keys: string[] = [];
+  for (let i = 0; i < Math.ceil(count / 1000); i += 1)
+    keys.push((await post('/v1/keys', { ownerId: owner.id, maxUses: 1000 })).key!);
+  const policy = resolvePolicy();
+  const nodes: SimNode[] = new Array<SimNode>(count);
+  const run = await runConcurrently(count, concurrency, async (i) => {
+    const identity = await newSimIdentity();
+    const hardware = simHardware(i);
+    const body: EnrollRequest = {
+      installationKey: keys[Math.floor(i / 1000)]!,
+      publicKey: identity.publicJwk,
+      fingerprint: createHash('sha256').update(randomBytes(16)).digest('hex'),
+      hardware,
+      preflight: assessHardware(hardware, policy),
+      agentVersion: 'sim-0.1.0',
+    };
+    const res = await post('/v1/enroll', body, false);
+    nodes[i] = { nodeId: res.nodeId!, identity, hardware };
+    return true;
+  });
+  if (run.failures > 0) throw new Error(`${run.failures} enrollments failed`);
+  return nodes;
+}
