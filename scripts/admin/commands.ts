@@ -222,6 +222,29 @@ export const COMMANDS: Command[] = [
       ),
   },
   {
+    name: 'command',
+    summary:
+      'Send a command to a node (run-preflight, collect-diagnostics, restart-agent, reboot, leave-cluster, cordon, uncordon, drain)',
+    args: ['NODE_ID', 'COMMAND'],
+    run: (ctx) => ctx.api.request('POST', `/v1/nodes/${id(ctx)}/commands`, { type: ctx.args[1] }),
+    render: (r: Row) =>
+      `${String(r.type)} ${r.ok ? 'succeeded' : 'failed'} (command ${String(r.id)})\n${typeof r.output === 'string' ? r.output : ''}${typeof r.error === 'string' ? `\nerror: ${r.error}` : ''}`.trimEnd(),
+  },
+  {
+    name: 'wireguard-peers',
+    summary: "Print the overlay hub's WireGuard [Peer] sections for the nodes that joined",
+    run: ({ api }) => api.request('GET', '/v1/wireguard/peers'),
+    render: (r: { peers: { nodeId: string; status: string; publicKey: string; allowedIps: string }[] }) =>
+      r.peers.length === 0
+        ? '# no node has joined the overlay yet'
+        : r.peers
+            .map(
+              (p) =>
+                `# ${p.nodeId} (${p.status})\n[Peer]\nPublicKey = ${p.publicKey}\nAllowedIPs = ${p.allowedIps}\n`,
+            )
+            .join('\n'),
+  },
+  {
     name: 'policy',
     summary: 'Show the hardware policy the server enforces',
     run: ({ api }) => api.request('GET', '/v1/policy'),

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { runAdmin } from '../../scripts/admin/cli.js';
 import {
   type SimIdentity,
   connectControl,
@@ -89,6 +90,15 @@ describe('control channel hub (simulated agents, real server)', () => {
       '/v1/wireguard/peers',
     );
     expect(peers.body.peers).toEqual([expect.objectContaining({ nodeId, allowedIps: join.network.address })]);
+    const out: string[] = [];
+    await runAdmin(
+      ['wireguard-peers'],
+      { url: server.url, token: server.adminToken },
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+    );
+    expect(out.join('\n')).toContain(
+      `[Peer]\nPublicKey = nodePublicKeyBase64nodePublicKeyBase64nodeP=\nAllowedIPs = ${join.network.address}`,
+    );
     await conn.close();
   });
 
