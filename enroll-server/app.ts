@@ -3,6 +3,8 @@
  * Tests call it directly; only `main.ts` listens and handles signals.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -16,19 +18,27 @@ import { type Db, openDatabase } from './db/database.js';
 import { newApiToken, newId, sha256Hex } from './ids.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/errors.js';
+import { registerDashboard } from './plugins/dashboard.js';
 import { createMetrics, registerRequestMetrics } from './plugins/metrics.js';
 import { type Repositories, createRepositories } from './repositories/index.js';
+import { createSessionRepository } from './repositories/sessions.js';
 import { accountRoutes } from './routes/accounts.js';
 import { controlRoutes } from './routes/control.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { presenceRoutes } from './routes/presence.js';
+import { type SignInRateLimit, sessionRoutes } from './routes/session.js';
 import { createEnrollmentService } from './services/enrollment.js';
 import { FailureLimiter } from './services/failure-limiter.js';
 import { createKeyService } from './services/keys.js';
 import { createNodeEvents } from './services/node-events.js';
 import { createNodeService } from './services/nodes.js';
+import { type SessionLimits, createSessionService } from './services/sessions.js';
+
+/** Where `scripts/build-web.ts` writes the dashboard bundle. */
+export const DEFAULT_WEB_DIR = join(import.meta.dirname, '..', 'dist', 'web');
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -38,6 +48,11 @@ export interface AppDeps {
   /** Fastify logger option: false in tests, pino options in main. */
   logger?: FastifyServerOptions['logger'];
   db?: Db;
+  /** The built dashboard (default `dist/web`). */
+  webDir?: string;
+  /** Dashboard session lifetimes and sign-in rate limits (defaults in services/sessions.ts, routes/session.ts). */
+  sessionLimits?: SessionLimits;
+  signInRateLimit?: SignInRateLimit;
 }
 
 export interface BootstrapResult {
@@ -157,7 +172,15 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     if (!deps.db) db.close();
   });
   registerErrorHandler(app);
-  registerAuth(app, repos.tokens);
+  await app.register(cookie);
+  const sessionStore = createSessionRepository(db);
+  const sessions = createSessionService({
+    sessions: sessionStore,
+    tokens: repos.tokens,
+    now,
+    limits: deps.sessionLimits,
+  });
+  registerAuth(app, repos.tokens, sessions);
   registerRequestMetrics(app, metrics);
 
   healthRoutes(app, context);
@@ -166,6 +189,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   enrollRoutes(app, context);
   nodeRoutes(app, context);
   controlRoutes(app, context);
+  presenceRoutes(app, context);
+  sessionRoutes(app, context, { sessions, store: sessionStore, rateLimit: deps.signInRateLimit });
+  registerDashboard(app, deps.webDir ?? DEFAULT_WEB_DIR);
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
 
   await app.ready();

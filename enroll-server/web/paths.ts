@@ -1,0 +1,18 @@
+/**
+ * The dashboard's client-side routes. The server answers each with the app's `index.html` (so a
+ * reload or a shared link works) and the browser router renders it. Shared by both sides; pure.
+ */
+export const SPA_PATHS = [
+  '/',
+  '/login',
+  '/signup',
+  '/machines',
+  '/machines/add',
+  '/earnings',
+  '/pending',
+  '/fleet',
+  '/nodes/:id',
+  '/outages',
+  '/payouts',
+  '/payouts/:id',
+] as const;
