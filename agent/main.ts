@@ -27,6 +27,22 @@ function restoreTerminal(): void {
   if (process.stdout.isTTY) process.stdout.write('\x1b[?25h');
 }
 
+let stopHandler: ((signal: string) => void) | undefined;
+
+function onStop(handler: (signal: string) => void): () => void {
+  stopHandler = handler;
+  return () => {
+    if (stopHandler === handler) stopHandler = undefined;
+  };
+}
+
+function shellEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('HOMENODE_')) env[k] = v;
+  return env;
+}
+
 async function buildContext(args: CliArgs): Promise<AgentContext> {
   const config = await loadConfig(args);
   const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
@@ -46,6 +62,8 @@ async function buildContext(args: CliArgs): Promise<AgentContext> {
     now: Date.now,
     random: Math.random,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    onStop,
+    shellEnv: shellEnv(),
   };
 }
 
@@ -67,11 +85,20 @@ async function main(argv: readonly string[]): Promise<number> {
   return dispatch(args.command, ctx);
 }
 
-process.on('SIGINT', () => {
+let signalled = false;
+function onSignal(signal: NodeJS.Signals): void {
+  // The daemon says bye first; a second signal, or none registered, stops at once.
+  if (stopHandler && !signalled) {
+    signalled = true;
+    stopHandler(signal);
+    return;
+  }
   restoreTerminal();
   process.stderr.write('\nStopped. Run the agent again to continue where it stopped.\n');
-  process.exit(EXIT.INTERRUPTED);
-});
+  process.exit(signal === 'SIGINT' ? EXIT.INTERRUPTED : 143);
+}
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 process.on('exit', restoreTerminal);
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,6 @@
 /** The commands other than the enrollment flow: preflight, status, reset, and run's dispatch. */
-import { createStateStore, STATE_FILES } from '../state/state-store.js';
+import { runDaemon } from '../control/daemon.js';
+import { createStateStore, STATE_FILES, StateFileError } from '../state/state-store.js';
 import { renderChecksTable, renderPreflightReport, summarizeChecks } from '../ui/checks-table.js';
 import { welcomeScreen } from '../ui/screens.js';
 import { EXIT, type AgentContext } from './context.js';
@@ -87,10 +88,19 @@ export async function resetCommand(ctx: AgentContext): Promise<number> {
   return EXIT.OK;
 }
 
+/** `run`: the first-boot flow until enrolled, then (and on every later start) the daemon. */
 export async function runCommand(ctx: AgentContext): Promise<number> {
   const store = createStateStore(ctx.config.stateDir);
-  if (!(await store.node.load()) && !(await store.pending.load()) && ctx.interactive) {
-    print(ctx, welcomeScreen(ctx.out.width, ctx.style));
+  let node = await store.node.load();
+  if (!node) {
+    if (!(await store.pending.load()) && ctx.interactive) print(ctx, welcomeScreen(ctx.out.width, ctx.style));
+    const code = await enrollFlow(ctx);
+    node = await store.node.load();
+    if (code !== EXIT.OK || !node) return code;
   }
-  return enrollFlow(ctx);
+  const identity = await store.identity.load();
+  if (!identity) {
+    throw new StateFileError(`${store.identity.path} is missing although this machine is enrolled`);
+  }
+  return runDaemon(ctx, node, identity);
 }

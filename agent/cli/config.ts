@@ -2,12 +2,14 @@
  * The agent's configuration: the config file (`--config`, default /etc/homenode/config.json, as
  * written into the ISO) overlaid with flags. Validated once; errors name the file and the field.
  */
+import { join } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../enroll/backoff.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../enroll/enroll.js';
 import { readTextIfExists } from '../state/atomic-file.js';
 import { UsageError, type CliArgs } from './args.js';
+import { DaemonFileSchema, resolveDaemonConfig, type DaemonConfig } from './daemon-config.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/homenode/config.json';
 export const DEFAULT_STATE_DIR = '/var/lib/homenode';
@@ -24,6 +26,7 @@ const ConfigFileSchema = Type.Object({
       maxDelayMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000 })),
     }),
   ),
+  ...DaemonFileSchema.properties,
 });
 type ConfigFile = Static<typeof ConfigFileSchema>;
 const ConfigFile = Compile(ConfigFileSchema);
@@ -33,6 +36,8 @@ export interface AgentConfig {
   stateDir: string;
   serverPin: string | undefined;
   retry: { maxAttempts: number; backoff: BackoffOptions };
+  /** The control-channel daemon: intervals, paths, remote shell (docs/control-channel.md). */
+  daemon: DaemonConfig;
 }
 
 export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
@@ -43,9 +48,10 @@ export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
   const file = text === undefined ? {} : parseConfigFile(path, text);
   const serverUrl = args.server ?? file.serverUrl;
   if (serverUrl !== undefined) checkServerUrl(serverUrl);
+  const stateDir = args.stateDir ?? file.stateDir ?? DEFAULT_STATE_DIR;
   return {
     serverUrl,
-    stateDir: args.stateDir ?? file.stateDir ?? DEFAULT_STATE_DIR,
+    stateDir,
     serverPin: file.serverPin,
     retry: {
       maxAttempts: file.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
@@ -54,6 +60,7 @@ export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
         capMs: file.retry?.maxDelayMs ?? DEFAULT_BACKOFF.capMs,
       },
     },
+    daemon: resolveDaemonConfig(file, stateDir, join),
   };
 }
 

@@ -26,6 +26,13 @@ export interface AgentContext {
   now: () => number;
   random: () => number;
   sleep: Sleep;
+  /**
+   * Take over SIGTERM/SIGINT (the daemon says `bye` before it exits); returns the undo. Without a
+   * handler a signal stops the agent at once.
+   */
+  onStop: (handler: (signal: string) => void) => () => void;
+  /** The environment for remote shells (main.ts reads it; nothing else does). */
+  shellEnv: Record<string, string>;
 }
 
 /** Exit codes (documented in docs/agent.md and `--help`). */
@@ -37,5 +44,9 @@ export const EXIT = {
   ENROLL_REFUSED: 4,
   UNREACHABLE: 5,
   NOT_ENROLLED: 6,
+  /** The daemon stopped because the server refuses this node (revoked or rejected). */
+  NODE_REFUSED: 7,
+  /** Ops asked the agent to restart (`restart-agent`); systemd starts it again. */
+  RESTART: 75,
   INTERRUPTED: 130,
 } as const;

@@ -87,7 +87,7 @@ function send(request: HttpRequest, pin: string | undefined): Promise<HttpRespon
   });
 }
 
-function pinChecker(pin: string) {
+export function pinChecker(pin: string) {
   return (host: string, cert: PeerCertificate): Error | undefined => {
     const actual = publicKeyPin(cert);
     return actual === pin

@@ -97,16 +97,20 @@ describe('agent enroll', () => {
     );
   });
 
-  it('takes the key from HOMENODE_KEY for unattended installs', async () => {
+  it('takes the key from HOMENODE_KEY for unattended installs, then runs the daemon', async () => {
     const { server, key, dir, config } = await setup();
-    const run = await runAgent(
+    const agent = startAgent(
       ['run', '--server', server.url, '--state-dir', dir, '--config', config, '--facts', RTX4090],
       {
         env: { HOMENODE_KEY: key.toLowerCase() },
       },
     );
+    await agent.waitFor('Enrolled: waiting for approval');
+    // `run` goes on as the daemon once enrolled: connected, status shown, stopped cleanly by SIGTERM.
+    await agent.waitFor('Status: pending');
+    agent.kill('SIGTERM');
+    const run = await agent.done;
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toContain('Enrolled: waiting for approval');
   });
 
   it('catches a typo before any request, then the right key still works', async () => {
@@ -311,6 +315,8 @@ describe('agent enroll on a flaky network', () => {
     const resumed = startAgent(['run', '--server', url, '--state-dir', dir, '--config', config]);
     await resumed.waitFor('Could not enroll yet: the server refused the connection.');
     const back = await proxy(server.url, forward, port);
+    await resumed.waitFor('Enrolled: waiting for approval');
+    resumed.kill('SIGTERM');
     const result = await resumed.done;
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).toContain('Finishing the enrollment started at');

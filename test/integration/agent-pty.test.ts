@@ -88,6 +88,9 @@ describe('first boot on a console', () => {
       await con.type('\x7f'.repeat(40));
       await con.type(`${key}\r`);
       await con.waitFor(/Enrolled: waiting for approval/);
+      // `run` goes on as the daemon: its status screen, then a clean stop on SIGTERM.
+      await con.waitFor(/Waiting for approval[\s\S]*Connection: connected/);
+      con.term.kill('SIGTERM');
       expect(await con.exited).toBe(0);
       const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { nodeId: string };
       const text = plain(con.screen());

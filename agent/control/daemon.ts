@@ -1,0 +1,309 @@
+/**
+ * The enrolled agent's daemon (`run` once enrolled): keeps the control channel open with
+ * full-jitter reconnects, shows the node's status, applies joins, meters workloads, answers
+ * commands and remote shells. It returns an exit code (docs/agent.md): 0 after a clean stop (bye),
+ * 7 when the server refuses this node (revoked or rejected), 75 when ops asked for a restart.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { AgentMessage } from '../../protocol/control.js';
+import type { NodeStatus } from '../../protocol/api.js';
+import type { HardwareFacts } from '../../protocol/hardware.js';
+import { EXIT, type AgentContext } from '../cli/context.js';
+import { runNodeCommand } from '../commands/node-commands.js';
+import { applyJoin, loadJoinState } from '../join/apply-join.js';
+import { collectMetrics } from '../metrics/collect-metrics.js';
+import { probeHardware } from '../probe/probe-hardware.js';
+import { RemoteShells } from '../shell/remote-shells.js';
+import type { Identity, NodeRecord } from '../state/state-store.js';
+import { createExec } from '../system/exec.js';
+import { createStatusDisplay } from '../ui/status-display.js';
+import { statusHeadline } from '../ui/status-screen.js';
+import { startUsageMeter } from '../usage/usage-meter.js';
+import { createUsageSpool } from '../usage/usage-spool.js';
+import { type AgentLog, type LogLevel, createAgentLog } from './agent-log.js';
+import { dial, signConnectionToken } from './dial.js';
+import { hardwareDigest, signedSnapshot } from './hardware-watch.js';
+import { ReconnectBackoff } from './reconnect.js';
+import { ControlSession, type SessionEnd } from './session.js';
+import { preflightText } from './preflight-text.js';
+import { AGENT_VERSION } from '../version.js';
+
+const REFUSED_CODES = new Set(['NODE_REVOKED', 'NODE_REJECTED']);
+
+async function readBootId(): Promise<string> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || randomUUID();
+  } catch {
+    return randomUUID();
+  }
+}
+
+export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: Identity): Promise<number> {
+  const { config } = ctx;
+  const d = config.daemon;
+  const serverUrl = config.serverUrl ?? node.serverUrl;
+  const exec = createExec();
+  const log: AgentLog = createAgentLog(d.paths.logFile, ctx.now);
+  const display = createStatusDisplay(ctx.out, ctx.style, ctx.now, {
+    nodeId: node.nodeId,
+    serverUrl,
+    status: 'unknown',
+    connection: 'connecting',
+    spooled: 0,
+    shells: 0,
+    shellEnabled: d.remoteShell,
+    logFile: d.paths.logFile,
+    events: [],
+  });
+  const note = (level: LogLevel, event: string, message: string) => {
+    log.write(level, event, message);
+    display.event(message);
+  };
+  const spool = createUsageSpool(d.paths.spoolDir);
+  const bootId = await readBootId();
+  let joined = await loadJoinState(config.stateDir);
+  display.update({ nodeName: joined?.nodeName, spooled: (await spool.pending()).reports.length });
+
+  let hardware: HardwareFacts | undefined;
+  let digest = '';
+  let session: ControlSession | undefined;
+  const probe = async (): Promise<boolean> => {
+    try {
+      const facts = (await probeHardware(ctx.runProgram)).hardware;
+      const next = hardwareDigest(facts);
+      const changed = hardware !== undefined && next !== digest;
+      hardware = facts;
+      digest = next;
+      return changed;
+    } catch (error) {
+      note('warn', 'hardware_probe_failed', `Could not probe the hardware: ${String(error)}`);
+      return false;
+    }
+  };
+  await probe();
+
+  const snapshotMessage = async (): Promise<AgentMessage[]> =>
+    hardware
+      ? [{ type: 'hardware', snapshot: await signedSnapshot(identity, node.nodeId, hardware, ctx.now()) }]
+      : [];
+  const hardwareTimer = setInterval(() => {
+    void probe().then(async (changed) => {
+      if (!changed) return;
+      note('info', 'hardware_changed', 'The hardware changed; telling the server.');
+      for (const m of await snapshotMessage()) session?.send(m);
+    });
+  }, d.intervals.hardwareProbeMs);
+
+  const refreshSpoolCount = async () => display.update({ spooled: (await spool.pending()).reports.length });
+  const meter = startUsageMeter({
+    nodeId: node.nodeId,
+    identity,
+    exec,
+    spool,
+    now: ctx.now,
+    sampleMs: d.intervals.usageSampleMs,
+    reportMs: d.intervals.usageReportMs,
+    nodeName: () => joined?.nodeName,
+    onReport: (entry) => {
+      session?.send({ type: 'usage', seq: entry.seq, report: entry.report });
+      void refreshSpoolCount();
+    },
+    log: (level, event, message) => log.write(level, event, message),
+  });
+
+  let stopRequested: ((signal: string) => void) | undefined;
+  let stopping = false;
+  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
+  const unregister = ctx.onStop((signal) => {
+    stopping = true;
+    stopRequested?.(signal);
+  });
+
+  const showStatus = (status: NodeStatus, reason: string | null | undefined, welcome: boolean) => {
+    const before = display.view.status;
+    display.update({ status, reason: reason ?? null });
+    if (welcome || before !== status) {
+      note(
+        'info',
+        'node_status',
+        `Status: ${status}${reason ? ` (${reason})` : ''}. ${statusHeadline({ status })}.`,
+      );
+    }
+  };
+
+  const hooks = (): ConstructorParameters<typeof ControlSession>[1] => ({
+    hello: () => ({
+      type: 'hello',
+      agentVersion: AGENT_VERSION,
+      bootId,
+      hardwareDigest: digest || 'unknown',
+      shellEnabled: d.remoteShell,
+    }),
+    opening: async () => {
+      const { reports, damaged } = await spool.pending();
+      for (const name of damaged)
+        note('warn', 'usage_spool_damaged', `Spooled report ${name} is damaged; skipped.`);
+      if (reports.length)
+        note('info', 'usage_resend', `Sending ${reports.length} usage report(s) not yet acknowledged.`);
+      return [
+        ...(await snapshotMessage()),
+        ...reports.map((r): AgentMessage => ({ type: 'usage', seq: r.seq, report: r.report })),
+      ];
+    },
+    heartbeat: async (seq) => {
+      const metrics = await collectMetrics(exec);
+      display.update({ metrics });
+      return { type: 'heartbeat', seq, metrics };
+    },
+    heartbeatMs: d.intervals.heartbeatMs,
+    healthyAfterMs: d.intervals.healthyAfterMs,
+    now: ctx.now,
+    onStatus: showStatus,
+    onJoin: async (join) => {
+      note(
+        'info',
+        'join_started',
+        `Joining the cluster as ${join.cluster.nodeName} (${join.network.address}).`,
+      );
+      const outcome = await applyJoin(join, {
+        exec,
+        config: d,
+        stateDir: config.stateDir,
+        now: ctx.now,
+        log: (event, message) => log.write('info', event, message),
+      });
+      if (!outcome.ok) {
+        note('error', 'join_failed', `Joining the cluster failed: ${outcome.error}`);
+        return { type: 'join-result', ok: false, error: outcome.error };
+      }
+      joined = await loadJoinState(config.stateDir);
+      display.update({ nodeName: joined?.nodeName });
+      note('info', 'join_done', `Joined the cluster${outcome.changed ? '' : ' (already set up; checked)'}.`);
+      return { type: 'join-result', ok: true, wireguardPublicKey: outcome.wireguardPublicKey };
+    },
+    onAck: async (seq) => {
+      await spool.ack(seq);
+      log.write('info', 'usage_acked', `Usage report ${seq} acknowledged.`);
+      await refreshSpoolCount();
+    },
+    onCommand: async (command) => {
+      note('info', 'command', `Command from ops: ${command.name}.`);
+      if (command.name === 'leave-cluster') {
+        const outcome = await runNodeCommand(command.name, command.args, commandDeps);
+        joined = await loadJoinState(config.stateDir);
+        display.update({ nodeName: joined?.nodeName });
+        return outcome;
+      }
+      return runNodeCommand(command.name, command.args, commandDeps);
+    },
+    afterCommand: async (then, current) => {
+      if (then === 'restart-agent') {
+        note('info', 'restart', 'Restarting the agent, as ops asked.');
+        await current.stop('restart-agent', EXIT.RESTART);
+        return;
+      }
+      note('info', 'reboot', 'Rebooting this machine, as ops asked.');
+      const result = await exec('systemctl', ['reboot'], { timeoutMs: 30_000 });
+      if (!result.ok) note('error', 'reboot_failed', `The reboot failed: ${result.problem}`);
+    },
+    log: note,
+    onServerError: (code, message) =>
+      note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
+    shells: (send) =>
+      new RemoteShells({
+        enabled: d.remoteShell,
+        command: d.shellCommand,
+        env: ctx.shellEnv,
+        cwd: ctx.shellEnv.HOME ?? '/',
+        send: (m) => {
+          send(m);
+          if (m.type === 'shell-close')
+            queueMicrotask(() => display.update({ shells: session?.shellCount ?? 0 }));
+        },
+        log: (event, message) => {
+          note('info', event, message);
+          display.update({ shells: session?.shellCount ?? 0 });
+        },
+      }),
+  });
+  const commandDeps = {
+    exec,
+    stateDir: config.stateDir,
+    logFile: d.paths.logFile,
+    preflight: () => preflightText(ctx),
+  };
+
+  const backoff = new ReconnectBackoff(
+    { minMs: d.intervals.reconnectMinMs, maxMs: d.intervals.reconnectMaxMs },
+    ctx.random,
+  );
+  const finish = async (code: number) => {
+    clearInterval(hardwareTimer);
+    unregister();
+    await meter.stop();
+    display.update({ connection: 'stopped' });
+    display.close();
+    await log.flush();
+    return code;
+  };
+
+  note(
+    'info',
+    'daemon_start',
+    `Home Node agent ${AGENT_VERSION} started for node ${node.nodeId} (${serverUrl}).`,
+  );
+  for (;;) {
+    if (stopping) return finish(EXIT.OK);
+    display.update({ connection: 'connecting' });
+    const token = await signConnectionToken(identity, node.nodeId, ctx.now());
+    const dialed = await dial(serverUrl, token, { timeoutMs: 15_000, serverPin: config.serverPin });
+    let problem: string;
+    if (dialed.kind === 'open') {
+      const current = new ControlSession(dialed.socket, hooks());
+      session = current;
+      display.update({ connection: 'connected', lastProblem: undefined });
+      note('info', 'control_connected', 'Connected to the server.');
+      void stopped.then(() => current.stop('agent stopping', EXIT.OK));
+      await current.start().catch((error: unknown) => note('warn', 'control_start_failed', String(error)));
+      const end: SessionEnd = await current.done;
+      session = undefined;
+      display.update({ shells: 0 });
+      if (end.kind === 'exit') {
+        note('info', 'control_bye', 'Said goodbye to the server.');
+        return finish(end.code);
+      }
+      if (end.kind === 'refused') {
+        showStatus(end.status, end.reason, false);
+        note(
+          'error',
+          'node_refused',
+          `The server no longer accepts this machine (${end.status}): ${end.reason}. The agent stops.`,
+        );
+        return finish(EXIT.NODE_REFUSED);
+      }
+      if (end.healthy) backoff.reset();
+      problem = `the connection closed (${end.code}${end.reason ? `: ${end.reason}` : ''})`;
+    } else if (dialed.kind === 'refused') {
+      if (dialed.status === 403 && REFUSED_CODES.has(dialed.code)) {
+        const status = dialed.code === 'NODE_REVOKED' ? 'revoked' : 'rejected';
+        showStatus(status, dialed.message, false);
+        note('error', 'node_refused', `${dialed.message} (${dialed.code}). The agent stops.`);
+        return finish(EXIT.NODE_REFUSED);
+      }
+      problem = `the server refused the connection (${dialed.status} ${dialed.code}): ${dialed.message}`;
+    } else {
+      problem = dialed.message;
+    }
+    if (stopping) return finish(EXIT.OK);
+    const delay = backoff.next();
+    display.update({ connection: 'waiting', retryAt: ctx.now() + delay, lastProblem: problem });
+    note(
+      'warn',
+      'control_reconnect',
+      `Not connected: ${problem}. Trying again in ${(delay / 1000).toFixed(1)} s (attempt ${backoff.attempt}).`,
+    );
+    const woke = await Promise.race([ctx.sleep(delay).then(() => 'timer'), stopped]);
+    if (woke !== 'timer') return finish(EXIT.OK);
+  }
+}

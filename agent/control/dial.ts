@@ -1,0 +1,111 @@
+/**
+ * Opening the control channel: a fresh connection JWT per attempt (EdDSA with the node's own key,
+ * aud `homenode-control`, sub the node id, 2 minutes, unique jti), the WebSocket upgrade, and the
+ * server's refusal read back as HTTP status + JSON error body.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, importJWK } from 'jose';
+import WebSocket from 'ws';
+import { CONTROL_AUDIENCE, CONTROL_PATH, MAX_FRAME_BYTES } from '../../protocol/control.js';
+import { pinChecker } from '../net/http-request.js';
+import type { Identity } from '../state/state-store.js';
+
+export const TOKEN_TTL_SECONDS = 120;
+
+export async function signConnectionToken(
+  identity: Identity,
+  nodeId: string,
+  nowMs: number,
+): Promise<string> {
+  const key = await importJWK(identity.privateKey, 'EdDSA');
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
+    .setSubject(nodeId)
+    .setAudience(CONTROL_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + TOKEN_TTL_SECONDS)
+    .setJti(randomUUID())
+    .sign(key);
+}
+
+export function controlUrl(serverUrl: string): string {
+  const url = new URL(CONTROL_PATH, serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+export type DialResult =
+  | { kind: 'open'; socket: WebSocket }
+  | { kind: 'refused'; status: number; code: string; message: string; reason?: string }
+  | { kind: 'unreachable'; message: string };
+
+/** The `{ error: { code, message, details } }` body of a refusal, as far as it can be read. */
+export function readRefusal(status: number, body: string): Extract<DialResult, { kind: 'refused' }> {
+  try {
+    const parsed = JSON.parse(body) as {
+      error?: { code?: unknown; message?: unknown; details?: { reason?: unknown } };
+    };
+    const e = parsed.error ?? {};
+    return {
+      kind: 'refused',
+      status,
+      code: typeof e.code === 'string' ? e.code : `HTTP_${status}`,
+      message: typeof e.message === 'string' ? e.message : `The server answered ${status}.`,
+      ...(typeof e.details?.reason === 'string' ? { reason: e.details.reason } : {}),
+    };
+  } catch {
+    return { kind: 'refused', status, code: `HTTP_${status}`, message: `The server answered ${status}.` };
+  }
+}
+
+export function dial(
+  serverUrl: string,
+  token: string,
+  options: { timeoutMs: number; serverPin?: string | undefined },
+): Promise<DialResult> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(controlUrl(serverUrl), {
+      headers: { authorization: `Bearer ${token}` },
+      handshakeTimeout: options.timeoutMs,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      ...(options.serverPin ? { checkServerIdentity: pinChecker(options.serverPin) } : {}),
+    });
+    let settled = false;
+    const settle = (result: DialResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    socket.once('open', () => settle({ kind: 'open', socket }));
+    socket.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < 16_384) body += chunk;
+      });
+      res.on('end', () => settle(readRefusal(res.statusCode ?? 0, body)));
+      res.on('error', () => settle(readRefusal(res.statusCode ?? 0, body)));
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      settle({ kind: 'unreachable', message: describeNetworkError(error) });
+    });
+  });
+}
+
+export function describeNetworkError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'the server refused the connection (it may be restarting)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the server name could not be resolved (check DNS and the network cable)';
+    case 'ETIMEDOUT':
+      return 'the server did not answer in time';
+    case 'ECONNRESET':
+      return 'the connection was reset';
+    default:
+      return error.message || 'network error';
+  }
+}
