@@ -24,6 +24,7 @@ import { type Repositories, createRepositories } from './repositories/index.js';
 import { createSessionRepository } from './repositories/sessions.js';
 import { accountRoutes } from './routes/accounts.js';
 import { controlRoutes } from './routes/control.js';
+import { payoutRoutes } from './routes/payouts.js';
 import { enrollRoutes } from './routes/enroll.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
@@ -35,6 +36,8 @@ import { FailureLimiter } from './services/failure-limiter.js';
 import { createKeyService } from './services/keys.js';
 import { createNodeEvents } from './services/node-events.js';
 import { createNodeService } from './services/nodes.js';
+import { createPayoutService } from './services/payouts.js';
+import { startLivenessRecord } from './services/server-liveness.js';
 import { type SessionLimits, createSessionService } from './services/sessions.js';
 
 /** Where `scripts/build-web.ts` writes the dashboard bundle. */
@@ -148,7 +151,11 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
       now,
       log: app.log.child({ module: 'control' }),
     }),
+    payouts: createPayoutService({ repos, now, flushPresence: () => presence.flush() }),
   };
+  const stopLiveness = startLivenessRecord(repos.payouts, now, (error) =>
+    app.log.error({ err: error }, 'liveness record failed'),
+  );
   if (closedAfterCrash > 0)
     app.log.warn(
       { event: 'presence_recovered', intervals: closedAfterCrash },
@@ -169,6 +176,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   app.addHook('preClose', async () => context.hub.close());
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   app.addHook('onClose', async () => {
+    stopLiveness();
     if (!deps.db) db.close();
   });
   registerErrorHandler(app);
@@ -189,6 +197,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   enrollRoutes(app, context);
   nodeRoutes(app, context);
   controlRoutes(app, context);
+  payoutRoutes(app, context);
   presenceRoutes(app, context);
   sessionRoutes(app, context, { sessions, store: sessionStore, rateLimit: deps.signInRateLimit });
   registerDashboard(app, deps.webDir ?? DEFAULT_WEB_DIR);

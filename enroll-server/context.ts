@@ -15,6 +15,7 @@ import type { EnrollmentService } from './services/enrollment.js';
 import type { KeyService } from './services/keys.js';
 import type { NodeEvents } from './services/node-events.js';
 import type { NodeService } from './services/nodes.js';
+import type { PayoutService } from './services/payouts.js';
 import type { PresenceSource } from './services/presence.js';
 
 export type App = FastifyInstance<
@@ -36,4 +37,5 @@ export interface AppContext {
   keys: KeyService;
   nodes: NodeService;
   hub: ControlHub;
+  payouts: PayoutService;
 }

@@ -81,3 +81,11 @@ export class RateLimitedError extends AppError {
     super(message, { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retryAfterSeconds } });
   }
 }
+export class PeriodNotEndedError extends AppError {
+  override readonly code = 'PERIOD_NOT_ENDED';
+  override readonly status = 409;
+}
+export class NoRateCardError extends AppError {
+  override readonly code = 'NO_RATE_CARD';
+  override readonly status = 409;
+}

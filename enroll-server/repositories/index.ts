@@ -7,6 +7,7 @@ import { createKeyRepository } from './keys.js';
 import { createNetworkRepository } from './network.js';
 import { createNodeRepository } from './nodes.js';
 import { createOwnerRepository } from './owners.js';
+import { createPayoutRepository } from './payouts.js';
 import { createPresenceRepository } from './presence.js';
 import { createTokenRepository } from './tokens.js';
 import { createUsageRepository } from './usage.js';
@@ -24,6 +25,7 @@ export function createRepositories(db: Db) {
     network: createNetworkRepository(db),
     commands: createCommandRepository(db),
     shellSessions: createShellSessionRepository(db),
+    payouts: createPayoutRepository(db),
     /** Run `fn` in one transaction (BEGIN IMMEDIATE), rolled back if it throws. */
     transaction<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

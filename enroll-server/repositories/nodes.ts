@@ -111,6 +111,7 @@ export function createNodeRepository(db: Db) {
        updated_at = @now, enrolled_at = @now
      WHERE id = @id`,
   );
+  const history = db.prepare('INSERT INTO node_hardware_history (node_id, at, hardware) VALUES (?, ?, ?)');
   const byId = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?');
   const byThumbprint = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE public_key_thumbprint = ?');
   const byFingerprint = db.prepare<[string], NodeRow>(
@@ -143,20 +144,27 @@ export function createNodeRepository(db: Db) {
 
   return {
     create(id: string, ownerId: string, fingerprint: string, fields: EnrollmentFields, now: number): void {
-      insert.run({ ...enrollmentParams(id, fields, now), owner_id: ownerId, fingerprint });
+      const params = enrollmentParams(id, fields, now);
+      insert.run({ ...params, owner_id: ownerId, fingerprint });
+      history.run(id, now, params.hardware);
     },
     /** A re-install of a known machine: new identity and facts, same node id and history. */
     reenroll(id: string, fields: EnrollmentFields, now: number): void {
-      reenroll.run(enrollmentParams(id, fields, now));
+      const params = enrollmentParams(id, fields, now);
+      reenroll.run(params);
+      history.run(id, now, params.hardware);
     },
     updateHardware(
       id: string,
       fields: Pick<NodeRecord, 'hardware' | 'attributes' | 'labels'>,
       now: number,
     ): void {
+      const hardware = JSON.stringify(fields.hardware);
+      // Agents send a snapshot at every connect; history only records real changes.
+      if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
       setHardware.run({
         id,
-        hardware: JSON.stringify(fields.hardware),
+        hardware,
         attributes: JSON.stringify(fields.attributes),
         labels: JSON.stringify(fields.labels),
         now,

@@ -20,8 +20,8 @@ interface Row {
 
 export function createUsageRepository(db: Db) {
   const insert = db.prepare(
-    `INSERT INTO usage_reports (node_id, seq, from_at, to_at, workloads, jws, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, seq) DO NOTHING`,
+    `INSERT INTO usage_reports (node_id, seq, from_at, to_at, workloads, jws, received_at, gpu_seconds)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, seq) DO NOTHING`,
   );
   const forNode = db.prepare<[string], Row>('SELECT * FROM usage_reports WHERE node_id = ? ORDER BY seq');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM usage_reports');
@@ -37,6 +37,7 @@ export function createUsageRepository(db: Db) {
           JSON.stringify(report.workloads),
           jws,
           report.receivedAt,
+          report.workloads.reduce((sum, w) => sum + w.gpus * w.seconds, 0),
         ).changes === 1
       );
     },

@@ -1,0 +1,291 @@
+/**
+ * Payout statements (DESIGN.md "Uptime and workload accounting", "Payouts"), as a pure function of
+ * presence, outages, usage reports, each node's GPU classes over time, a rate card and the
+ * eligibility tiers. All money is bigint micro-USD; docs/payouts.md states every rule in words.
+ */
+import { MINUTE_MS, type Span } from '../control/uptime.js';
+import { divFloor } from './money.js';
+import {
+  type MinuteRange,
+  contains,
+  count,
+  intersect,
+  minutesTouched,
+  normalize,
+  overlapMs,
+  subtract,
+  union,
+} from './minute-ranges.js';
+
+export interface ClassRate {
+  /** uusd per GPU-hour of availability (per node-hour for `cpu-only`). */
+  availability: bigint;
+  /** uusd per GPU-hour of workload. */
+  workload: bigint;
+}
+
+export interface RateCard {
+  version: number;
+  effectiveFrom: number;
+  rates: Readonly<Record<string, ClassRate>>;
+}
+
+export interface Tiers {
+  /** Uptime (percent) at or above which the full availability component is paid. */
+  fullPct: number;
+  /** Uptime (percent) below which no availability is paid; between the two it is pro rata. */
+  minPct: number;
+}
+
+export const DEFAULT_TIERS: Tiers = { fullPct: 95, minPct: 80 };
+
+export interface HardwareAt {
+  at: number;
+  /** GPU class → count (`cpu-only` → 1). */
+  classes: ReadonlyMap<string, number>;
+}
+
+export interface UsageAt {
+  seq: number;
+  from: number;
+  to: number;
+  /** Σ gpus × seconds over the report's workloads. */
+  gpuSeconds: number;
+  /** The report's workloads, asked for only when the report is partly outside up time. */
+  workloads: () => readonly { gpus: number; seconds: number }[];
+}
+
+export interface NodeInput {
+  nodeId: string;
+  ownerId: string;
+  /** Sorted by `at`; the entry in force at a minute is the last one at or before it (else the first). */
+  hardware: readonly HardwareAt[];
+  presence: readonly Span[];
+  usage: readonly UsageAt[];
+  adjustments: readonly bigint[];
+}
+
+export interface PeriodInput {
+  periodId: string;
+  start: number;
+  end: number;
+}
+
+export type UptimeTier = 'full' | 'pro-rata' | 'none';
+
+export interface StatementLine {
+  nodeId: string;
+  ownerId: string;
+  gpuClass: string;
+  periodMinutes: number;
+  upMinutes: number;
+  creditedMinutes: number;
+  workloadGpuMinutes: number;
+  uptimeTier: UptimeTier;
+  availabilityUusd: bigint;
+  workloadUusd: bigint;
+  adjustmentsUusd: bigint;
+  totalUusd: bigint;
+  /** Availability GPU-minutes paid per class (explains availabilityUusd). */
+  paidGpuMinutes: Record<string, number>;
+  warnings: string[];
+  /** Sixtieths of a uusd dropped by rounding this line down. */
+  residual60ths: bigint;
+}
+
+/** The hardware entry in force at `at`. */
+function classesAt(hardware: readonly HardwareAt[], at: number): ReadonlyMap<string, number> {
+  let current = hardware[0]?.classes ?? new Map([['cpu-only', 1]]);
+  for (const h of hardware) {
+    if (h.at > at) break;
+    current = h.classes;
+  }
+  return current;
+}
+
+/** Minute ranges of the period during which each hardware entry was in force. */
+function hardwareSegments(
+  hardware: readonly HardwareAt[],
+  m0: number,
+  m1: number,
+): { classes: ReadonlyMap<string, number>; minutes: MinuteRange[] }[] {
+  const segments: { classes: ReadonlyMap<string, number>; minutes: MinuteRange[] }[] = [];
+  let from = m0;
+  let classes = classesAt(hardware, m0 * MINUTE_MS);
+  for (const h of hardware) {
+    const m = Math.ceil(h.at / MINUTE_MS);
+    if (m <= m0) continue;
+    if (m >= m1) break;
+    segments.push({ classes, minutes: [[from, m]] });
+    from = m;
+    classes = h.classes;
+  }
+  segments.push({ classes, minutes: [[from, m1]] });
+  return segments;
+}
+
+/** The class a workload is paid at: the node's most numerous GPU class (alphabetical on a tie). */
+export function primaryClass(classes: ReadonlyMap<string, number>): string {
+  return [...classes].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? 'cpu-only';
+}
+
+/** Minutes of platform outage credited to the node: it was up in the minute the outage began or the one before. */
+export function creditedMinutes(
+  up: readonly MinuteRange[],
+  upBefore: readonly MinuteRange[],
+  outages: readonly Span[],
+  m0: number,
+  m1: number,
+): MinuteRange[] {
+  const credited: MinuteRange[] = [];
+  for (const o of outages) {
+    const first = Math.floor(o.start / MINUTE_MS);
+    if (!contains(upBefore, first) && !contains(upBefore, first - 1)) continue;
+    const range: MinuteRange = [Math.max(first, m0), Math.min(Math.ceil(o.end / MINUTE_MS), m1)];
+    if (range[1] > range[0]) credited.push(range);
+  }
+  return subtract(normalize(credited), up);
+}
+
+function tierOf(eligible: number, period: number, tiers: Tiers): UptimeTier {
+  if (eligible * 100 >= tiers.fullPct * period) return 'full';
+  if (eligible * 100 >= tiers.minPct * period) return 'pro-rata';
+  return 'none';
+}
+
+/** GPU-seconds of workload a report earns: only inside up time, never more GPUs than the node has. */
+function workloadGpuSeconds(
+  report: UsageAt,
+  up: readonly MinuteRange[],
+  start: number,
+  end: number,
+  gpus: number,
+): number {
+  const from = Math.max(report.from, start);
+  const to = Math.min(report.to, end);
+  const window = report.to - report.from;
+  if (to <= from || window <= 0) return 0;
+  const upMs = overlapMs(up, from, to);
+  if (upMs === 0) return 0;
+  const upSeconds = Math.floor(upMs / 1000);
+  let earned: number;
+  if (upMs === window) {
+    earned = report.gpuSeconds;
+  } else {
+    // Partly outside the period or up time: scale each workload to the part inside, then cap at up time.
+    earned = report.workloads().reduce((sum, w) => {
+      const inside = Math.floor((w.seconds * (to - from)) / window);
+      return sum + Math.min(inside, upSeconds) * w.gpus;
+    }, 0);
+  }
+  return Math.min(earned, upSeconds * gpus);
+}
+
+export function computeLine(
+  node: NodeInput,
+  period: PeriodInput,
+  card: RateCard,
+  outages: readonly Span[],
+  tiers: Tiers = DEFAULT_TIERS,
+): StatementLine {
+  const m0 = Math.floor(period.start / MINUTE_MS);
+  const m1 = Math.floor(period.end / MINUTE_MS);
+  const periodMinutes = m1 - m0;
+  const up = minutesTouched(node.presence, period.start, period.end);
+  // Whether the node was up right before an outage may depend on the minute before the period.
+  const upBefore = minutesTouched(node.presence, period.start - MINUTE_MS, period.end);
+  const credited = creditedMinutes(up, upBefore, outages, m0, m1);
+  const eligible = union(up, credited);
+  const tier = tierOf(count(eligible), periodMinutes, tiers);
+  const warnings: string[] = [];
+  const rate = (cls: string): ClassRate => {
+    const r = card.rates[cls];
+    if (!r && !warnings.some((w) => w.includes(cls)))
+      warnings.push(`rate card ${card.version} has no rate for ${cls}; paid at 0`);
+    return r ?? { availability: 0n, workload: 0n };
+  };
+
+  const paidGpuMinutes: Record<string, number> = {};
+  let availability60 = 0n;
+  const segments = hardwareSegments(node.hardware, m0, m1);
+  for (const segment of segments) {
+    const minutes =
+      tier === 'full'
+        ? count(segment.minutes)
+        : tier === 'pro-rata'
+          ? count(intersect(segment.minutes, eligible))
+          : 0;
+    for (const [cls, n] of segment.classes) {
+      const gpuMinutes = minutes * n;
+      if (gpuMinutes === 0) continue;
+      paidGpuMinutes[cls] = (paidGpuMinutes[cls] ?? 0) + gpuMinutes;
+      availability60 += rate(cls).availability * BigInt(gpuMinutes);
+    }
+  }
+
+  const workloadSecondsByClass = new Map<string, number>();
+  for (const report of node.usage) {
+    const classes = classesAt(node.hardware, report.from);
+    const gpus = [...classes.values()].reduce((a, b) => a + b, 0);
+    const seconds = workloadGpuSeconds(report, up, period.start, period.end, gpus);
+    if (seconds === 0) continue;
+    const cls = primaryClass(classes);
+    workloadSecondsByClass.set(cls, (workloadSecondsByClass.get(cls) ?? 0) + seconds);
+  }
+  let workload60 = 0n;
+  let workloadGpuMinutes = 0;
+  for (const [cls, seconds] of workloadSecondsByClass) {
+    const minutes = Math.floor(seconds / 60);
+    workloadGpuMinutes += minutes;
+    workload60 += rate(cls).workload * BigInt(minutes);
+  }
+
+  const availability = divFloor(availability60, 60n);
+  const workload = divFloor(workload60, 60n);
+  const adjustmentsUusd = node.adjustments.reduce((a, b) => a + b, 0n);
+  const classNames = [...new Set(segments.flatMap((s) => [...s.classes.keys()]))];
+  return {
+    nodeId: node.nodeId,
+    ownerId: node.ownerId,
+    gpuClass: classNames.join('+'),
+    periodMinutes,
+    upMinutes: count(up),
+    creditedMinutes: count(credited),
+    workloadGpuMinutes,
+    uptimeTier: tier,
+    availabilityUusd: availability.quotient,
+    workloadUusd: workload.quotient,
+    adjustmentsUusd,
+    totalUusd: availability.quotient + workload.quotient + adjustmentsUusd,
+    paidGpuMinutes,
+    warnings,
+    residual60ths: availability.remainder + workload.remainder,
+  };
+}
+
+export interface StatementTotals {
+  nodes: number;
+  availabilityUusd: bigint;
+  workloadUusd: bigint;
+  adjustmentsUusd: bigint;
+  totalUusd: bigint;
+  /** What rounding each line down to whole uusd left out, in sixtieths of a uusd. */
+  roundingResidual60ths: bigint;
+}
+
+export function totalsOf(lines: readonly StatementLine[]): StatementTotals {
+  const sum = (pick: (l: StatementLine) => bigint) => lines.reduce((a, l) => a + pick(l), 0n);
+  return {
+    nodes: lines.length,
+    availabilityUusd: sum((l) => l.availabilityUusd),
+    workloadUusd: sum((l) => l.workloadUusd),
+    adjustmentsUusd: sum((l) => l.adjustmentsUusd),
+    totalUusd: sum((l) => l.totalUusd),
+    roundingResidual60ths: sum((l) => l.residual60ths),
+  };
+}
+
+/** Lines in a stable order: by owner, then node. */
+export function sortLines(lines: StatementLine[]): StatementLine[] {
+  return lines.sort((a, b) => a.ownerId.localeCompare(b.ownerId) || a.nodeId.localeCompare(b.nodeId));
+}
