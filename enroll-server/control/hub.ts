@@ -35,7 +35,7 @@ interface Session {
   id: string;
   nodeId: string;
   socket: WebSocket;
-  lastPongAt: number;
+  lastHeardAt: number;
   bye: boolean;
   badFrames: number;
   shellEnabled: boolean;
@@ -109,7 +109,7 @@ export class ControlHub {
       id: newId('ses'),
       nodeId,
       socket,
-      lastPongAt: this.deps.now(),
+      lastHeardAt: this.deps.now(),
       bye: false,
       badFrames: 0,
       shellEnabled: true,
@@ -119,7 +119,7 @@ export class ControlHub {
     this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
     this.deps.metrics.controlConnects.inc();
     socket.on('pong', () => {
-      session.lastPongAt = this.deps.now();
+      session.lastHeardAt = this.deps.now();
       this.deps.presence.seen(nodeId);
     });
     socket.on('message', (data, isBinary) => {
@@ -228,6 +228,8 @@ export class ControlHub {
   }
 
   private async onFrame(session: Session, text: string | null): Promise<void> {
+    // Any frame proves the connection alive, as a pong does.
+    session.lastHeardAt = this.deps.now();
     this.deps.presence.seen(session.nodeId);
     if (text === null) return this.refuse(session, 'BINARY_FRAME', 'Frames must be JSON text.');
     let value: unknown;
@@ -348,7 +350,7 @@ export class ControlHub {
   private pingAll(): void {
     const now = this.deps.now();
     for (const session of this.sessions.values()) {
-      if (now - session.lastPongAt > PONG_TIMEOUT_MS) {
+      if (now - session.lastHeardAt > PONG_TIMEOUT_MS) {
         session.socket.terminate();
         this.end(session, 'pong-timeout', false);
         continue;
