@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAdmin } from '../../scripts/admin/cli.js';
@@ -62,6 +65,54 @@ describe('operator CLI (npm run admin)', () => {
     const offline = await admin('command', enrolled.body.nodeId, 'cordon');
     expect([offline.code, offline.err]).toEqual([1, expect.stringContaining('offline')]);
     expect((await admin('command', enrolled.body.nodeId, 'explode')).err).toContain("'type'");
+  });
+
+  it('runs a payout week from the command line: rate card, period, compute, lock, verify, export', async () => {
+    let now = Date.parse('2026-11-18T12:00:00Z');
+    const server = await startTestServer({ now: () => now });
+    servers.push(server);
+    const dir = mkdtempSync(join(tmpdir(), 'homenode-cli-'));
+    const admin = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runAdmin(
+        argv,
+        { url: server.url, token: server.adminToken },
+        { out: (t) => out.push(t), err: (t) => err.push(t) },
+      );
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    writeFileSync(
+      join(dir, 'card.json'),
+      JSON.stringify({
+        effectiveFrom: '2026-11-01T00:00:00Z',
+        rates: {
+          'nvidia/rtx4090/24Gi': { availabilityUusdPerGpuHour: '200000', workloadUusdPerGpuHour: '500000' },
+        },
+      }),
+    );
+    expect((await admin('rate-cards', 'add', '--file', join(dir, 'card.json'))).out).toBe(
+      'Rate card version 1 in force from 2026-11-01T00:00:00.000Z',
+    );
+    const created = await admin('payouts', 'create', '--week', '2026-11-18', '--json');
+    const period = JSON.parse(created.out) as { id: string; start: string; end: string };
+    expect([period.start, period.end]).toEqual(['2026-11-16T00:00:00.000Z', '2026-11-23T00:00:00.000Z']);
+    expect((await admin('payouts', 'compute', period.id)).out).toMatch(
+      /computed, rate card 1[\s\S]*Total \$0\.000000 over 0 node\(s\)/,
+    );
+    expect((await admin('payouts', 'lock', period.id)).err).toContain('409 PERIOD_NOT_ENDED');
+    now = Date.parse('2026-11-23T00:05:00Z');
+    expect((await admin('payouts', 'lock', period.id)).out).toMatch(/locked, rate card 1, hash [0-9a-f]{64}/);
+    expect((await admin('payouts', 'verify', period.id)).out).toMatch(
+      /^OK: recomputed hash [0-9a-f]{64} matches$/,
+    );
+    const file = join(dir, 'week.csv');
+    expect((await admin('payouts', 'export', period.id, '--out', file)).out).toMatch(
+      /^Wrote \d+ bytes of CSV to /,
+    );
+    expect(readFileSync(file, 'utf8')).toMatch(/^period_id,period_start,period_end,node_id/);
+    expect((await admin('payouts', 'list')).out).toContain(`${period.id}  2026-11-16T00:00:00.000Z`);
+    expect((await admin('payouts', 'create', '--week', 'someday')).err).toContain('--week must be a date');
   });
 
   it('explains usage errors and API errors with exit codes 2 and 1', async () => {

@@ -4,6 +4,7 @@ import { FailureLimiter } from '../../enroll-server/services/failure-limiter.js'
 import { deriveProviderProfile, gpuClasses } from '../../protocol/attributes.js';
 import { classifyIpv4, parseCidr, parseIpv4, rangesOverlap } from '../../protocol/cidr.js';
 import { lookupGpuModel } from '../../protocol/gpu.js';
+import { weekContaining } from '../../protocol/periods.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 
 function clock(start = 0) {
@@ -124,5 +125,26 @@ describe('provider attributes', () => {
 
   it('leaves out GPUs Akash does not list', () => {
     expect(deriveProviderProfile(hw([gpu('10de:ffff')])).labels).toEqual({});
+  });
+});
+
+describe('weekContaining', () => {
+  it('runs Monday 00:00 UTC to the next Monday', () => {
+    const iso = (r: { start: number; end: number }) => [
+      new Date(r.start).toISOString(),
+      new Date(r.end).toISOString(),
+    ];
+    expect(iso(weekContaining(Date.parse('2026-11-18T12:00:00Z')))).toEqual([
+      '2026-11-16T00:00:00.000Z',
+      '2026-11-23T00:00:00.000Z',
+    ]);
+    expect(iso(weekContaining(Date.parse('2026-11-16T00:00:00Z')))).toEqual([
+      '2026-11-16T00:00:00.000Z',
+      '2026-11-23T00:00:00.000Z',
+    ]);
+    expect(iso(weekContaining(Date.parse('2026-11-22T23:59:59Z')))).toEqual([
+      '2026-11-16T00:00:00.000Z',
+      '2026-11-23T00:00:00.000Z',
+    ]);
   });
 });
