@@ -43,6 +43,16 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   const { config } = ctx;
   const d = config.daemon;
   const serverUrl = config.serverUrl ?? node.serverUrl;
+  // Take over SIGTERM/SIGINT first: from here on a stop is a clean one (bye when connected).
+  let stopRequested: ((signal: string) => void) | undefined;
+  let stopping = false;
+  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
+  const abort = new AbortController();
+  const unregister = ctx.onStop((signal) => {
+    stopping = true;
+    abort.abort();
+    stopRequested?.(signal);
+  });
   const exec = createExec();
   const log: AgentLog = createAgentLog(d.paths.logFile, ctx.now);
   const display = createStatusDisplay(ctx.out, ctx.style, ctx.now, {
@@ -110,14 +120,6 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       void refreshSpoolCount();
     },
     log: (level, event, message) => log.write(level, event, message),
-  });
-
-  let stopRequested: ((signal: string) => void) | undefined;
-  let stopping = false;
-  const stopped = new Promise<string>((resolve) => (stopRequested = resolve));
-  const unregister = ctx.onStop((signal) => {
-    stopping = true;
-    stopRequested?.(signal);
   });
 
   const showStatus = (status: NodeStatus, reason: string | null | undefined, welcome: boolean) => {
@@ -257,8 +259,14 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     if (stopping) return finish(EXIT.OK);
     display.update({ connection: 'connecting' });
     const token = await signConnectionToken(identity, node.nodeId, ctx.now());
-    const dialed = await dial(serverUrl, token, { timeoutMs: 15_000, serverPin: config.serverPin });
+    const dialed = await dial(serverUrl, token, {
+      timeoutMs: 15_000,
+      serverPin: config.serverPin,
+      signal: abort.signal,
+    });
     let problem: string;
+    if (stopping && dialed.kind === 'open') dialed.socket.terminate();
+    if (stopping) return finish(EXIT.OK);
     if (dialed.kind === 'open') {
       const current = new ControlSession(dialed.socket, hooks());
       session = current;

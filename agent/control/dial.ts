@@ -62,7 +62,7 @@ export function readRefusal(status: number, body: string): Extract<DialResult, {
 export function dial(
   serverUrl: string,
   token: string,
-  options: { timeoutMs: number; serverPin?: string | undefined },
+  options: { timeoutMs: number; serverPin?: string | undefined; signal?: AbortSignal },
 ): Promise<DialResult> {
   return new Promise((resolve) => {
     const socket = new WebSocket(controlUrl(serverUrl), {
@@ -78,7 +78,16 @@ export function dial(
       settled = true;
       resolve(result);
     };
-    socket.once('open', () => settle({ kind: 'open', socket }));
+    const onAbort = () => {
+      socket.terminate();
+      settle({ kind: 'unreachable', message: 'stopped' });
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('open', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      settle({ kind: 'open', socket });
+    });
     socket.once('unexpected-response', (_req, res) => {
       let body = '';
       res.setEncoding('utf8');

@@ -316,6 +316,7 @@ describe('agent enroll on a flaky network', () => {
     await resumed.waitFor('Could not enroll yet: the server refused the connection.');
     const back = await proxy(server.url, forward, port);
     await resumed.waitFor('Enrolled: waiting for approval');
+    await resumed.waitFor(/Home Node agent \S+ started for node/);
     resumed.kill('SIGTERM');
     const result = await resumed.done;
     expect(result.code, result.stdout).toBe(0);
