@@ -7,8 +7,8 @@ export const HELP_TEXT = `Home Node agent ${AGENT_VERSION}
 Usage: npm run agent -- <command> [options]
 
 Commands:
-  run                 First boot: checks, key prompt, enrollment (or the
-                      enrolled node's status once enrolled).
+  run                 First boot: checks, key prompt, enrollment; then (and on
+                      every start once enrolled) the control-channel daemon.
   preflight           Check this machine and print the results.
     --json            Print { "checks": [...], "facts": {...} } instead.
     --facts FILE      Assess saved facts instead of this machine.
@@ -31,5 +31,7 @@ Exit codes:
   4  the server refused the enrollment (hardware, revoked, conflict)
   5  the server could not be reached (the enrollment resumes later)
   6  status: this machine is not enrolled
+  7  run: the server refuses this node (revoked or rejected); do not restart
+  75 run: ops asked for a restart (restart-agent)
   130 interrupted (Ctrl-C)
 `;
