@@ -25,7 +25,8 @@ export interface Principal {
   ownerId: string | null;
 }
 
-export type RouteAuth = 'public' | readonly Role[];
+/** `'optional'`: anyone may call; a valid credential sets the principal, a missing or bad one does not. */
+export type RouteAuth = 'public' | 'optional' | readonly Role[];
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -74,6 +75,19 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sess
   app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (auth === undefined || auth === 'public') return;
+    if (auth === 'optional') {
+      try {
+        await authenticate(request, ['admin', 'ops', 'reviewer', 'owner']);
+      } catch {
+        request.principal = null;
+        request.session = null;
+      }
+      return;
+    }
+    await authenticate(request, auth);
+  });
+
+  async function authenticate(request: FastifyRequest, auth: readonly Role[]): Promise<void> {
     const header = request.headers.authorization;
     const cookie = request.cookies?.[SESSION_COOKIE];
     if (header === undefined && cookie && sessions) {
@@ -106,5 +120,5 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sess
     if (!auth.includes(request.principal.role)) {
       throw new ForbiddenError(`The ${request.principal.role} role may not do this.`);
     }
-  });
+  }
 }

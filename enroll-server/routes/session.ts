@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { ConflictError, RateLimitedError, UnauthenticatedError } from '../errors.js';
 import { newApiToken, newId, sha256Hex } from '../ids.js';
-import { actorOf, principalOf } from '../plugins/auth.js';
+import { actorOf } from '../plugins/auth.js';
 import type { ApiTokenRecord } from '../repositories/tokens.js';
 import type { SessionRecord, SessionRepository } from '../repositories/sessions.js';
 import type { App, AppContext } from '../context.js';
@@ -43,6 +43,7 @@ export const DEFAULT_SIGN_IN_RATE_LIMIT: SignInRateLimit = {
 };
 
 const SessionSchema = Type.Object({
+  signedIn: Type.Literal(true),
   role: Type.String(),
   ownerId: Type.Union([Type.String(), Type.Null()]),
   email: Type.Union([Type.String(), Type.Null()]),
@@ -89,6 +90,7 @@ export function sessionRoutes(
   const describe = (token: ApiTokenRecord, session: SessionRecord | null) => {
     const owner = token.ownerId ? repos.owners.get(token.ownerId) : undefined;
     return {
+      signedIn: true as const,
       role: token.role,
       ownerId: token.ownerId,
       email: owner?.email ?? null,
@@ -162,15 +164,15 @@ export function sessionRoutes(
     {
       schema: {
         tags: ['session'],
-        summary: 'Who is signed in (and the CSRF token for cookie sessions)',
-        response: { 200: SessionSchema, ...errors(401) },
+        summary:
+          'Who is signed in (and the CSRF token for cookie sessions); `{ signedIn: false }` when nobody is',
+        response: { 200: Type.Union([SessionSchema, Type.Object({ signedIn: Type.Literal(false) })]) },
       },
-      config: { auth: ['admin', 'ops', 'reviewer', 'owner'] },
+      config: { auth: 'optional' },
     },
     async (request) => {
-      const principal = principalOf(request);
-      const token = repos.tokens.get(principal.tokenId);
-      if (!token) throw new UnauthenticatedError('The API token is unknown or has been revoked.');
+      const token = request.principal ? repos.tokens.get(request.principal.tokenId) : undefined;
+      if (!token) return { signedIn: false as const };
       return describe(token, request.session);
     },
   );

@@ -1,0 +1,74 @@
+/** Owner: earnings per payout period, as a chart and a table, with the open period's estimate. */
+import { apiOptional } from '../api.js';
+import { h, notice, replace, table } from '../dom.js';
+import { earningsChart } from '../chart.js';
+import { dateOnly, percent } from '../format.js';
+import { formatUsd } from '../money.js';
+import type { PageContext } from '../page.js';
+import type { EarningsPeriod } from '../payout-types.js';
+
+const STATUS: Record<EarningsPeriod['status'], string> = {
+  open: 'In progress',
+  computed: 'Being checked',
+  locked: 'Final',
+};
+
+export async function earningsPage(ctx: PageContext): Promise<void> {
+  replace(ctx.root, h('h1', null, 'Earnings'), h('p', null, 'Loading…'));
+  const earnings = await apiOptional<{ periods: EarningsPeriod[] }>('/v1/earnings');
+  const periods = [...(earnings?.periods ?? [])].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  if (periods.length === 0) {
+    replace(
+      ctx.root,
+      h('h1', null, 'Earnings'),
+      notice(
+        'info',
+        'Your earnings appear here once your first machine is approved and a payout period has started.',
+      ),
+    );
+    return;
+  }
+  const open = periods.find((p) => p.estimate);
+  replace(
+    ctx.root,
+    h('h1', null, 'Earnings'),
+    open &&
+      h(
+        'section',
+        { class: 'card highlight', 'aria-labelledby': 'h-open' },
+        h('h2', { id: 'h-open' }, 'This period so far (estimate)'),
+        h('p', { class: 'big' }, formatUsd(open.totalUusd)),
+        h(
+          'p',
+          { class: 'muted' },
+          `${dateOnly(open.start)} – ${dateOnly(open.end)}. The estimate grows while your machines are online; the final amount is set when the period is checked and locked.`,
+        ),
+      ),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'h-chart' },
+      h('h2', { id: 'h-chart' }, 'Per period'),
+      earningsChart(
+        periods
+          .slice(-12)
+          .map((p) => ({ label: dateOnly(p.start), uusd: BigInt(p.totalUusd), estimate: p.estimate })),
+        'Earnings per period',
+      ),
+    ),
+    table(
+      'Earnings per period',
+      ['Period', 'Status', 'Machines', 'Online', 'Amount'],
+      [...periods].reverse().map((p) => {
+        const period = p.lines.reduce((s, l) => s + l.periodMinutes, 0);
+        const up = p.lines.reduce((s, l) => s + l.upMinutes, 0);
+        return [
+          `${dateOnly(p.start)} – ${dateOnly(p.end)}`,
+          p.estimate ? 'Estimate' : STATUS[p.status],
+          String(p.lines.length),
+          period ? percent(up / period) : '—',
+          h('span', { class: 'num' }, formatUsd(p.totalUusd)),
+        ];
+      }),
+    ),
+  );
+}

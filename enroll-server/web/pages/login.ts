@@ -1,0 +1,118 @@
+/** Sign in (email and password, or an API token) and owner sign-up. */
+import { errorText } from '../api.js';
+import { field, h, notice, replace } from '../dom.js';
+import { type Session, signIn, signUp } from '../session.js';
+
+type SignedIn = (s: Session) => void;
+
+function submitting(form: HTMLFormElement, status: HTMLElement, run: () => Promise<void>): void {
+  const button = form.querySelector('button[type=submit]');
+  if (button instanceof HTMLButtonElement) button.disabled = true;
+  replace(status);
+  void run()
+    .catch((error: unknown) => replace(status, notice('error', errorText(error))))
+    .finally(() => {
+      if (button instanceof HTMLButtonElement) button.disabled = false;
+    });
+}
+
+export function loginPage(root: HTMLElement, onSignedIn: SignedIn): void {
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const password = h('input', {
+    type: 'password',
+    name: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const token = h('input', {
+    type: 'password',
+    name: 'token',
+    autocomplete: 'off',
+    required: true,
+    spellcheck: 'false',
+  });
+  const passwordStatus = h('div');
+  const tokenStatus = h('div');
+  const passwordForm = h(
+    'form',
+    { 'aria-labelledby': 'h-password' },
+    h('h2', { id: 'h-password' }, 'Machine owners'),
+    field('Email', email),
+    field('Password', password),
+    passwordStatus,
+    h('button', { type: 'submit' }, 'Sign in'),
+    h('p', null, 'New here? ', h('a', { href: '/signup' }, 'Create an account')),
+  );
+  passwordForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submitting(passwordForm, passwordStatus, async () =>
+      onSignedIn(await signIn({ email: email.value, password: password.value })),
+    );
+  });
+  const tokenForm = h(
+    'form',
+    { 'aria-labelledby': 'h-token' },
+    h('h2', { id: 'h-token' }, 'Operations, reviewers and scripts'),
+    field('API token', token, 'Starts with hn_. Ask an administrator if you do not have one.'),
+    tokenStatus,
+    h('button', { type: 'submit' }, 'Sign in with token'),
+  );
+  tokenForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submitting(tokenForm, tokenStatus, async () => onSignedIn(await signIn({ token: token.value.trim() })));
+  });
+  replace(
+    root,
+    h('h1', null, 'Sign in to Home Node'),
+    h(
+      'div',
+      { class: 'cards two' },
+      h('section', { class: 'card' }, passwordForm),
+      h('section', { class: 'card' }, tokenForm),
+    ),
+  );
+}
+
+export function signupPage(root: HTMLElement, onSignedIn: SignedIn): void {
+  const name = h('input', {
+    type: 'text',
+    name: 'name',
+    autocomplete: 'name',
+    required: true,
+    maxlength: 200,
+  });
+  const email = h('input', { type: 'email', name: 'email', autocomplete: 'email', required: true });
+  const password = h('input', {
+    type: 'password',
+    name: 'password',
+    autocomplete: 'new-password',
+    required: true,
+    minlength: 10,
+  });
+  const status = h('div');
+  const form = h(
+    'form',
+    { class: 'card narrow', 'aria-labelledby': 'h-signup' },
+    h('h2', { id: 'h-signup' }, 'Create your account'),
+    h(
+      'p',
+      null,
+      'Rent out your GPU machine: sign up, add the machine, and we pay you for the time it is available.',
+    ),
+    field('Your name', name),
+    field('Email', email),
+    field('Password', password, 'At least 10 characters.'),
+    status,
+    h('button', { type: 'submit' }, 'Create account'),
+    h('p', null, 'Already have an account? ', h('a', { href: '/login' }, 'Sign in')),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submitting(form, status, async () =>
+      onSignedIn(
+        await signUp({ name: name.value.trim(), email: email.value.trim(), password: password.value }),
+      ),
+    );
+  });
+  replace(root, h('h1', null, 'Sign up'), form);
+}
