@@ -268,7 +268,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     if (stopping && dialed.kind === 'open') dialed.socket.terminate();
     if (stopping) return finish(EXIT.OK);
     if (dialed.kind === 'open') {
-      const current = new ControlSession(dialed.socket, hooks());
+      const current = new ControlSession(dialed.socket, hooks(), dialed.early);
       session = current;
       display.update({ connection: 'connected', lastProblem: undefined });
       note('info', 'control_connected', 'Connected to the server.');

@@ -35,8 +35,19 @@ export function controlUrl(serverUrl: string): string {
   return url.toString();
 }
 
+/**
+ * What arrived between `open` and the session taking the socket: ws may emit the server's first
+ * frames (welcome, join) and even a close in the same tick as `open`, before anyone listens.
+ */
+export interface EarlyEvents {
+  messages: { data: WebSocket.RawData; isBinary: boolean }[];
+  close?: { code: number; reason: Buffer };
+  /** Stop buffering; the caller has its own listeners now. */
+  release(): void;
+}
+
 export type DialResult =
-  | { kind: 'open'; socket: WebSocket }
+  | { kind: 'open'; socket: WebSocket; early: EarlyEvents }
   | { kind: 'refused'; status: number; code: string; message: string; reason?: string }
   | { kind: 'unreachable'; message: string };
 
@@ -84,9 +95,21 @@ export function dial(
     };
     if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    const early: EarlyEvents = {
+      messages: [],
+      release: () => {
+        socket.off('message', onEarlyMessage);
+        socket.off('close', onEarlyClose);
+      },
+    };
+    const onEarlyMessage = (data: WebSocket.RawData, isBinary: boolean) =>
+      early.messages.push({ data, isBinary });
+    const onEarlyClose = (code: number, reason: Buffer) => (early.close = { code, reason });
+    socket.on('message', onEarlyMessage);
+    socket.on('close', onEarlyClose);
     socket.once('open', () => {
       options.signal?.removeEventListener('abort', onAbort);
-      settle({ kind: 'open', socket });
+      settle({ kind: 'open', socket, early });
     });
     socket.once('unexpected-response', (_req, res) => {
       let body = '';

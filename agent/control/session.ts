@@ -15,6 +15,7 @@ import {
 import type { NodeStatus } from '../../protocol/api.js';
 import type { CommandOutcome } from '../commands/node-commands.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
+import type { EarlyEvents } from './dial.js';
 
 const checkServerMessage = Compile(ServerMessageSchema);
 
@@ -54,26 +55,35 @@ export class ControlSession {
   private readonly shells: RemoteShells;
   private exitCode: number | undefined;
   private joining: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly hooks: SessionHooks,
+    early?: EarlyEvents,
   ) {
     this.lastHeard = hooks.now();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.shells = hooks.shells((m) => this.send(m));
-    socket.on('message', (data, isBinary) => {
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
       this.lastHeard = hooks.now();
       if (isBinary) return;
-      this.onFrame(
-        Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'),
-      );
-    });
+      this.onFrame(rawText(data));
+    };
+    socket.on('message', onMessage);
     socket.on('ping', () => (this.lastHeard = hooks.now()));
     socket.on('error', (error) =>
       hooks.log('warn', 'control_socket_error', `Control channel error: ${error.message}`),
     );
     socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
+    if (early) {
+      early.release();
+      for (const m of early.messages.splice(0)) onMessage(m.data, m.isBinary);
+      if (early.close) {
+        const { code, reason } = early.close;
+        queueMicrotask(() => this.onClose(code, reason.toString()));
+      }
+    }
   }
 
   get open(): boolean {
@@ -86,8 +96,10 @@ export class ControlSession {
 
   async start(): Promise<void> {
     const { hooks } = this;
+    if (this.closed) return;
     this.send(hooks.hello());
     for (const message of await hooks.opening()) this.send(message);
+    if (this.closed) return;
     const beat = () =>
       void hooks
         .heartbeat((this.heartbeatSeq += 1))
@@ -126,6 +138,8 @@ export class ControlSession {
   }
 
   private onClose(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     this.shells.closeAll();
     const healthy =
@@ -211,4 +225,10 @@ export class ControlSession {
   get shellCount(): number {
     return this.shells.count;
   }
+}
+
+function rawText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }

@@ -30,6 +30,8 @@ export interface DaemonSetupOptions {
   /** Extra config file fields (merged over the fast defaults). */
   config?: Record<string, unknown>;
   approve?: boolean;
+  /** The server's clock (e.g. ten minutes behind the agent's). */
+  serverNow?: () => number;
 }
 
 export const FAST_INTERVALS = {
@@ -52,7 +54,7 @@ export type NodeDetail = {
 };
 
 export async function setupDaemon(options: DaemonSetupOptions = {}) {
-  const server: TestServer = await startTestServer();
+  const server: TestServer = await startTestServer(options.serverNow ? { now: options.serverNow } : {});
   const dir = tempDir('homenode-daemon-');
   const stateDir = join(dir, 'state');
   const standinState = join(dir, 'standin-state');

@@ -24,7 +24,7 @@ async function setup(options: Parameters<typeof setupDaemon>[0] = {}) {
   return s;
 }
 
-const poll = { timeout: 5000, interval: 50 };
+const poll = { timeout: 8000, interval: 50 };
 const LEASE =
   'akash1q7spxfj3ps6lx4qk2xlqjkxr3wpjyjmk4ap0vn/18744213/1/1/akash1homenodeprovider0000000000000000000000';
 const spooled = (s: DaemonSetup) =>
@@ -45,7 +45,7 @@ describe('agent daemon: presence and status', () => {
     await expect.poll(async () => (await s.node()).online, poll).toBe(true);
     const onlineAfterMs = Date.now() - started;
     expect(onlineAfterMs).toBeLessThan(5000);
-    await agent.waitFor('Status: pending', 5000);
+    await agent.waitFor('Status: pending', 10_000);
     await expect
       .poll(async () => (await s.node()).metrics, poll)
       .toMatchObject({
@@ -71,9 +71,9 @@ describe('agent daemon: presence and status', () => {
   it('joins once approved: WireGuard key and config at 0600, wg-quick up, k3s config with labels, active; a restart re-checks without new keys', async () => {
     const s = await setup();
     const agent = s.start();
-    await agent.waitFor('Status: pending', 5000);
+    await agent.waitFor('Status: pending', 10_000);
     await approveAndJoin(s);
-    await agent.waitFor('Status: active', 5000);
+    await agent.waitFor('Status: active', 10_000);
     const wgConf = join(s.paths.wireguardDir, 'hn0.conf');
     expect(statSync(wgConf).mode & 0o777).toBe(0o600);
     expect(statSync(join(s.paths.wireguardDir, 'hn0.key')).mode & 0o777).toBe(0o600);
@@ -109,7 +109,7 @@ describe('agent daemon: presence and status', () => {
     agent.kill('SIGTERM');
     expect((await agent.done).code).toBe(0);
     const again = s.start();
-    await again.waitFor(/Joined the cluster \(already set up; checked\)/, 5000);
+    await again.waitFor(/Joined the cluster \(already set up; checked\)/, 10_000);
     const after = s.calls().filter((c) => /^(wg|wg-quick|systemctl) /.test(c));
     expect(after.filter((c) => c === 'wg genkey')).toHaveLength(1);
     expect(after.filter((c) => c.startsWith('wg-quick up'))).toHaveLength(1);
@@ -126,13 +126,25 @@ describe('agent daemon: presence and status', () => {
     await expect.poll(async () => (await s.node()).online, poll).toBe(true);
     const { port, dbPath } = s.server;
     await s.server.close({ keepFiles: true });
-    await agent.waitFor(/Trying again in \d+\.\d s/, 5000);
+    await agent.waitFor(/Trying again in \d+\.\d s/, 10_000);
     const restarted = await startTestServer({ port, dbPath });
     extra.push(() => restarted.close());
     const upAt = Date.now();
     await expect.poll(async () => (await s.node(s.nodeId, restarted)).online, poll).toBe(true);
     // reconnectMaxMs is 800 in these tests: at most one full wait after the server is back.
     expect(Date.now() - upAt).toBeLessThan(1500);
+  });
+
+  it("shows the server's 401 message when the clock is off and keeps retrying with backoff", async () => {
+    const s = await setup({ serverNow: () => Date.now() - 10 * 60_000 });
+    const agent = s.start();
+    await agent.waitFor(
+      /This machine's clock is 10 minutes ahead of the server's[\s\S]*attempt 1\)[\s\S]*attempt 2\)/,
+      5000,
+    );
+    expect((await s.node()).online).toBe(false);
+    agent.kill('SIGTERM');
+    expect((await agent.done).code).toBe(0);
   });
 
   it('says bye on SIGTERM: offline at once, exit 0', async () => {
@@ -151,7 +163,7 @@ describe('agent daemon: presence and status', () => {
   it('shows the reason when the node is revoked and stops (exit 7); a new start is refused at once', async () => {
     const s = await setup({ approve: true });
     const agent = s.start();
-    await agent.waitFor('Status: active', 5000);
+    await agent.waitFor('Status: active', 10_000);
     await s.server.api('POST', `/v1/nodes/${s.nodeId}/revoke`, {
       body: { reason: 'GPU resold by the owner' },
     });
@@ -170,7 +182,7 @@ describe('agent daemon: presence and status', () => {
       config: { intervals: { hardwareProbeMs: 300, heartbeatMs: 300 } },
     });
     const agent = s.start();
-    await agent.waitFor('Status: active', 5000);
+    await agent.waitFor('Status: active', 10_000);
     writeFileSync(
       join(s.dir, 'gpus.csv'),
       [
@@ -214,7 +226,7 @@ describe('agent daemon: usage reports', () => {
   it('delivers reports spooled while the server was down after a SIGKILL and a restart', async () => {
     const s = await setup({ approve: true });
     const first = s.start();
-    await first.waitFor('Status: active', 5000);
+    await first.waitFor('Status: active', 10_000);
     const { port, dbPath } = s.server;
     const before = s.usageRows().length;
     await s.server.close({ keepFiles: true });
@@ -225,7 +237,7 @@ describe('agent daemon: usage reports', () => {
     const restarted = await startTestServer({ port, dbPath });
     extra.push(() => restarted.close());
     const second = s.start();
-    await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 5000);
+    await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 10_000);
     await expect
       .poll(() => s.usageRows(restarted).map((r) => r.seq), poll)
       .toEqual(expect.arrayContaining(waiting));
@@ -239,7 +251,7 @@ describe('agent daemon: remote shell and commands', () => {
   it('runs a remote shell for ops: echo hello, resize, close; recorded as asciicast', async () => {
     const s = await setup({ config: { shellCommand: ['/bin/bash', '--norc', '--noprofile', '-i'] } });
     const agent = s.start();
-    await agent.waitFor('Status: pending', 5000);
+    await agent.waitFor('Status: pending', 10_000);
     const ops = new WebSocket(
       `${s.server.url.replace('http', 'ws')}/v1/nodes/${s.nodeId}/shell?cols=100&rows=30`,
       {
@@ -269,13 +281,13 @@ describe('agent daemon: remote shell and commands', () => {
     const lines = readFileSync(cast, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ version: 2, width: 100, height: 30 });
     expect(lines.some((l) => l.includes('hello'))).toBe(true);
-    await agent.waitFor(/Remote shell sh_\S+ closed by the server/, 5000);
+    await agent.waitFor(/Remote shell sh_\S+ closed by the server/, 10_000);
   });
 
   it('refuses remote shells when the config turns them off (403 before the upgrade)', async () => {
     const s = await setup({ remoteShell: false });
     const agent = s.start();
-    await agent.waitFor('Status: pending', 5000);
+    await agent.waitFor('Status: pending', 10_000);
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${s.server.url.replace('http', 'ws')}/v1/nodes/${s.nodeId}/shell`, {
         headers: { authorization: `Bearer ${s.server.adminToken}` },
@@ -292,7 +304,7 @@ describe('agent daemon: remote shell and commands', () => {
   it('answers ops commands: cordon, drain, diagnostics with findings, preflight, restart (exit 75)', async () => {
     const s = await setup({ approve: true });
     const agent = s.start();
-    await agent.waitFor('Status: active', 5000);
+    await agent.waitFor('Status: active', 10_000);
     const command = (type: string, args?: Record<string, unknown>) =>
       s.server.api<{ ok: boolean; output: string | null; error: string | null }>(
         'POST',
