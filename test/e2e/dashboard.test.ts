@@ -134,6 +134,12 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await expect.poll(() => row.textContent(), { timeout: 15_000, interval: 500 }).toContain('online');
     expect(await row.textContent()).toContain(story.ownerEmail);
     await harness.screenshot(page, '06-ops-fleet');
+    await page.getByLabel('Search').fill('no-such-machine');
+    await page.getByText('No machines match.').waitFor();
+    await page.getByLabel('Search').fill('rtx4090');
+    await row.waitFor();
+    await page.getByRole('button', { name: 'Uptime 7 days' }).click();
+    expect(await page.locator('th[aria-sort="ascending"]').textContent()).toContain('Uptime 7 days');
 
     await row.getByRole('link', { name: story.nodeId }).click();
     await page.getByRole('heading', { name: `Machine ${story.nodeId}` }).waitFor();
@@ -177,13 +183,15 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     });
     expect(created.status).toBe(201);
     await page.getByRole('link', { name: 'Payouts' }).click();
+    await page.locator(`a[href="/payouts/${created.body.id}"]`).waitFor();
+    await harness.screenshot(page, '09-reviewer-periods');
     await page.locator(`a[href="/payouts/${created.body.id}"]`).click();
     await page.getByRole('button', { name: 'Compute' }).click();
     const table = page.locator('#statement');
     await table.waitFor();
     expect(await table.textContent()).toContain(story.nodeId);
     expect(await table.textContent()).toContain(`Subtotal ${story.ownerEmail}`);
-    await harness.screenshot(page, '09-reviewer-statement');
+    await harness.screenshot(page, '10-reviewer-statement');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Download CSV' }).click(),
@@ -192,6 +200,21 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     const [header, ...lines] = csv.trim().split(/\r?\n/);
     expect(header).toMatch(/nodeId|node_id/i);
     expect(lines.some((l) => l.includes(story.nodeId))).toBe(true);
+    await context.close();
+  });
+
+  it('the owner sees the period on the earnings page', async (test) => {
+    const probe = await server.api('GET', '/v1/payout-periods');
+    if (probe.status === 404) test.skip(true, 'the payout API is not in this build yet');
+    const { page, context } = await harness.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Email').fill(story.ownerEmail);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.getByRole('link', { name: 'Earnings' }).click();
+    await page.getByRole('heading', { name: 'Per period' }).waitFor();
+    expect(await page.locator('svg.chart').getAttribute('aria-label')).toMatch(/\$\d+\.\d{2}/);
+    await harness.screenshot(page, '11-owner-earnings');
     await context.close();
   });
 
@@ -205,7 +228,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.getByText('No machines yet').waitFor();
     expect(await page.locator('main').textContent()).not.toContain(story.nodeId);
     expect(await page.getByText('You have no installation keys yet').count()).toBe(1);
-    await harness.screenshot(page, '10-second-owner-phone');
+    await harness.screenshot(page, '12-second-owner-phone');
     const expected404 = harness.problems.length;
     await page.goto(`${server.url}/nodes/${story.nodeId}`);
     await page.getByRole('alert').waitFor();

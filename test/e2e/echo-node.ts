@@ -26,7 +26,7 @@ export async function connectEchoNode(
 ): Promise<{ nodeId: string; conn: SimConnection }> {
   const identityFile = JSON.parse(readFileSync(join(stateDir, 'identity.json'), 'utf8')) as IdentityFile;
   const { nodeId } = JSON.parse(readFileSync(join(stateDir, 'node.json'), 'utf8')) as { nodeId: string };
-  const privateKey = (await importJWK(identityFile.privateKey, 'EdDSA')) as CryptoKey;
+  const privateKey = await importJWK<CryptoKey>(identityFile.privateKey, 'EdDSA');
   const identity = { privateKey, publicJwk: identityFile.publicKey };
   const { conn, refused } = await connectControl(serverUrl, await signNodeToken(identity, nodeId));
   if (!conn) throw new Error(`control channel refused: ${JSON.stringify(refused)}`);

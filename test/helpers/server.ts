@@ -29,6 +29,8 @@ export interface TestServerOptions {
   port?: number;
   /** Reuse a database file (to restart with the same data); default: a new temp file. */
   dbPath?: string;
+  /** The built dashboard to serve (default: `dist/web`). */
+  webDir?: string;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -79,7 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     cluster: DEV_CLUSTER,
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
-  const app = await buildApp(config, { now: options.now });
+  const app = await buildApp(config, { now: options.now, webDir: options.webDir });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
