@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importJWK } from 'jose';
-import type { CryptoKey } from 'jose';
 import {
   type SimConnection,
   connectControl,
@@ -26,7 +25,8 @@ export async function connectEchoNode(
 ): Promise<{ nodeId: string; conn: SimConnection }> {
   const identityFile = JSON.parse(readFileSync(join(stateDir, 'identity.json'), 'utf8')) as IdentityFile;
   const { nodeId } = JSON.parse(readFileSync(join(stateDir, 'node.json'), 'utf8')) as { nodeId: string };
-  const privateKey = await importJWK<CryptoKey>(identityFile.privateKey, 'EdDSA');
+  const privateKey = await importJWK(identityFile.privateKey, 'EdDSA');
+  if (privateKey instanceof Uint8Array) throw new Error('identity.json holds no Ed25519 private key');
   const identity = { privateKey, publicJwk: identityFile.publicKey };
   const { conn, refused } = await connectControl(serverUrl, await signNodeToken(identity, nodeId));
   if (!conn) throw new Error(`control channel refused: ${JSON.stringify(refused)}`);
