@@ -17,6 +17,8 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 export const HEARTBEAT_INTERVAL_MS = 15_000;
 export const USAGE_INTERVAL_MS = 5 * 60_000;
 export const USAGE_SAMPLE_INTERVAL_MS = 60_000;
+/** The longest interval one usage report may cover; the server refuses longer ones. */
+export const MAX_USAGE_WINDOW_MS = 3_600_000;
 /** A connection that has not answered a ping for this long is dead. */
 export const PONG_TIMEOUT_MS = 45_000;
 export const PING_INTERVAL_MS = 15_000;

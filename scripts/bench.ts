@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
+import { benchPayouts } from './bench/payouts.js';
 
 const BENCHES: Record<
   string,
@@ -17,6 +18,10 @@ const BENCHES: Record<
     summary: 'enrollments per second and latency (options: --count N=2000, --concurrency C=16)',
     run: (o, log) =>
       benchEnroll({ count: Number(o.count ?? 2000), concurrency: Number(o.concurrency ?? 16), log }),
+  },
+  payouts: {
+    summary: 'compute and export a weekly statement for N nodes with churn and workloads (options: --nodes N=10000)',
+    run: (o, log) => benchPayouts({ nodes: Number(o.nodes ?? 10_000), log }),
   },
   control: {
     summary: 'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45)',
@@ -34,6 +39,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string' },
     agents: { type: 'string' },
     seconds: { type: 'string' },
+    nodes: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -49,7 +55,7 @@ if (values.help || !bench) {
   (bench || values.help ? console.log : console.error)(lines.join('\n'));
   process.exit(values.help ? 0 : 2);
 }
-for (const option of ['count', 'concurrency', 'agents', 'seconds'] as const) {
+for (const option of ['count', 'concurrency', 'agents', 'seconds', 'nodes'] as const) {
   const v = values[option];
   if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
     console.error(`--${option} must be a positive whole number, not "${v}"`);

@@ -6,7 +6,11 @@
 import { compactVerify, importJWK } from 'jose';
 import { Compile } from 'typebox/compile';
 import { deriveProviderProfile } from '../../protocol/attributes.js';
-import { HardwareSnapshotPayloadSchema, UsageReportPayloadSchema } from '../../protocol/control.js';
+import {
+  HardwareSnapshotPayloadSchema,
+  MAX_USAGE_WINDOW_MS,
+  UsageReportPayloadSchema,
+} from '../../protocol/control.js';
 import { gpuSignature } from '../services/enrollment.js';
 import type { HubDeps } from './hub.js';
 
@@ -41,8 +45,15 @@ export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metri
         return { ok: false, error: 'The usage report is for another node or sequence number.' };
       const fromAt = Date.parse(payload.from);
       const toAt = Date.parse(payload.to);
-      if (!(fromAt <= toAt) || toAt - fromAt > 24 * 3_600_000)
+      if (!(fromAt < toAt) || toAt - fromAt > MAX_USAGE_WINDOW_MS)
         return { ok: false, error: 'The usage report interval is not valid.' };
+      const windowSeconds = Math.floor((toAt - fromAt) / 1000);
+      if (payload.workloads.some((w) => w.seconds > windowSeconds)) {
+        return {
+          ok: false,
+          error: `A workload in usage report ${seq} claims more seconds than its ${windowSeconds} s window.`,
+        };
+      }
       const stored = repos.usage.store(
         { nodeId, seq, fromAt, toAt, workloads: payload.workloads, receivedAt: now() },
         jws,

@@ -10,11 +10,18 @@ export interface Span {
 
 export const MINUTE_MS = 60_000;
 
-/** Sort and merge overlapping or touching spans, clipped to [from, to). */
+/**
+ * Sort and merge overlapping or touching spans, clipped to [from, to). A span that only touches
+ * the window's edge is left out; an instant (a zero-length span) inside the window is kept.
+ */
 export function mergeSpans(spans: readonly Span[], from = -Infinity, to = Infinity): Span[] {
   const clipped = spans
-    .map((s) => ({ start: Math.max(s.start, from), end: Math.min(Math.max(s.end, s.start), to) }))
-    .filter((s) => s.start < to && s.end >= s.start && s.end >= from)
+    .flatMap((s): Span[] => {
+      if (s.end <= s.start) return s.start >= from && s.start < to ? [{ start: s.start, end: s.start }] : [];
+      const start = Math.max(s.start, from);
+      const end = Math.min(s.end, to);
+      return end > start ? [{ start, end }] : [];
+    })
     .sort((a, b) => a.start - b.start);
   const merged: Span[] = [];
   for (const s of clipped) {

@@ -1,5 +1,8 @@
 /** Sets of whole minutes as sorted, disjoint half-open ranges of minute indexes ([a, b) = a … b−1). */
-import { type Span, MINUTE_MS, mergeSpans } from '../control/uptime.js';
+import { type Span, mergeSpans } from '../control/uptime.js';
+
+// A local constant: this module runs in the statement's inner loops.
+const MINUTE_MS = 60_000;
 
 export type MinuteRange = readonly [number, number];
 
@@ -70,11 +73,21 @@ export function contains(ranges: readonly MinuteRange[], minute: number): boolea
   return ranges.some(([a, b]) => minute >= a && minute < b);
 }
 
-/** Milliseconds of [from, to) covered by the minute ranges. */
+/** Milliseconds of [from, to) covered by the (sorted, disjoint) minute ranges. */
 export function overlapMs(ranges: readonly MinuteRange[], from: number, to: number): number {
+  // Binary search for the first range that ends after `from`.
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]![1] * MINUTE_MS <= from) lo = mid + 1;
+    else hi = mid;
+  }
   let ms = 0;
-  for (const [a, b] of ranges) {
+  for (let i = lo; i < ranges.length; i += 1) {
+    const [a, b] = ranges[i]!;
     const start = Math.max(a * MINUTE_MS, from);
+    if (start >= to) break;
     const end = Math.min(b * MINUTE_MS, to);
     if (end > start) ms += end - start;
   }

@@ -3,7 +3,7 @@
  * presence, outages, usage reports, each node's GPU classes over time, a rate card and the
  * eligibility tiers. All money is bigint micro-USD; docs/payouts.md states every rule in words.
  */
-import { MINUTE_MS, type Span } from '../control/uptime.js';
+import type { Span } from '../control/uptime.js';
 import { divFloor } from './money.js';
 import {
   type MinuteRange,
@@ -12,10 +12,10 @@ import {
   intersect,
   minutesTouched,
   normalize,
-  overlapMs,
   subtract,
   union,
 } from './minute-ranges.js';
+import { type UsageSource, workloadSecondsByClass } from './workload.js';
 
 export interface ClassRate {
   /** uusd per GPU-hour of availability (per node-hour for `cpu-only`). */
@@ -45,15 +45,7 @@ export interface HardwareAt {
   classes: ReadonlyMap<string, number>;
 }
 
-export interface UsageAt {
-  seq: number;
-  from: number;
-  to: number;
-  /** Σ gpus × seconds over the report's workloads. */
-  gpuSeconds: number;
-  /** The report's workloads, asked for only when the report is partly outside up time. */
-  workloads: () => readonly { gpus: number; seconds: number }[];
-}
+const MINUTE_MS = 60_000;
 
 export interface NodeInput {
   nodeId: string;
@@ -61,7 +53,7 @@ export interface NodeInput {
   /** Sorted by `at`; the entry in force at a minute is the last one at or before it (else the first). */
   hardware: readonly HardwareAt[];
   presence: readonly Span[];
-  usage: readonly UsageAt[];
+  usage: UsageSource;
   adjustments: readonly bigint[];
 }
 
@@ -153,34 +145,6 @@ function tierOf(eligible: number, period: number, tiers: Tiers): UptimeTier {
   return 'none';
 }
 
-/** GPU-seconds of workload a report earns: only inside up time, never more GPUs than the node has. */
-function workloadGpuSeconds(
-  report: UsageAt,
-  up: readonly MinuteRange[],
-  start: number,
-  end: number,
-  gpus: number,
-): number {
-  const from = Math.max(report.from, start);
-  const to = Math.min(report.to, end);
-  const window = report.to - report.from;
-  if (to <= from || window <= 0) return 0;
-  const upMs = overlapMs(up, from, to);
-  if (upMs === 0) return 0;
-  const upSeconds = Math.floor(upMs / 1000);
-  let earned: number;
-  if (upMs === window) {
-    earned = report.gpuSeconds;
-  } else {
-    // Partly outside the period or up time: scale each workload to the part inside, then cap at up time.
-    earned = report.workloads().reduce((sum, w) => {
-      const inside = Math.floor((w.seconds * (to - from)) / window);
-      return sum + Math.min(inside, upSeconds) * w.gpus;
-    }, 0);
-  }
-  return Math.min(earned, upSeconds * gpus);
-}
-
 export function computeLine(
   node: NodeInput,
   period: PeriodInput,
@@ -223,18 +187,16 @@ export function computeLine(
     }
   }
 
-  const workloadSecondsByClass = new Map<string, number>();
-  for (const report of node.usage) {
-    const classes = classesAt(node.hardware, report.from);
-    const gpus = [...classes.values()].reduce((a, b) => a + b, 0);
-    const seconds = workloadGpuSeconds(report, up, period.start, period.end, gpus);
-    if (seconds === 0) continue;
-    const cls = primaryClass(classes);
-    workloadSecondsByClass.set(cls, (workloadSecondsByClass.get(cls) ?? 0) + seconds);
-  }
+  const classSegments = segments.map((seg, k) => ({
+    from: k === 0 ? period.start : (seg.minutes[0]?.[0] ?? m0) * MINUTE_MS,
+    to: k === segments.length - 1 ? period.end : (seg.minutes[0]?.[1] ?? m1) * MINUTE_MS,
+    cls: primaryClass(seg.classes),
+    gpus: [...seg.classes.values()].reduce((a, b) => a + b, 0),
+  }));
+  const workloadByClass = workloadSecondsByClass(node.usage, up, classSegments, period.start, period.end);
   let workload60 = 0n;
   let workloadGpuMinutes = 0;
-  for (const [cls, seconds] of workloadSecondsByClass) {
+  for (const [cls, seconds] of workloadByClass) {
     const minutes = Math.floor(seconds / 60);
     workloadGpuMinutes += minutes;
     workload60 += rate(cls).workload * BigInt(minutes);

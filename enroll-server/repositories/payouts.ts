@@ -1,6 +1,8 @@
 /** Rate cards, payout periods, adjustments, outages, the server's runs and hardware history. */
 import type { HardwareFacts } from '../../protocol/hardware.js';
+import { MAX_USAGE_WINDOW_MS } from '../../protocol/control.js';
 import type { Db } from '../db/database.js';
+import type { UsageSource } from '../payouts/workload.js';
 
 export interface RateCardRecord {
   version: number;
@@ -153,18 +155,22 @@ export function createPayoutRepository(db: Db) {
       `SELECT id, owner_id FROM nodes WHERE enrolled_at < @end AND (
          (status IN ('approved', 'active') AND approved_at < @end)
          OR id IN (SELECT node_id FROM presence_intervals WHERE started_at < @end AND COALESCE(ended_at, last_seen_at) >= @start)
-         OR id IN (SELECT node_id FROM usage_reports WHERE from_at < @end AND to_at > @start)
          OR id IN (SELECT node_id FROM adjustments WHERE period_id = @periodId))
        ORDER BY owner_id, id`,
     ),
-    usage: db.prepare<
-      [string, number, number, number, number],
-      { seq: number; from_at: number; to_at: number; gpu_seconds: number }
+    usageSum: db.prepare<
+      { nodeId: string; from: number; to: number; gpus: number; asOf: number },
+      { seconds: number | null }
     >(
-      'SELECT seq, from_at, to_at, gpu_seconds FROM usage_reports WHERE node_id = ? AND from_at >= ? AND from_at < ? AND to_at > ? AND received_at <= ?',
+      `SELECT SUM(MIN(gpu_seconds, ((to_at - from_at) / 1000) * @gpus)) AS seconds FROM usage_reports
+       WHERE node_id = @nodeId AND from_at >= @from AND from_at < @to AND to_at <= @to AND received_at <= @asOf`,
     ),
-    workloads: db.prepare<[string, number], { workloads: string }>(
-      'SELECT workloads FROM usage_reports WHERE node_id = ? AND seq = ?',
+    usageCrossing: db.prepare<
+      { nodeId: string; at: number; asOf: number; maxWindow: number },
+      { seq: number; from_at: number; to_at: number; workloads: string }
+    >(
+      `SELECT seq, from_at, to_at, workloads FROM usage_reports
+       WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow AND to_at > @at AND received_at <= @asOf`,
     ),
     history: db.prepare<[string], { at: number; hardware: string }>(
       'SELECT at, hardware FROM node_hardware_history WHERE node_id = ? ORDER BY at, id',
@@ -252,16 +258,14 @@ export function createPayoutRepository(db: Db) {
     },
     /** Declared outages overlapping [from, to) known at `asOf`. */
     outages(from: number, to: number, asOf: number): OutageRecord[] {
-      return q.outages
-        .all(to, from, asOf)
-        .map((r) => ({
-          id: r.id,
-          start: r.start_at,
-          end: r.end_at,
-          reason: r.reason,
-          createdBy: r.created_by,
-          createdAt: r.created_at,
-        }));
+      return q.outages.all(to, from, asOf).map((r) => ({
+        id: r.id,
+        start: r.start_at,
+        end: r.end_at,
+        reason: r.reason,
+        createdBy: r.created_by,
+        createdAt: r.created_at,
+      }));
     },
     startRun(now: number): number {
       return Number(q.startRun.run(now, now).lastInsertRowid);
@@ -284,20 +288,18 @@ export function createPayoutRepository(db: Db) {
     nodesForPeriod(periodId: string, start: number, end: number): { id: string; ownerId: string }[] {
       return q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id }));
     },
-    /** Usage reports of a node overlapping [start, end), received by `asOf` (reports span at most a day). */
-    usage(
-      nodeId: string,
-      start: number,
-      end: number,
-      asOf: number,
-    ): { seq: number; from: number; to: number; gpuSeconds: number }[] {
-      return q.usage
-        .all(nodeId, start - 86_400_000, end, start, asOf)
-        .map((r) => ({ seq: r.seq, from: r.from_at, to: r.to_at, gpuSeconds: r.gpu_seconds }));
-    },
-    workloads(nodeId: string, seq: number): { gpus: number; seconds: number }[] {
-      const row = q.workloads.get(nodeId, seq);
-      return row ? (JSON.parse(row.workloads) as { gpus: number; seconds: number }[]) : [];
+    /** A node's usage reports as known at `asOf`, summed in SQL where they need no cutting. */
+    usageSource(nodeId: string, asOf: number): UsageSource {
+      return {
+        sumWithin: (from, to, gpus) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
+        crossing: (at) =>
+          q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
+            seq: r.seq,
+            from: r.from_at,
+            to: r.to_at,
+            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+          })),
+      };
     },
     hardwareHistory(nodeId: string): { at: number; hardware: HardwareFacts }[] {
       return q.history

@@ -77,9 +77,7 @@ export function createPayoutService({ repos, now, flushPresence }: PayoutDeps) {
     const hardware = payouts
       .hardwareHistory(nodeId)
       .map((h) => ({ at: h.at, classes: gpuClasses(h.hardware) }));
-    const usage = payouts
-      .usage(nodeId, p.start, p.end, asOf)
-      .map((u) => ({ ...u, workloads: () => payouts.workloads(nodeId, u.seq) }));
+    const usage = payouts.usageSource(nodeId, asOf);
     const adjustments = payouts
       .adjustmentsFor(p.id)
       .filter((a) => a.nodeId === nodeId && a.createdAt <= asOf)

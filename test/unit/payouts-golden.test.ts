@@ -12,6 +12,7 @@ import {
   totalsOf,
 } from '../../enroll-server/payouts/statement.js';
 import { canonicalJson, lineJson } from '../../enroll-server/payouts/statement-json.js';
+import { usageFromReports } from '../../enroll-server/payouts/workload.js';
 
 const DAY = Date.parse('2026-11-02T00:00:00Z');
 const h = (hours: number, minutes = 0) => DAY + hours * 3_600_000 + minutes * 60_000;
@@ -33,7 +34,7 @@ function node(partial: Partial<NodeInput>): NodeInput {
     ownerId: 'own_a',
     hardware: rtx4090,
     presence: [],
-    usage: [],
+    usage: usageFromReports([]),
     adjustments: [],
     ...partial,
   };
@@ -75,20 +76,15 @@ describe('golden statements', () => {
   });
 
   it('pays workload only inside up minutes, and reports the rounding residual', () => {
-    const usage = [
+    const one = [{ gpus: 1, seconds: 300 }];
+    const usage = usageFromReports([
       // Entirely inside up time: 1 GPU × 300 s.
-      { seq: 1, from: h(10), to: h(10, 5), gpuSeconds: 300, workloads: () => [{ gpus: 1, seconds: 300 }] },
+      { seq: 1, from: h(10), to: h(10, 5), workloads: one },
       // Up only until 12:00, so 2 of its 5 minutes: min(300, 120) = 120 s.
-      {
-        seq: 2,
-        from: h(11, 58),
-        to: h(12, 3),
-        gpuSeconds: 300,
-        workloads: () => [{ gpus: 1, seconds: 300 }],
-      },
+      { seq: 2, from: h(11, 58), to: h(12, 3), workloads: one },
       // After the node went down: nothing.
-      { seq: 3, from: h(13), to: h(13, 5), gpuSeconds: 300, workloads: () => [{ gpus: 1, seconds: 300 }] },
-    ];
+      { seq: 3, from: h(13), to: h(13, 5), workloads: one },
+    ]);
     const line = computeLine(node({ presence: [{ start: h(0), end: h(12) }], usage }), period, card, []);
     expect(line).toMatchObject({ upMinutes: 720, uptimeTier: 'none', workloadGpuMinutes: 7 });
     // 7 GPU-minutes × 500 000 / 60 = 58 333.33…: 58 333 paid, 20/60 uusd left as residual.

@@ -1,11 +1,14 @@
 /** Invariants of statements over random presence, outages, usage and hardware (fast-check). */
 import fc from 'fast-check';
+import { minutesTouched, overlapMs } from '../../enroll-server/payouts/minute-ranges.js';
+import { usageFromReports } from '../../enroll-server/payouts/workload.js';
 import { describe, expect, it } from 'vitest';
 import {
   type HardwareAt,
   type NodeInput,
   type RateCard,
   computeLine,
+  primaryClass,
   sortLines,
   totalsOf,
 } from '../../enroll-server/payouts/statement.js';
@@ -41,13 +44,16 @@ const classes = fc.constantFrom(
 const hardware = fc
   .array(fc.record({ at: time, classes }), { minLength: 1, maxLength: 3 })
   .map((h): HardwareAt[] => [...h].sort((a, b) => a.at - b.at));
+// The server refuses a report whose workload claims more seconds than its window holds.
 const usage = fc.array(
-  fc.record({
-    from: time,
-    len: fc.integer({ min: 1, max: 600_000 }),
-    gpus: fc.integer({ min: 0, max: 8 }),
-    seconds: fc.integer({ min: 0, max: 900 }),
-  }),
+  fc
+    .record({
+      from: time,
+      len: fc.integer({ min: 1000, max: 600_000 }),
+      gpus: fc.integer({ min: 0, max: 8 }),
+      share: fc.integer({ min: 0, max: 1000 }),
+    })
+    .map(({ share, ...u }) => ({ ...u, seconds: Math.floor((share * Math.floor(u.len / 1000)) / 1000) })),
   { maxLength: 30 },
 );
 const nodeArb = fc.record({
@@ -72,13 +78,14 @@ function toNode(i: number, n: RawNode): NodeInput {
     presence: n.presence,
     hardware: n.hardware,
     adjustments: n.adjustments,
-    usage: n.usage.map((u, seq) => ({
-      seq,
-      from: u.from,
-      to: u.from + u.len,
-      gpuSeconds: u.gpus * u.seconds,
-      workloads: () => [{ gpus: u.gpus, seconds: u.seconds }],
-    })),
+    usage: usageFromReports(
+      n.usage.map((u, seq) => ({
+        seq,
+        from: u.from,
+        to: u.from + u.len,
+        workloads: [{ gpus: u.gpus, seconds: u.seconds }],
+      })),
+    ),
   };
 }
 
@@ -132,13 +139,44 @@ describe('statement invariants', () => {
       fc.property(fc.array(nodeArb, { minLength: 1, maxLength: 4 }), outages, (raw, out) => {
         const nodes = raw.map((n, i) => toNode(i, n));
         const first = statementHash(statement(nodes, out));
-        const shuffled = [...nodes]
-          .reverse()
-          .map((n) => ({ ...n, presence: [...n.presence].reverse(), usage: [...n.usage].reverse() }));
+        const shuffled = [...nodes].reverse().map((n) => ({ ...n, presence: [...n.presence].reverse() }));
         expect(statementHash(statement(shuffled, [...out].reverse()))).toBe(first);
         expect(statementHash({ ...statement(nodes, out), status: 'computed' })).toBe(first);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('pays the same workload as reading every report one by one (the summing shortcut loses nothing)', () => {
+    fc.assert(
+      fc.property(nodeArb, (raw) => {
+        const node = toNode(0, raw);
+        const up = minutesTouched(node.presence, period.start, period.end);
+        const classAt = (at: number) => {
+          let current = node.hardware[0]!.classes;
+          for (const h of node.hardware) if (h.at <= at) current = h.classes;
+          return current;
+        };
+        let expected = 0;
+        const byClass = new Map<string, number>();
+        for (const [seq, u] of raw.usage.entries()) {
+          void seq;
+          const from = Math.max(u.from, period.start);
+          const to = Math.min(u.from + u.len, period.end);
+          if (to <= from) continue;
+          const upSeconds = Math.floor(overlapMs(up, from, to) / 1000);
+          if (upSeconds === 0) continue;
+          const classes = classAt(Math.max(u.from, period.start));
+          const gpus = [...classes.values()].reduce((a, b) => a + b, 0);
+          const inside = Math.floor((u.seconds * (to - from)) / u.len);
+          const earned = Math.min(Math.min(inside, upSeconds) * u.gpus, upSeconds * gpus);
+          const cls = primaryClass(classes);
+          byClass.set(cls, (byClass.get(cls) ?? 0) + earned);
+        }
+        for (const seconds of byClass.values()) expected += Math.floor(seconds / 60);
+        expect(computeLine(node, period, card, []).workloadGpuMinutes).toBe(expected);
+      }),
+      { numRuns: 500 },
     );
   });
 

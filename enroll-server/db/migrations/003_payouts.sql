@@ -71,4 +71,5 @@ ALTER TABLE usage_reports ADD COLUMN gpu_seconds INTEGER NOT NULL DEFAULT 0;
 UPDATE usage_reports SET gpu_seconds = (
   SELECT COALESCE(SUM(json_extract(value, '$.gpus') * json_extract(value, '$.seconds')), 0) FROM json_each(workloads)
 );
-CREATE INDEX usage_reports_node_time ON usage_reports (node_id, from_at);
+-- Covering: statements sum reports per node and time range without reading the rows themselves.
+CREATE INDEX usage_reports_node_time ON usage_reports (node_id, from_at, to_at, received_at, gpu_seconds);
