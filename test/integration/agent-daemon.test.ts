@@ -288,6 +288,8 @@ describe('agent daemon: remote shell and commands', () => {
     const s = await setup({ remoteShell: false });
     const agent = s.start();
     await agent.waitFor('Status: pending', 10_000);
+    // The server learns shellEnabled from hello; a heartbeat (sent after it) shows hello was handled.
+    await expect.poll(async () => (await s.node()).metrics, poll).not.toBeNull();
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${s.server.url.replace('http', 'ws')}/v1/nodes/${s.nodeId}/shell`, {
         headers: { authorization: `Bearer ${s.server.adminToken}` },
