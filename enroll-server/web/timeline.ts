@@ -26,15 +26,17 @@ export function presenceStrip(t: PresenceTimeline): SVGSVGElement {
       'aria-label': `Online ${percent(up / span)} of the last ${days} days, in ${t.intervals.length} session(s).`,
     },
     s('rect', { x: 0, y: 4, width, height: 28, class: 'timeline-off' }),
-    t.intervals.map((i) =>
-      s('rect', {
-        x: x(i.start),
+    t.intervals.map((i) => {
+      // Short sessions are drawn at least 4 units wide, inside the strip, so they stay visible.
+      const w = Math.max(4, x(i.end) - x(i.start));
+      return s('rect', {
+        x: Math.min(x(i.start), width - w),
         y: 4,
-        width: Math.max(1.5, x(i.end) - x(i.start)),
+        width: w,
         height: 28,
         class: 'timeline-on',
-      }),
-    ),
+      });
+    }),
     ticks.map((d) =>
       s('line', { x1: (d / days) * width, x2: (d / days) * width, y1: 32, y2: 38, class: 'axis' }),
     ),

@@ -200,6 +200,24 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     const [header, ...lines] = csv.trim().split(/\r?\n/);
     expect(header).toMatch(/nodeId|node_id/i);
     expect(lines.some((l) => l.includes(story.nodeId))).toBe(true);
+
+    // A period that has ended can be locked, after a confirmation.
+    const ended = Math.floor(Date.now() / minute) * minute;
+    const past = await server.api<{ id: string }>('POST', '/v1/payout-periods', {
+      body: {
+        start: new Date(ended - 120 * minute).toISOString(),
+        end: new Date(ended - 60 * minute).toISOString(),
+      },
+    });
+    expect((await server.api('POST', `/v1/payout-periods/${past.body.id}/compute`)).status).toBe(200);
+    await page.getByRole('link', { name: 'All periods' }).click();
+    await page.locator(`a[href="/payouts/${past.body.id}"]`).click();
+    await page.getByRole('button', { name: 'Lock…' }).click();
+    await page.getByRole('dialog').getByText('Lock this period?').waitFor();
+    await harness.screenshot(page, '10b-reviewer-lock-confirm');
+    await page.getByRole('dialog').getByRole('button', { name: 'Lock period' }).click();
+    await page.locator('.badge.period-locked').waitFor();
+    expect(await page.getByRole('button', { name: 'Compute' }).isDisabled()).toBe(true);
     await context.close();
   });
 

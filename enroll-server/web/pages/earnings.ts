@@ -2,10 +2,16 @@
 import { apiOptional } from '../api.js';
 import { h, notice, replace, table } from '../dom.js';
 import { earningsChart } from '../chart.js';
-import { dateOnly, percent } from '../format.js';
+import { dateOnly, dateTime, percent } from '../format.js';
 import { formatUsd } from '../money.js';
 import type { PageContext } from '../page.js';
 import type { EarningsPeriod } from '../payout-types.js';
+
+/** Day-long or longer periods read as dates; shorter ones need the time too. */
+function span(p: { start: string; end: string }): string {
+  const long = Date.parse(p.end) - Date.parse(p.start) >= 86_400_000;
+  return long ? `${dateOnly(p.start)} – ${dateOnly(p.end)}` : `${dateTime(p.start)} – ${dateTime(p.end)}`;
+}
 
 const STATUS: Record<EarningsPeriod['status'], string> = {
   open: 'In progress',
@@ -41,7 +47,7 @@ export async function earningsPage(ctx: PageContext): Promise<void> {
         h(
           'p',
           { class: 'muted' },
-          `${dateOnly(open.start)} – ${dateOnly(open.end)}. The estimate grows while your machines are online; the final amount is set when the period is checked and locked.`,
+          `${span(open)}. The estimate grows while your machines are online; the final amount is set when the period is checked and locked.`,
         ),
       ),
     h(
@@ -62,7 +68,7 @@ export async function earningsPage(ctx: PageContext): Promise<void> {
         const period = p.lines.reduce((s, l) => s + l.periodMinutes, 0);
         const up = p.lines.reduce((s, l) => s + l.upMinutes, 0);
         return [
-          `${dateOnly(p.start)} – ${dateOnly(p.end)}`,
+          span(p),
           p.estimate ? 'Estimate' : STATUS[p.status],
           String(p.lines.length),
           period ? percent(up / period) : '—',

@@ -274,12 +274,8 @@ export async function nodePage(ctx: PageContext): Promise<void> {
       h('p', { class: 'muted' }, `${presence.intervals.length} session(s) since ${dateTime(presence.from)}.`),
     ),
     section('h-checks', 'Hardware checks', checksTable(node)),
-    h(
-      'div',
-      { class: 'cards two' },
-      section('h-attrs', 'Attributes', attributes),
-      section('h-labels', 'Labels', labels),
-    ),
+    section('h-attrs', 'Provider attributes', attributes),
+    section('h-labels', 'Kubernetes labels', labels),
     ops &&
       section(
         'h-term',

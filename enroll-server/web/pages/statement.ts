@@ -22,12 +22,18 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
   for (const line of statement.lines) byOwner.set(line.ownerId, [...(byOwner.get(line.ownerId) ?? []), line]);
   const rows: Child[] = [];
   for (const [ownerId, lines] of [...byOwner].sort((a, b) => a[0].localeCompare(b[0]))) {
+    rows.push(
+      h(
+        'tr',
+        { class: 'group' },
+        h('th', { scope: 'rowgroup', colspan: 9 }, `Owner ${owners.get(ownerId) ?? ownerId}`),
+      ),
+    );
     for (const l of lines) {
       rows.push(
         h(
           'tr',
           null,
-          h('td', null, owners.get(ownerId) ?? ownerId),
           h(
             'td',
             null,
@@ -48,7 +54,7 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
         { class: 'subtotal' },
         h(
           'th',
-          { scope: 'row', colspan: 6 },
+          { scope: 'row', colspan: 5 },
           `Subtotal ${owners.get(ownerId) ?? ownerId} (${lines.length} machine${lines.length === 1 ? '' : 's'})`,
         ),
         MONEY.map((k) => money(sumUusd(lines.map((l) => l[k])))),
@@ -70,7 +76,6 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
           'tr',
           null,
           [
-            'Owner',
             'Machine',
             'GPU class',
             'Minutes up / credited / in period',
@@ -90,7 +95,7 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
         h(
           'tr',
           { class: 'total' },
-          h('th', { scope: 'row', colspan: 6 }, `Total (${t.nodes} machines)`),
+          h('th', { scope: 'row', colspan: 5 }, `Total (${t.nodes} machines)`),
           money(t.availabilityUusd),
           money(t.workloadUusd),
           money(t.adjustmentsUusd),
