@@ -78,8 +78,8 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
           [
             'Machine',
             'GPU class',
-            'Minutes up / credited / in period',
-            'Workload (GPU·min)',
+            'Up / credited / period (min)',
+            'Workload GPU·min',
             'Tier',
             'Availability',
             'Workload',
