@@ -99,7 +99,8 @@ export const ResultSchema = Type.Object({
   type: Type.Literal('result'),
   id: Id,
   ok: Type.Boolean(),
-  output: Type.Optional(Type.String({ maxLength: 60 * 1024 })),
+  /** At most 48 Ki characters, so that the frame stays under 64 KiB once JSON-encoded (agents bound it further). */
+  output: Type.Optional(Type.String({ maxLength: 48 * 1024 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
 });
 

@@ -112,7 +112,7 @@ export class ControlHub {
       lastHeardAt: this.deps.now(),
       bye: false,
       badFrames: 0,
-      shellEnabled: true,
+      shellEnabled: false,
       shells: new Map(),
     };
     this.sessions.set(nodeId, session);

@@ -142,6 +142,18 @@ export class SimConnection {
     });
   }
 
+  /** A barrier: resolves once the server has handled every frame sent before (frames are handled in order). */
+  sync(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no pong')), timeoutMs);
+      this.socket.once('pong', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.ping();
+    });
+  }
+
   async close(bye = true): Promise<void> {
     if (bye && this.socket.readyState === WebSocket.OPEN) this.send({ type: 'bye', reason: 'shutdown' });
     this.socket.close(1000);

@@ -39,6 +39,7 @@ describe('control channel hub (simulated agents, real server)', () => {
       const { conn, refused } = await connectControl(server.url, await signNodeToken(identity, nodeId));
       if (!conn) throw new Error(`refused: ${JSON.stringify(refused)}`);
       conn.send(simHello());
+      await conn.sync();
       return conn;
     };
     const node = (id: string) =>
