@@ -42,7 +42,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
   async function signInWithToken(page: Page, token: string) {
     await page.goto(`${server.url}/login`);
     await page.getByLabel('API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in with token' }).click();
+    await page.keyboard.press('Enter'); // keyboard only: Enter submits the form
   }
 
   it('an owner signs up and creates an installation key, shown once with the steps', async () => {
@@ -154,6 +154,14 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await harness.screenshot(page, '08-terminal');
     await page.getByRole('button', { name: 'Close terminal' }).click();
     await page.getByText('Session ended').waitFor();
+
+    await page.getByRole('link', { name: 'Outages' }).click();
+    await page.getByLabel('Start').fill('2026-01-05T10:00');
+    await page.getByLabel('End').fill('2026-01-05T11:30');
+    await page.getByLabel('Reason').fill('Upstream network maintenance');
+    await page.getByRole('button', { name: 'Record outage' }).click();
+    await page.getByRole('cell', { name: 'Upstream network maintenance' }).waitFor();
+    await harness.screenshot(page, '09a-ops-outages');
     const sessions = await server.api<{ sessions: { closeReason: string }[] }>(
       'GET',
       `/v1/nodes/${story.nodeId}/shell-sessions`,
