@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 import { benchPayouts } from './bench/payouts.js';
+import { benchStorm } from './bench/storm.js';
 
 const BENCHES: Record<
   string,
@@ -20,8 +21,14 @@ const BENCHES: Record<
       benchEnroll({ count: Number(o.count ?? 2000), concurrency: Number(o.concurrency ?? 16), log }),
   },
   payouts: {
-    summary: 'compute and export a weekly statement for N nodes with churn and workloads (options: --nodes N=10000)',
+    summary:
+      'compute and export a weekly statement for N nodes with churn and workloads (options: --nodes N=10000)',
     run: (o, log) => benchPayouts({ nodes: Number(o.nodes ?? 10_000), log }),
+  },
+  storm: {
+    summary:
+      'restart the server under N connected agents and time the reconnect storm (options: --agents N=1000, --kill)',
+    run: (o, log) => benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
   },
   control: {
     summary: 'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45)',
@@ -40,6 +47,7 @@ const { values, positionals } = parseArgs({
     agents: { type: 'string' },
     seconds: { type: 'string' },
     nodes: { type: 'string' },
+    kill: { type: 'boolean' },
   },
   allowPositionals: true,
 });

@@ -121,15 +121,13 @@ export function payoutRoutes(app: App, ctx: AppContext): void {
       config: { auth: ['admin', 'reviewer', 'ops'] },
     },
     async () => ({
-      rateCards: repos.payouts
-        .rateCards()
-        .map((c) => ({
-          version: c.version,
-          effectiveFrom: iso(c.effectiveFrom),
-          rates: c.rates,
-          createdAt: iso(c.createdAt),
-          ...(c.note ? { note: c.note } : {}),
-        })),
+      rateCards: repos.payouts.rateCards().map((c) => ({
+        version: c.version,
+        effectiveFrom: iso(c.effectiveFrom),
+        rates: c.rates,
+        createdAt: iso(c.createdAt),
+        ...(c.note ? { note: c.note } : {}),
+      })),
     }),
   );
 

@@ -107,5 +107,6 @@ export async function benchControl({
   } finally {
     await Promise.all(conns.map((c) => c.close(false).catch(() => undefined)));
     await server.stop();
+    server.cleanup();
   }
 }

@@ -134,5 +134,6 @@ export async function benchEnroll({
     return figures;
   } finally {
     await server.stop();
+    server.cleanup();
   }
 }

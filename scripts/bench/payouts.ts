@@ -209,6 +209,7 @@ export async function benchPayouts({
       };
     } finally {
       await server.stop();
+      server.cleanup();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,22 +1,28 @@
-/** Start the real enroll-server as a separate process for benchmarks, and read its CPU and memory. */
+/** Start the real enroll-server as a separate process for benchmarks and fault tests, restart it, and read its CPU and memory. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 export interface ServerProcess {
   url: string;
   token: string;
-  pid: number;
+  dbPath: string;
+  readonly pid: number;
   child: ChildProcess;
-  /** CPU seconds (user + system) used so far. */
+  /** CPU seconds (user + system) this process has used so far. */
   cpuSeconds(): number;
-  /** Peak resident memory in MiB (VmHWM). */
+  /** Peak resident memory of this process in MiB (VmHWM). */
   peakRssMiB(): number;
   rssMiB(): number;
-  stop(): Promise<void>;
+  /** Stop (SIGTERM, or SIGKILL for a crash) and start again on the same port and database. */
+  restart(signal?: 'SIGTERM' | 'SIGKILL', pauseMs?: number): Promise<{ downMs: number; readyMs: number }>;
+  /** Stop it; `kill` for SIGKILL. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Remove the temporary database folder (after stop). */
+  cleanup(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -32,55 +38,87 @@ export async function freePort(): Promise<number> {
 }
 
 function procStatus(pid: number, field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+    );
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`server did not become ready within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'homenode-bench-'));
   const port = await freePort();
   const token = `hn_bench_${randomBytes(24).toString('base64url')}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'enroll-server/main.ts'], {
-    env: {
-      ...process.env,
-      HOMENODE_DB: join(dir, 'bench.db'),
-      HOMENODE_PORT: String(port),
-      HOMENODE_BOOTSTRAP_TOKEN: token,
-      HOMENODE_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const dbPath = env.HOMENODE_DB ?? join(dir, 'bench.db');
+  const spawnServer = () =>
+    spawn(process.execPath, ['--import', 'tsx', 'enroll-server/main.ts'], {
+      env: {
+        ...process.env,
+        HOMENODE_DB: dbPath,
+        HOMENODE_PORT: String(port),
+        HOMENODE_BOOTSTRAP_TOKEN: token,
+        HOMENODE_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('server did not become ready within 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = child.pid ?? 0;
-  const ticks = 100; // USER_HZ on Linux
-  return {
+  let child = spawnServer();
+  await waitReady(url, child, 60_000);
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+  const server: ServerProcess = {
     url,
     token,
-    pid,
-    child,
+    dbPath,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    get child() {
+      return child;
+    },
     cpuSeconds() {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) / ticks;
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+      } catch {
+        return 0;
+      }
     },
-    peakRssMiB: () => procStatus(pid, 'VmHWM'),
-    rssMiB: () => procStatus(pid, 'VmRSS'),
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
+    peakRssMiB: () => procStatus(child.pid ?? 0, 'VmHWM'),
+    rssMiB: () => procStatus(child.pid ?? 0, 'VmRSS'),
+    async restart(signal = 'SIGTERM', pauseMs = 0) {
+      const t0 = performance.now();
+      await stop(signal);
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+      const downMs = performance.now() - t0;
+      child = spawnServer();
+      await waitReady(url, child, 60_000);
+      return { downMs, readyMs: performance.now() - t0 };
     },
+    stop,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+  return server;
 }

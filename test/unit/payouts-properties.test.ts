@@ -152,9 +152,10 @@ describe('statement invariants', () => {
       fc.property(nodeArb, (raw) => {
         const node = toNode(0, raw);
         const up = minutesTouched(node.presence, period.start, period.end);
+        // A hardware change counts from the first whole minute at or after it.
         const classAt = (at: number) => {
           let current = node.hardware[0]!.classes;
-          for (const h of node.hardware) if (h.at <= at) current = h.classes;
+          for (const h of node.hardware) if (Math.ceil(h.at / 60_000) * 60_000 <= at) current = h.classes;
           return current;
         };
         let expected = 0;

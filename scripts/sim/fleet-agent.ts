@@ -1,0 +1,153 @@
+/**
+ * A simulated node that behaves like the real agent on the wire: it reconnects with capped,
+ * full-jitter backoff, heartbeats, keeps signed usage reports until the server acks them and sends
+ * them again after every reconnect. Many run in one process (simulator, demo, storm benchmark,
+ * fault tests).
+ */
+import {
+  HEARTBEAT_INTERVAL_MS,
+  RECONNECT_MAX_MS,
+  RECONNECT_MIN_MS,
+  type ServerMessage,
+} from '../../protocol/control.js';
+import {
+  type SimConnection,
+  type SimIdentity,
+  connectControl,
+  signNodeToken,
+  signPayload,
+  simHello,
+  simMetrics,
+} from './sim-agent.js';
+
+export interface FleetAgentOptions {
+  url: string;
+  nodeId: string;
+  identity: SimIdentity;
+  heartbeatMs?: number;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Answer `join` with a successful join-result (as a node with working cluster tools would). */
+  joins?: boolean;
+  random?: () => number;
+  onMessage?: (agent: FleetAgent, message: ServerMessage) => void;
+}
+
+export class FleetAgent {
+  conn: SimConnection | undefined;
+  connects = 0;
+  failedAttempts = 0;
+  refusals = 0;
+  status: string | undefined;
+  private stopped = false;
+  private attempt = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private readonly unacked = new Map<number, string>();
+  readonly acked = new Set<number>();
+
+  constructor(readonly options: FleetAgentOptions) {}
+
+  get connected(): boolean {
+    return this.conn?.socket.readyState === 1;
+  }
+
+  get unackedCount(): number {
+    return this.unacked.size;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  async stop(bye = true): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
+    await this.conn?.close(bye).catch(() => undefined);
+  }
+
+  /** Sign a usage report and keep it until acked; sent now if connected, else after the next connect. */
+  async report(
+    from: number,
+    to: number,
+    workloads: { leaseId: string; gpus: number; seconds: number }[],
+  ): Promise<number> {
+    this.seq += 1;
+    const seq = this.seq;
+    const jws = await signPayload(this.options.identity, {
+      nodeId: this.options.nodeId,
+      seq,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      workloads,
+    });
+    this.unacked.set(seq, jws);
+    if (this.connected) this.conn?.send({ type: 'usage', seq, report: jws });
+    return seq;
+  }
+
+  /** The delay before reconnect attempt n: uniform in [0, min(max, min·2ⁿ)] ("full jitter"). */
+  delay(attempt: number): number {
+    const min = this.options.minDelayMs ?? RECONNECT_MIN_MS;
+    const max = this.options.maxDelayMs ?? RECONNECT_MAX_MS;
+    return Math.floor((this.options.random ?? Math.random)() * Math.min(max, min * 2 ** attempt));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const wait = this.delay(this.attempt);
+    this.attempt += 1;
+    this.retry = setTimeout(() => void this.connect(), wait);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const { conn, refused } = await connectControl(
+      this.options.url,
+      await signNodeToken(this.options.identity, this.options.nodeId),
+    );
+    if (!conn) {
+      if (refused?.status) this.refusals += 1;
+      else this.failedAttempts += 1;
+      // A rejected or revoked node stops, as the real agent does.
+      if (refused?.status === 403) return;
+      return this.schedule();
+    }
+    if (this.stopped) return void conn.close(false);
+    this.conn = conn;
+    this.connects += 1;
+    this.attempt = 0;
+    conn.socket.on('message', (data: Buffer) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
+    conn.send(simHello());
+    for (const [seq, jws] of this.unacked) conn.send({ type: 'usage', seq, report: jws });
+    let beat = 0;
+    this.heartbeat = setInterval(() => {
+      beat += 1;
+      if (this.connected) conn.send({ type: 'heartbeat', seq: beat, metrics: simMetrics(beat) });
+    }, this.options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
+    conn.socket.once('close', () => {
+      clearInterval(this.heartbeat);
+      this.conn = undefined;
+      this.schedule();
+    });
+  }
+
+  private onMessage(message: ServerMessage): void {
+    if (message.type === 'ack') {
+      this.unacked.delete(message.seq);
+      this.acked.add(message.seq);
+    }
+    if (message.type === 'welcome' || message.type === 'status') this.status = message.status;
+    if (message.type === 'join' && this.options.joins) {
+      this.conn?.send({
+        type: 'join-result',
+        ok: true,
+        wireguardPublicKey: `sim${this.options.nodeId.slice(-20)}`.padEnd(43, 'A') + '=',
+      });
+    }
+    this.options.onMessage?.(this, message);
+  }
+}
