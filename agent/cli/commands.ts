@@ -1,5 +1,6 @@
 /** The commands other than the enrollment flow: preflight, status, reset, and run's dispatch. */
 import { runDaemon } from '../control/daemon.js';
+import { createInstallDeps, installFlow } from '../install/install-flow.js';
 import { createStateStore, STATE_FILES, StateFileError } from '../state/state-store.js';
 import { renderChecksTable, renderPreflightReport, summarizeChecks } from '../ui/checks-table.js';
 import { welcomeScreen } from '../ui/screens.js';
@@ -102,5 +103,13 @@ export async function runCommand(ctx: AgentContext): Promise<number> {
   if (!identity) {
     throw new StateFileError(`${store.identity.path} is missing although this machine is enrolled`);
   }
+  // On the live medium (boot=live): offer to install to a disk first (agent/install, docs/iso.md).
+  const installDeps = createInstallDeps({
+    input: process.stdin,
+    output: process.stdout,
+    write: (text) => ctx.out.write(text),
+  });
+  const installed = await installFlow(ctx, installDeps);
+  if (installed !== undefined) return installed;
   return runDaemon(ctx, node, identity);
 }
