@@ -1,26 +1,25 @@
 /**
  * The dashboard in headless Chromium against a real server on loopback: an owner signs up and
  * creates a key, the real agent enrolls with it, ops approve it from the page and watch it come
- * online, a remote shell echoes, a reviewer computes and downloads a statement, and a second owner
- * sees none of the first one's data. The steps share one server and browser (a story, in order);
+ * online once the real agent daemon runs, a remote shell on it (real bash) echoes, a reviewer
+ * computes, locks and downloads a statement, and a second owner sees none of the first one's data. The steps share one server and browser (a story, in order);
  * each step opens its own browser profile, so cookies never leak between people.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimConnection } from '../../scripts/sim/sim-agent.js';
-import { FACTS, runAgent, tempDir } from '../integration/agent-support.js';
+import { type AgentProcess, FACTS, runAgent, tempDir } from '../integration/agent-support.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { type BrowserHarness, launchBrowser } from './browser.js';
-import { connectEchoNode } from './echo-node.js';
+import { startRealAgent } from './real-agent.js';
 
 const PASSWORD = 'correct horse battery';
 
 describe.sequential('dashboard (headless Chromium, real server, real agent)', () => {
   let server: TestServer;
   let harness: BrowserHarness;
-  let node: { nodeId: string; conn: SimConnection } | undefined;
+  let agent: AgentProcess | undefined;
   const story = {
     key: '',
     nodeId: '',
@@ -34,7 +33,8 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
   });
 
   afterAll(async () => {
-    await node?.conn.close().catch(() => undefined);
+    agent?.kill('SIGTERM');
+    await agent?.done;
     await harness?.close();
     await server?.close();
   });
@@ -123,14 +123,14 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await context.close();
   });
 
-  it('the fleet table shows it come online without a reload, and a remote shell echoes', async () => {
+  it('the fleet table shows it come online without a reload once the real agent runs, and a shell echoes', async () => {
     const { page, context } = await harness.newPage();
     await signInWithToken(page, await server.tokenFor('ops'));
     await page.getByRole('link', { name: 'Fleet' }).click();
     const row = page.locator(`tr[data-node="${story.nodeId}"]`);
     await row.waitFor();
     expect(await row.textContent()).toContain('offline');
-    node = await connectEchoNode(server.url, story.stateDir);
+    agent = startRealAgent(server.url, story.stateDir);
     await expect.poll(() => row.textContent(), { timeout: 15_000, interval: 500 }).toContain('online');
     expect(await row.textContent()).toContain(story.ownerEmail);
     await harness.screenshot(page, '06-ops-fleet');
@@ -147,13 +147,22 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.getByRole('button', { name: 'Open terminal' }).click();
     await page.getByText('Everything is recorded.').waitFor();
     const screen = page.locator('.xterm-rows');
-    await expect.poll(() => screen.textContent()).toContain('echo-shell$');
-    await page.keyboard.type('echo hello-from-the-browser');
+    await expect.poll(() => screen.textContent()).toMatch(/[$#]/); // bash's prompt
+    await page.keyboard.type('echo "hello-from"-the-browser');
     await page.keyboard.press('Enter');
-    await expect.poll(() => screen.textContent()).toContain('echo hello-from-the-browser');
+    // The typed line shows the quotes; only bash's answer has the words joined.
+    await expect.poll(() => screen.textContent()).toContain('echo "hello-from"-the-browser');
+    await expect.poll(() => screen.textContent()).toMatch(/browser.*hello-from-the-browser/);
     await harness.screenshot(page, '08-terminal');
     await page.getByRole('button', { name: 'Close terminal' }).click();
     await page.getByText('Session ended').waitFor();
+
+    await page.getByLabel('Command', { exact: true }).selectOption('collect-diagnostics');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const diagnostics = page.getByRole('link', { name: 'Download diagnostics' });
+    await diagnostics.waitFor({ timeout: 30_000 });
+    const [bundle] = await Promise.all([page.waitForEvent('download'), diagnostics.click()]);
+    expect(readFileSync((await bundle.path()) ?? '', 'utf8').length).toBeGreaterThan(100);
 
     await page.getByRole('link', { name: 'Outages' }).click();
     await page.getByLabel('Start').fill('2026-01-05T10:00');
