@@ -19,6 +19,7 @@ import {
 } from '../../protocol/control.js';
 import type { ServerConfig } from '../config.js';
 import { newId } from '../ids.js';
+import { isStorageFull } from '../plugins/errors.js';
 import type { Metrics } from '../plugins/metrics.js';
 import type { Repositories } from '../repositories/index.js';
 import type { NodeEvents, NodeStatusEvent } from '../services/node-events.js';
@@ -261,7 +262,19 @@ export class ControlHub {
         this.deps.presence.heartbeat(nodeId, message.metrics);
         return;
       case 'usage': {
-        const result = await this.reports.usage(nodeId, message.seq, message.report);
+        let result;
+        try {
+          result = await this.reports.usage(nodeId, message.seq, message.report);
+        } catch (error) {
+          if (!isStorageFull(error)) throw error;
+          // Not the node's fault and not acked: it keeps the report and sends it again.
+          this.send(session, {
+            type: 'error',
+            code: 'STORAGE_FULL',
+            message: `Usage report ${message.seq} could not be stored (server storage full); send it again later.`,
+          });
+          return;
+        }
         if (result.ok) this.send(session, { type: 'ack', seq: message.seq });
         else this.refuse(session, 'USAGE_REFUSED', result.error);
         return;

@@ -35,7 +35,7 @@ const DAY = 24 * 3_600_000;
 export class PresenceTracker implements PresenceSource {
   private readonly live = new Map<string, LiveSession>();
   /** Interval changes not yet written, by node and interval id. */
-  private readonly dirty = new Map<string, Map<string, PresenceWrite>>();
+  private dirty = new Map<string, Map<string, PresenceWrite>>();
   private readonly lastMetrics = new Map<string, NodeMetrics>();
   private readonly uptimeCache = new Map<string, { at: number; view: PresenceView['uptime'] }>();
 
@@ -115,9 +115,20 @@ export class PresenceTracker implements PresenceSource {
 
   /** Write every changed interval in one transaction. */
   flush(): number {
-    const rows = [...this.dirty.values()].flatMap((m) => [...m.values()]);
-    this.dirty.clear();
-    this.options.repo.write(rows);
+    const pending = this.dirty;
+    const rows = [...pending.values()].flatMap((m) => [...m.values()]);
+    this.dirty = new Map();
+    try {
+      this.options.repo.write(rows);
+    } catch (error) {
+      // Nothing is lost when the disk is full: keep the rows, unless a newer change replaced them.
+      for (const [nodeId, byId] of pending) {
+        const current = this.dirty.get(nodeId) ?? new Map<string, PresenceWrite>();
+        for (const [id, row] of byId) if (!current.has(id)) current.set(id, row);
+        this.dirty.set(nodeId, current);
+      }
+      throw error;
+    }
     return rows.length;
   }
 

@@ -33,6 +33,12 @@ const send = (code: string, message: string, details?: unknown): ErrorBody => ({
   error: details === undefined ? { code, message } : { code, message, details },
 });
 
+/** SQLite's "database or disk is full" (and the I/O errors a full disk gives). */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -66,6 +72,18 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof SyntaxError && error.statusCode === 400) {
       return reply.code(400).send(send('MALFORMED_JSON', 'The request body is not valid JSON.'));
+    }
+    if (isStorageFull(error)) {
+      request.log.error({ err: error, event: 'storage_full' }, 'the database cannot grow: storage is full');
+      return reply
+        .code(503)
+        .header('retry-after', '30')
+        .send(
+          send(
+            'UNAVAILABLE',
+            "The server's storage is full, so nothing can be saved right now. Try again in a minute.",
+          ),
+        );
     }
     const status = error.statusCode ?? 500;
     if (status < 500) return reply.code(status).send(send(error.code ?? 'BAD_REQUEST', error.message));

@@ -27,6 +27,8 @@ export interface FleetAgentOptions {
   heartbeatMs?: number;
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** After the server says its storage is full, send unacked reports again after this long. */
+  storageRetryMs?: number;
   /** Answer `join` with a successful join-result (as a node with working cluster tools would). */
   joins?: boolean;
   random?: () => number;
@@ -43,6 +45,7 @@ export class FleetAgent {
   private attempt = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private storageRetry: NodeJS.Timeout | undefined;
   private seq = 0;
   private readonly unacked = new Map<number, string>();
   readonly acked = new Set<number>();
@@ -65,6 +68,7 @@ export class FleetAgent {
   async stop(bye = true): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearTimeout(this.storageRetry);
     clearInterval(this.heartbeat);
     await this.conn?.close(bye).catch(() => undefined);
   }
@@ -120,7 +124,7 @@ export class FleetAgent {
     this.conn = conn;
     this.connects += 1;
     this.attempt = 0;
-    conn.socket.on('message', (data: Buffer) => this.onMessage(JSON.parse(data.toString()) as ServerMessage));
+    conn.listen((message) => this.onMessage(message));
     conn.send(simHello());
     for (const [seq, jws] of this.unacked) conn.send({ type: 'usage', seq, report: jws });
     let beat = 0;
@@ -141,6 +145,14 @@ export class FleetAgent {
       this.acked.add(message.seq);
     }
     if (message.type === 'welcome' || message.type === 'status') this.status = message.status;
+    if (message.type === 'error' && message.code === 'STORAGE_FULL' && !this.storageRetry) {
+      // One retry at a time, however many reports were refused.
+      this.storageRetry = setTimeout(() => {
+        this.storageRetry = undefined;
+        if (this.connected)
+          for (const [seq, jws] of this.unacked) this.conn?.send({ type: 'usage', seq, report: jws });
+      }, this.options.storageRetryMs ?? 30_000);
+    }
     if (message.type === 'join' && this.options.joins) {
       this.conn?.send({
         type: 'join-result',

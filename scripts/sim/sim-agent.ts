@@ -93,6 +93,7 @@ export class SimConnection {
   constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer) => {
       const message = JSON.parse(data.toString()) as ServerMessage;
+      if (this.handler) return this.handler(message);
       this.received.push(message);
       this.waiters = this.waiters.filter((w) => {
         if (!w.match(message)) return true;
@@ -107,6 +108,14 @@ export class SimConnection {
         resolve();
       }),
     );
+  }
+
+  private handler: ((message: ServerMessage) => void) | undefined;
+
+  /** Hand every message (those already queued first) to `handler` instead of queueing them. */
+  listen(handler: (message: ServerMessage) => void): void {
+    this.handler = handler;
+    for (const message of this.received.splice(0)) handler(message);
   }
 
   send(message: unknown): void {

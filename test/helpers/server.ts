@@ -16,6 +16,7 @@ import {
   type ShellLimits,
 } from '../../enroll-server/config.js';
 import type { App } from '../../enroll-server/context.js';
+import type { Db } from '../../enroll-server/db/database.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
 
 export const TEST_ADMIN_TOKEN = 'hn_test-admin-token-0123456789abcdefghijklmnop';
@@ -31,6 +32,8 @@ export interface TestServerOptions {
   dbPath?: string;
   /** The built dashboard to serve (default: `dist/web`). */
   webDir?: string;
+  /** Use this open database (the test closes it), e.g. to limit its size. */
+  db?: Db;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -81,7 +84,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     cluster: DEV_CLUSTER,
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
-  const app = await buildApp(config, { now: options.now, webDir: options.webDir });
+  const app = await buildApp(config, { now: options.now, webDir: options.webDir, db: options.db });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
