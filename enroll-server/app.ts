@@ -23,6 +23,7 @@ import { createMetrics, registerRequestMetrics } from './plugins/metrics.js';
 import { type Repositories, createRepositories } from './repositories/index.js';
 import { createSessionRepository } from './repositories/sessions.js';
 import { accountRoutes } from './routes/accounts.js';
+import { backupRoutes } from './routes/backup.js';
 import { controlRoutes } from './routes/control.js';
 import { payoutRoutes } from './routes/payouts.js';
 import { enrollRoutes } from './routes/enroll.js';
@@ -198,6 +199,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   nodeRoutes(app, context);
   controlRoutes(app, context);
   payoutRoutes(app, context);
+  backupRoutes(app, context);
   presenceRoutes(app, context);
   sessionRoutes(app, context, { sessions, store: sessionStore, rateLimit: deps.signInRateLimit });
   registerDashboard(app, deps.webDir ?? DEFAULT_WEB_DIR);

@@ -34,6 +34,10 @@ export function createRepositories(db: Db) {
     ping(): boolean {
       return db.prepare('SELECT 1 AS ok').get() !== undefined;
     },
+    /** A consistent copy of the live database (SQLite's online backup), written to `destination`. */
+    async backup(destination: string): Promise<void> {
+      await db.backup(destination);
+    },
   };
 }
 export type Repositories = ReturnType<typeof createRepositories>;

@@ -100,7 +100,7 @@ export async function runAdmin(
   }
   const url = (typeof values.url === 'string' ? values.url : undefined) ?? env.url ?? 'http://127.0.0.1:8080';
   const token = (typeof values.token === 'string' ? values.token : undefined) ?? env.token;
-  if (!token) {
+  if (!token && !command.local) {
     io.err(
       'No API token: set HOMENODE_TOKEN (or pass --token). The server prints the first admin token when it starts on an empty database.',
     );

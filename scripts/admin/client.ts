@@ -14,6 +14,8 @@ export class ApiError extends Error {
 
 export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A binary download (e.g. a backup). */
+  download(path: string): Promise<Buffer>;
 }
 
 export function createApiClient(
@@ -60,6 +62,22 @@ export function createApiClient(
         );
       }
       return parsed as T;
+    },
+    async download(path: string): Promise<Buffer> {
+      const res = await fetchImpl(base + path, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        signal: AbortSignal.timeout(600_000),
+      });
+      if (!res.ok) {
+        const body = (await res.json().catch(() => undefined)) as
+          { error?: { code?: string; message?: string } } | undefined;
+        throw new ApiError(
+          res.status,
+          body?.error?.code ?? `HTTP_${res.status}`,
+          body?.error?.message ?? `HTTP ${res.status}`,
+        );
+      }
+      return Buffer.from(await res.arrayBuffer());
     },
   };
 }

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { weekContaining } from '../../protocol/periods.js';
 import type { ApiClient } from './client.js';
+import { restoreBackup } from './restore.js';
 import { record, table } from './format.js';
 
 export type OptionSpec = Record<
@@ -19,6 +20,8 @@ export interface Command {
   name: string;
   summary: string;
   args?: string[];
+  /** Works on local files: needs no server URL or token. */
+  local?: boolean;
   options?: OptionSpec;
   run(ctx: CommandContext): Promise<unknown>;
   /** Human output; JSON is printed as is with --json. */
@@ -440,6 +443,35 @@ export const COMMANDS: Command[] = [
         })),
         ['periodId', 'start', 'end', 'status', 'estimate', 'lines', 'total'],
       ),
+  },
+  {
+    name: 'backup',
+    summary: "Download a consistent backup of the server's database (admin) to FILE",
+    args: ['FILE'],
+    run: async (ctx) => {
+      const bytes = await ctx.api.download('/v1/admin/backup');
+      const file = ctx.args[0] ?? '';
+      writeFileSync(file, bytes, { mode: 0o600 });
+      return { file, bytes: bytes.length };
+    },
+    render: (r: Row) =>
+      `Wrote a ${String(r.bytes)}-byte backup to ${String(r.file)}. Restore it with: npm run admin -- restore ${String(r.file)} --db PATH`,
+  },
+  {
+    name: 'restore',
+    summary: "Put a backup in place of a STOPPED server's database (local; needs no server or token)",
+    args: ['FILE'],
+    local: true,
+    options: {
+      db: { type: 'string', description: 'the database file to replace (HOMENODE_DB)', required: true },
+      force: { type: 'boolean', description: 'replace an existing database' },
+    },
+    run: (ctx) =>
+      Promise.resolve(
+        restoreBackup(ctx.args[0] ?? '', str(ctx.options.db) ?? '', ctx.options.force === true),
+      ),
+    render: (r: Row) =>
+      `Restored ${String(r.file)} to ${String(r.db)} (schema ${String(r.schemaVersion)}, ${String(r.owners)} owners, ${String(r.nodes)} nodes). Start the server.`,
   },
   {
     name: 'policy',
