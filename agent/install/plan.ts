@@ -21,7 +21,8 @@ export type InstallStep =
   | { kind: 'boot-files'; title: string };
 
 export const ROOT_LABEL = 'homenode-root';
-export const EFI_LABEL = 'HOMENODE-EFI';
+/** FAT labels hold at most 11 characters. */
+export const EFI_LABEL = 'HN-EFI';
 
 /** /dev/sda + 2 → /dev/sda2; /dev/nvme0n1 + 2 → /dev/nvme0n1p2 (a name ending in a digit takes "p"). */
 export function partitionPath(disk: string, n: number): string {

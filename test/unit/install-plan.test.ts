@@ -31,7 +31,7 @@ describe('planInstall', () => {
       ]),
     });
     const runs = steps.flatMap((s) => (s.kind === 'run' ? [[s.program, ...s.args].join(' ')] : []));
-    expect(runs).toContain('mkfs.vfat -F 32 -n HOMENODE-EFI /dev/nvme0n1p2');
+    expect(runs).toContain('mkfs.vfat -F 32 -n HN-EFI /dev/nvme0n1p2');
     expect(runs).toContain('mkfs.ext4 -F -q -L homenode-root /dev/nvme0n1p3');
     expect(runs).toContain('mount /dev/nvme0n1p3 /mnt/homenode-target');
   });
