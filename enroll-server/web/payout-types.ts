@@ -12,38 +12,9 @@ export interface Period {
   lockedAt: string | null;
 }
 
-export interface StatementLine {
-  nodeId: string;
-  ownerId: string;
-  gpuClass: string;
-  periodMinutes: number;
-  upMinutes: number;
-  creditedMinutes: number;
-  workloadGpuMinutes: number;
-  uptimeTier: string;
-  availabilityUusd: string;
-  workloadUusd: string;
-  adjustmentsUusd: string;
-  totalUusd: string;
-  warnings?: string[];
-}
-
-export interface Statement {
-  periodId: string;
-  start: string;
-  end: string;
-  status: PeriodStatus;
-  rateCardVersion: number;
-  hash?: string | null;
-  lines: StatementLine[];
-  totals: {
-    nodes: number;
-    availabilityUusd: string;
-    workloadUusd: string;
-    adjustmentsUusd: string;
-    totalUusd: string;
-  };
-}
+/** The statement JSON is defined once, by the server (type-only import: nothing of it is bundled). */
+export type { LineJson as StatementLine, StatementJson as Statement } from '../payouts/statement-json.js';
+import type { LineJson } from '../payouts/statement-json.js';
 
 export interface EarningsPeriod {
   periodId: string;
@@ -51,7 +22,7 @@ export interface EarningsPeriod {
   end: string;
   status: PeriodStatus;
   estimate: boolean;
-  lines: StatementLine[];
+  lines: LineJson[];
   totalUusd: string;
 }
 

@@ -6,48 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { EnrollRequest } from '../../protocol/api.js';
-import type { HardwareFacts } from '../../protocol/hardware.js';
 import { resolvePolicy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
+import { simHardware } from './fleet.js';
 import { startServerProcess } from './server-process.js';
 import { percentile, round, runConcurrently } from './stats.js';
-
-const GiB = 1024 ** 3;
-
-function hardware(i: number): HardwareFacts {
-  return {
-    cpu: { arch: 'x86_64', vendor: 'AuthenticAMD', model: 'AMD Ryzen 9 7950X', cores: 16, threads: 32 },
-    memory: { totalBytes: 64 * GiB },
-    disks: [
-      { name: 'nvme0n1', sizeBytes: 2_000_398_934_016, model: 'Samsung SSD 990 PRO 2TB', removable: false },
-    ],
-    gpus: [
-      {
-        vendor: 'nvidia',
-        model: 'rtx4090',
-        pciId: '10de:2684',
-        memoryBytes: 24 * GiB,
-        uuid: `GPU-${i}`,
-        driver: '550.54.15',
-      },
-    ],
-    network: {
-      interfaces: [
-        {
-          name: 'enp5s0',
-          mac: `02:00:00:${i
-            .toString(16)
-            .padStart(6, '0')
-            .replace(/(..)(?=.)/g, '$1:')}`,
-          ipv4: ['192.168.1.23/24'],
-          defaultRoute: true,
-        },
-      ],
-    },
-    os: { kernel: '6.1.0-18-amd64', distro: 'Debian GNU/Linux 12' },
-    virtualization: 'none',
-  };
-}
 
 export interface EnrollBenchOptions {
   count: number;
@@ -86,7 +49,7 @@ export async function benchEnroll({
     for (let i = 0; i < count; i += 1) {
       const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
       const jwk = await exportJWK(publicKey);
-      const hw = hardware(i);
+      const hw = simHardware(i);
       const body: EnrollRequest = {
         installationKey: keys[Math.floor(i / 1000)]!,
         publicKey: { kty: 'OKP', crv: 'Ed25519', x: String(jwk.x) },

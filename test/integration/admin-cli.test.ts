@@ -16,10 +16,10 @@ describe('operator CLI (npm run admin)', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  async function setup() {
-    const server = await startTestServer();
-    servers.push(server);
-    const admin = async (...argv: string[]) => {
+  /** Runs the CLI in this process against `server`, capturing what it prints. */
+  const adminFor =
+    (server: TestServer) =>
+    async (...argv: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
       const code = await runAdmin(
@@ -29,7 +29,11 @@ describe('operator CLI (npm run admin)', () => {
       );
       return { code, out: out.join('\n'), err: err.join('\n') };
     };
-    return { server, admin };
+
+  async function setup() {
+    const server = await startTestServer();
+    servers.push(server);
+    return { server, admin: adminFor(server) };
   }
 
   it('creates an owner and a key, lists and approves the node, as tables and as JSON', async () => {
@@ -72,16 +76,7 @@ describe('operator CLI (npm run admin)', () => {
     const server = await startTestServer({ now: () => now });
     servers.push(server);
     const dir = mkdtempSync(join(tmpdir(), 'homenode-cli-'));
-    const admin = async (...argv: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const code = await runAdmin(
-        argv,
-        { url: server.url, token: server.adminToken },
-        { out: (t) => out.push(t), err: (t) => err.push(t) },
-      );
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    };
+    const admin = adminFor(server);
     writeFileSync(
       join(dir, 'card.json'),
       JSON.stringify({
