@@ -93,6 +93,7 @@ export async function benchControl({
     return {
       agents,
       connected: serverConnected,
+      serverOnOwnCore: server.pinned ? 1 : 0,
       refused: connected.refused,
       connectSeconds: round(connected.seconds, 2),
       heartbeats: latencies.length,

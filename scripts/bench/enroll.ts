@@ -82,6 +82,7 @@ export async function benchEnroll({
     const cpu = server.cpuSeconds() - cpu0;
     const figures = {
       enrollments: count,
+      serverOnOwnCore: server.pinned ? 1 : 0,
       concurrency,
       failed: run.failures,
       enrollPerSecond: round(count / run.seconds),

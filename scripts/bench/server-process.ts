@@ -1,12 +1,14 @@
 /** Start the real enroll-server as a separate process for benchmarks and fault tests, restart it, and read its CPU and memory. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ServerProcess {
+  /** True when the server runs on its own core and the simulator on the others. */
+  pinned: boolean;
   url: string;
   token: string;
   dbPath: string;
@@ -62,13 +64,30 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   }
 }
 
+/**
+ * With two or more cores and `taskset`, the server runs on core 0 and this process (the simulator)
+ * on the others, so neither steals the other's CPU and the figures say which side is the limit.
+ * Set HOMENODE_BENCH_PIN=0 to turn it off.
+ */
+export function pinningPlan(): { server: string[]; pinned: boolean } {
+  const cores = availableParallelism();
+  const taskset = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (process.env.HOMENODE_BENCH_PIN === '0' || cores < 2 || !taskset) return { server: [], pinned: false };
+  spawnSync('taskset', ['-acp', `1-${cores - 1}`, String(process.pid)], { stdio: 'ignore' });
+  return { server: ['taskset', '-c', '0'], pinned: true };
+}
+
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'homenode-bench-'));
   const port = await freePort();
   const token = `hn_bench_${randomBytes(24).toString('base64url')}`;
   const dbPath = env.HOMENODE_DB ?? join(dir, 'bench.db');
+  const pin = pinningPlan();
+  const [command = process.execPath, ...prefix] = pin.pinned
+    ? [...pin.server, process.execPath]
+    : [process.execPath];
   const spawnServer = () =>
-    spawn(process.execPath, ['--import', 'tsx', 'enroll-server/main.ts'], {
+    spawn(command, [...prefix, '--import', 'tsx', 'enroll-server/main.ts'], {
       env: {
         ...process.env,
         HOMENODE_DB: dbPath,
@@ -89,6 +108,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     await exited;
   };
   const server: ServerProcess = {
+    pinned: pin.pinned,
     url,
     token,
     dbPath,

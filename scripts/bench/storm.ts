@@ -53,6 +53,7 @@ export async function benchStorm({
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     return {
       agents,
+      serverOnOwnCore: server.pinned ? 1 : 0,
       allBack: back ? 1 : 0,
       connected: Number(/^homenode_connected_nodes (\d+)/m.exec(metrics)?.[1] ?? 0),
       serverDownSeconds: round(restart.readyMs / 1000, 2),
