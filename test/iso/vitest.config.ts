@@ -1,0 +1,14 @@
+// `npm run test:iso`: the ISO built, booted in QEMU and driven over its serial console (docs/iso.md).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'iso',
+    include: ['test/iso/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 40 * 60_000,
+    hookTimeout: 20 * 60_000,
+    fileParallelism: false,
+    reporters: ['verbose'],
+  },
+});
