@@ -204,9 +204,18 @@ describe('the Home Node ISO in QEMU', () => {
       uefiVars: UEFI_VARS,
     });
     const again = vm;
+    const poweredOffAt = Date.now();
     await phase('boot from the disk by UEFI until the same node is online', () =>
       until('the node online again', 10 * MIN, async () => ((await node()).online ? true : undefined)),
     );
+    // The console tails the agent's log, old lines included: look for a connection made after the
+    // power-off (the guest's clock comes from the host's).
+    await until('a control_connected line from this boot on the console', 2 * MIN, async () => {
+      const stamps = [...again.output.matchAll(/(\S+Z) info +control_connected/g)].map((m) =>
+        Date.parse(m[1]!),
+      );
+      return stamps.some((t) => t > poweredOffAt) ? true : undefined;
+    });
     await again.expect(/Status: active/, 3 * MIN);
     expect(again.output, 'booted by the UEFI firmware').toMatch(/BdsDxe|UEFI/);
     const all = await server.api<{ total: number; nodes: NodeView[] }>('GET', '/v1/nodes');
