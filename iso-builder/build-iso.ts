@@ -82,7 +82,14 @@ async function listFiles(dir: string): Promise<string[]> {
 async function inputsDigest(o: BuildOptions, rootKey: string): Promise<string> {
   const hash = createHash('sha256');
   hash.update(
-    JSON.stringify({ server: o.server, pin: o.pin, test: o.testStandins, rootKey, node: process.version }),
+    JSON.stringify({
+      server: o.server,
+      pin: o.pin,
+      test: o.testStandins,
+      rootKey,
+      node: process.version,
+      epoch: process.env.SOURCE_DATE_EPOCH ?? null,
+    }),
   );
   const dirs = ['agent', 'protocol', 'iso-builder', ...(o.testStandins ? ['test/fixtures/agent'] : [])];
   for (const dir of dirs)
@@ -92,6 +99,43 @@ async function inputsDigest(o: BuildOptions, rootKey: string): Promise<string> {
     }
   hash.update(await readFile(join(REPO, 'package-lock.json')));
   return hash.digest('hex');
+}
+
+/**
+ * With SOURCE_DATE_EPOCH: xorriso's volume dates, file dates and GPT disk GUID come from it, and
+ * the EFI image's FAT serial (mformat picks a random one; grub-mkrescue cannot pass -N) too.
+ */
+async function reproducibleIsoSettings(work: string, epoch: string) {
+  const seconds = Number(epoch);
+  if (!Number.isInteger(seconds) || seconds < 0)
+    throw new OptionError(`SOURCE_DATE_EPOCH "${epoch}" is not a number of seconds.`);
+  const stamp = `${new Date(seconds * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14)}00`;
+  const shim = join(work, 'shim');
+  await mkdir(shim, { recursive: true });
+  const serial = (seconds >>> 0).toString(16).padStart(8, '0');
+  await writeFile(join(shim, 'mformat'), `#!/bin/sh\nexec /usr/bin/mformat -N ${serial} "$@"\n`, {
+    mode: 0o755,
+  });
+  return {
+    args: [
+      '-volume_date',
+      'c',
+      stamp,
+      '-volume_date',
+      'm',
+      stamp,
+      '-volume_date',
+      'uuid',
+      stamp,
+      '-volume_date',
+      'all_file_dates',
+      `=${seconds}`,
+      '-boot_image',
+      'any',
+      'gpt_disk_guid=volume_date_uuid',
+    ],
+    env: { PATH: `${shim}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}` },
+  };
 }
 
 async function ensureHost(o: BuildOptions): Promise<void> {
@@ -238,7 +282,11 @@ async function main(argv: string[]): Promise<number> {
   });
   await step('Making the hybrid BIOS/UEFI ISO (grub-mkrescue, xorriso)', async () => {
     await rm(out, { force: true });
-    await run('grub-mkrescue', ['-o', out, iso, '--', '-volid', 'HOMENODE'], env);
+    const pinned = epoch ? await reproducibleIsoSettings(work, epoch) : { args: [], env: {} };
+    await run('grub-mkrescue', ['-o', out, iso, '--', '-volid', 'HOMENODE', ...pinned.args], {
+      ...env,
+      ...pinned.env,
+    });
   });
   await step('Writing the checksum and the manifest', async () => {
     const sum = await sha256File(out);
