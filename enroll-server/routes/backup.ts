@@ -22,13 +22,17 @@ export function backupRoutes(app: App, ctx: AppContext): void {
       // Flush buffered presence first so that the copy holds everything acknowledged so far.
       ctx.hub.flushPresence();
       await ctx.repos.backup(file);
+      // The size goes to the audit log only: a Content-Length on a streamed file kept keep-alive
+      // connections busy after the download, so the answer is chunked.
       const { size } = await stat(file);
       ctx.repos.audit.record(ctx.now(), actorOf(principal), 'backup.created', undefined, { bytes: size });
       const stream = createReadStream(file);
-      stream.on('close', () => void rm(file, { force: true }));
+      stream.on(
+        'close',
+        () => void Promise.all(['', '-wal', '-shm'].map((suffix) => rm(file + suffix, { force: true }))),
+      );
       return reply
         .type('application/vnd.sqlite3')
-        .header('content-length', String(size))
         .header(
           'content-disposition',
           `attachment; filename="homenode-${new Date(ctx.now()).toISOString().replace(/[:.]/g, '-')}.db"`,
