@@ -32,6 +32,7 @@ Exit codes:
   5  the server could not be reached (the enrollment resumes later)
   6  status: this machine is not enrolled
   7  run: the server refuses this node (revoked or rejected); do not restart
+  8  run (live medium): installing to disk failed; the live system stays usable
   75 run: ops asked for a restart (restart-agent)
   130 interrupted (Ctrl-C)
 `;
