@@ -3,7 +3,7 @@
  * SIGTERM/SIGINT. The only file of the server that reads process.env or prints to the console.
  */
 import { REDACT_PATHS, buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './core/config.js';
 
 async function main(): Promise<void> {
   let config;

@@ -17,12 +17,12 @@ import {
   PONG_TIMEOUT_MS,
   type ServerMessage,
 } from '../../protocol/control.js';
-import type { ServerConfig } from '../config.js';
-import { newId } from '../ids.js';
-import { isStorageFull } from '../plugins/errors.js';
-import type { Metrics } from '../plugins/metrics.js';
-import type { Repositories } from '../repositories/index.js';
-import type { NodeEvents, NodeStatusEvent } from '../services/node-events.js';
+import type { ServerConfig } from '../core/config.js';
+import { newId } from '../core/ids.js';
+import { isStorageFull } from '../core/error-handler.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Repositories } from '../sqlite-store.js';
+import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import { buildJoinMessage } from './join.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';

@@ -1,9 +1,9 @@
 /** The `join` message: cluster endpoint and token, the node's overlay address, and its labels. */
 import type { JoinMessage } from '../../protocol/control.js';
 import { formatIpv4, parseCidr } from '../../protocol/cidr.js';
-import type { ClusterConfig } from '../config.js';
-import type { NodeNetwork } from '../repositories/network.js';
-import type { NodeRecord } from '../repositories/nodes.js';
+import type { ClusterConfig } from '../core/config.js';
+import type { NodeNetwork } from './sqlite/network-repository.js';
+import type { NodeRecord } from '../nodes/sqlite/node-repository.js';
 
 /** The overlay address of slot `index` (`100.64.0.0/10`, 7 → `100.64.0.7`). */
 export function overlayAddress(cidr: string, index: number): string {

@@ -4,9 +4,9 @@
  * approved or active; `bye` closes the interval at once, a silent drop at the last sign of life.
  */
 import type { NodeMetrics } from '../../protocol/control.js';
-import type { PresenceRepository, PresenceWrite } from '../repositories/presence.js';
-import type { PresenceSource, PresenceView } from '../services/presence.js';
-import { type Span, MINUTE_MS, upSeconds, uptimeFraction } from './uptime.js';
+import type { PresenceRepository, PresenceWrite } from './sqlite/presence-repository.js';
+import type { PresenceSource, PresenceView } from '../nodes/presence-view.js';
+import { type Span, MINUTE_MS, upSeconds, uptimeFraction } from '../core/uptime.js';
 
 interface LiveSession {
   sessionId: string;

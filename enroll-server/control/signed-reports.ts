@@ -11,7 +11,7 @@ import {
   MAX_USAGE_WINDOW_MS,
   UsageReportPayloadSchema,
 } from '../../protocol/control.js';
-import { gpuSignature } from '../services/enrollment.js';
+import { gpuSignature } from '../enrollment/enrollment-service.js';
 import type { HubDeps } from './hub.js';
 
 const checkUsage = Compile(UsageReportPayloadSchema);

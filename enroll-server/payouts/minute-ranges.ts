@@ -1,5 +1,5 @@
 /** Sets of whole minutes as sorted, disjoint half-open ranges of minute indexes ([a, b) = a … b−1). */
-import { type Span, mergeSpans } from '../control/uptime.js';
+import { type Span, mergeSpans } from '../core/uptime.js';
 
 // A local constant: this module runs in the statement's inner loops.
 const MINUTE_MS = 60_000;

@@ -3,7 +3,7 @@
  * presence, outages, usage reports, each node's GPU classes over time, a rate card and the
  * eligibility tiers. All money is bigint micro-USD; docs/payouts.md states every rule in words.
  */
-import type { Span } from '../control/uptime.js';
+import type { Span } from '../core/uptime.js';
 import { divFloor } from './money.js';
 import {
   type MinuteRange,

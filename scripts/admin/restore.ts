@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { loadMigrations } from '../../enroll-server/db/database.js';
+import { loadMigrations } from '../../enroll-server/core/sqlite/database.js';
 
 export interface RestoreResult {
   file: string;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../enroll-server/db/database.js';
+import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
 import type { FleetAgent } from '../../scripts/sim/fleet-agent.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { approvedFleet, until, window } from './fault-support.js';

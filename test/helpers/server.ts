@@ -14,9 +14,9 @@ import {
   type EnrollRateLimit,
   type ServerConfig,
   type ShellLimits,
-} from '../../enroll-server/config.js';
-import type { App } from '../../enroll-server/context.js';
-import type { Db } from '../../enroll-server/db/database.js';
+} from '../../enroll-server/core/config.js';
+import type { App } from '../../enroll-server/core/http.js';
+import type { Db } from '../../enroll-server/core/sqlite/database.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
 
 export const TEST_ADMIN_TOKEN = 'hn_test-admin-token-0123456789abcdefghijklmnop';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PresenceTracker } from '../../enroll-server/control/presence-tracker.js';
-import { openDatabase } from '../../enroll-server/db/database.js';
-import { createRepositories } from '../../enroll-server/repositories/index.js';
+import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
+import { createRepositories } from '../../enroll-server/sqlite-store.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const MIN = 60_000;

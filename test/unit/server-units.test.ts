@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, loadPolicyFile } from '../../enroll-server/config.js';
-import { FailureLimiter } from '../../enroll-server/services/failure-limiter.js';
+import { ConfigError, loadConfig, loadPolicyFile } from '../../enroll-server/core/config.js';
+import { FailureLimiter } from '../../enroll-server/core/failure-limiter.js';
 import { deriveProviderProfile, gpuClasses } from '../../protocol/attributes.js';
 import { classifyIpv4, parseCidr, parseIpv4, rangesOverlap } from '../../protocol/cidr.js';
 import { lookupGpuModel } from '../../protocol/gpu.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countUpMinutes, mergeSpans, upSeconds, uptimeFraction } from '../../enroll-server/control/uptime.js';
+import { countUpMinutes, mergeSpans, upSeconds, uptimeFraction } from '../../enroll-server/core/uptime.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const MIN = 60_000;

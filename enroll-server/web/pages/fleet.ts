@@ -3,7 +3,7 @@ import { api, errorText } from '../api.js';
 import { type Child, field, h, notice, replace } from '../dom.js';
 import { dateTime, percent, relativeTime } from '../format.js';
 import type { PageContext } from '../page.js';
-import type { NodeSummaryView, OwnerView } from '../../routes/schemas.js';
+import type { NodeSummaryView, OwnerView } from '../../core/schemas.js';
 
 const REFRESH_MS = 5_000;
 

@@ -4,7 +4,7 @@ import { h, notice, replace, table } from '../dom.js';
 import { dateTime, percent, relativeTime } from '../format.js';
 import type { PageContext } from '../page.js';
 import { describeNode } from '../status.js';
-import type { KeyView, NodeDetailView, NodeSummaryView } from '../../routes/schemas.js';
+import type { KeyView, NodeDetailView, NodeSummaryView } from '../../core/schemas.js';
 
 const KEY_STATE: Record<KeyView['state'], string> = {
   active: 'Active',

@@ -4,7 +4,7 @@ import { field, h, notice, replace } from '../dom.js';
 import { relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
 import type { PageContext } from '../page.js';
-import type { NodeDetailView, NodeSummaryView, OwnerView } from '../../routes/schemas.js';
+import type { NodeDetailView, NodeSummaryView, OwnerView } from '../../core/schemas.js';
 
 function pendingCard(
   node: NodeDetailView,

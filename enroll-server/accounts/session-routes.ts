@@ -1,0 +1,247 @@
+/**
+ * Dashboard sign-in: `POST /v1/session` exchanges an API token (any role) or an owner's email and
+ * password for an HttpOnly session cookie; `GET /v1/session` says who is signed in (and gives the
+ * CSRF token); `DELETE /v1/session` signs out; `POST /v1/signup` creates an owner with a password.
+ * Failed sign-ins are rate-limited per client address and per email (429 with Retry-After).
+ */
+import type {} from '@fastify/cookie';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ConflictError, RateLimitedError, UnauthenticatedError } from '../core/errors.js';
+import { newApiToken, newId, sha256Hex } from '../core/ids.js';
+import { actorOf } from '../core/auth.js';
+import type { ApiTokenRecord } from './sqlite/token-repository.js';
+import type { SessionRecord, SessionRepository } from './sqlite/session-repository.js';
+import type { App, AppContext } from '../core/http.js';
+import { FailureLimiter } from '../core/failure-limiter.js';
+import {
+  DUMMY_PASSWORD_HASH,
+  PASSWORD_MAX_LENGTH,
+  PASSWORD_MIN_LENGTH,
+  hashPassword,
+  verifyPassword,
+} from './passwords.js';
+import { SESSION_COOKIE, type SessionService } from './session-service.js';
+import { IsoTime, errors } from '../core/schemas.js';
+import { iso } from '../core/views.js';
+
+export interface SignInRateLimit {
+  windowSeconds: number;
+  /** Failed sign-ins (token or password) per client address per window. */
+  perAddress: number;
+  /** Failed password sign-ins per email per window. */
+  perEmail: number;
+  /** Sign-ups (successful or not) per client address per window. */
+  signupsPerAddress: number;
+}
+
+export const DEFAULT_SIGN_IN_RATE_LIMIT: SignInRateLimit = {
+  windowSeconds: 900,
+  perAddress: 30,
+  perEmail: 10,
+  signupsPerAddress: 10,
+};
+
+const SessionSchema = Type.Object({
+  signedIn: Type.Literal(true),
+  role: Type.String(),
+  ownerId: Type.Union([Type.String(), Type.Null()]),
+  email: Type.Union([Type.String(), Type.Null()]),
+  name: Type.Union([Type.String(), Type.Null()]),
+  via: Type.Union([Type.Literal('cookie'), Type.Literal('bearer')]),
+  csrfToken: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Type.Union([IsoTime, Type.Null()]),
+});
+
+const Password = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
+const Email = Type.String({ format: 'email', maxLength: 254 });
+
+const SignInBody = Type.Union([
+  Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+  Type.Object(
+    { email: Email, password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },
+    { additionalProperties: false },
+  ),
+]);
+
+const SignUpBody = Type.Object(
+  { email: Email, name: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
+  { additionalProperties: false },
+);
+
+export function sessionRoutes(
+  app: App,
+  ctx: AppContext,
+  deps: { sessions: SessionService; store: SessionRepository; rateLimit?: SignInRateLimit },
+): void {
+  const { repos, now } = ctx;
+  const limit = deps.rateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
+  const windowMs = limit.windowSeconds * 1000;
+  const byAddress = new FailureLimiter({ windowMs, limit: limit.perAddress, now });
+  const byEmail = new FailureLimiter({ windowMs, limit: limit.perEmail, now });
+  const signups = new FailureLimiter({ windowMs, limit: limit.signupsPerAddress, now });
+  const secure = ctx.config.publicUrl.startsWith('https:');
+
+  const guard = (limiter: FailureLimiter, key: string, what: string) => {
+    const wait = limiter.retryAfterSeconds(key);
+    if (wait > 0) throw new RateLimitedError(`Too many ${what}. Try again in ${wait} seconds.`, wait);
+  };
+
+  const describe = (token: ApiTokenRecord, session: SessionRecord | null) => {
+    const owner = token.ownerId ? repos.owners.get(token.ownerId) : undefined;
+    return {
+      signedIn: true as const,
+      role: token.role,
+      ownerId: token.ownerId,
+      email: owner?.email ?? null,
+      name: owner?.name ?? null,
+      via: session ? ('cookie' as const) : ('bearer' as const),
+      csrfToken: session?.csrfToken ?? null,
+      expiresAt: session ? iso(session.expiresAt) : null,
+    };
+  };
+
+  const openSession = (reply: FastifyReply, token: ApiTokenRecord, method: SessionRecord['method']) => {
+    const { secret, session } = deps.sessions.open(token.id, method);
+    void reply.setCookie(SESSION_COOKIE, secret, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure,
+      maxAge: Math.floor(deps.sessions.limits.absoluteMs / 1000),
+    });
+    repos.audit.record(
+      now(),
+      { type: 'token', id: token.id, role: token.role },
+      'session.opened',
+      { type: 'token', id: token.id },
+      { sessionId: session.id, method },
+    );
+    return describe(token, session);
+  };
+
+  const clientAddress = (request: FastifyRequest) => request.ip;
+
+  app.post(
+    '/v1/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign in to the dashboard with an API token, or an owner email and password',
+        body: SignInBody,
+        response: { 200: SessionSchema, ...errors(400, 401, 429) },
+      },
+      config: { auth: 'public' },
+    },
+    async (request, reply) => {
+      const address = clientAddress(request);
+      guard(byAddress, address, 'failed sign-ins from this address');
+      const body = request.body;
+      if ('token' in body) {
+        const token = repos.tokens.findActiveByHash(sha256Hex(body.token.trim()));
+        if (!token) {
+          byAddress.recordFailure(address);
+          throw new UnauthenticatedError('That API token is unknown or has been revoked.');
+        }
+        return openSession(reply, token, 'token');
+      }
+      const email = body.email.trim().toLowerCase();
+      guard(byEmail, email, 'failed sign-ins for this email');
+      const stored = deps.store.passwordForEmail(email);
+      const ok = await verifyPassword(stored?.passwordHash ?? DUMMY_PASSWORD_HASH, body.password);
+      const token = ok && stored ? repos.tokens.get(stored.tokenId) : undefined;
+      if (!token || token.revokedAt !== null) {
+        byAddress.recordFailure(address);
+        byEmail.recordFailure(email);
+        throw new UnauthenticatedError('The email or password is wrong.');
+      }
+      return openSession(reply, token, 'password');
+    },
+  );
+
+  app.get(
+    '/v1/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary:
+          'Who is signed in (and the CSRF token for cookie sessions); `{ signedIn: false }` when nobody is',
+        response: { 200: Type.Union([SessionSchema, Type.Object({ signedIn: Type.Literal(false) })]) },
+      },
+      config: { auth: 'optional' },
+    },
+    async (request) => {
+      const token = request.principal ? repos.tokens.get(request.principal.tokenId) : undefined;
+      if (!token) return { signedIn: false as const };
+      return describe(token, request.session);
+    },
+  );
+
+  app.delete(
+    '/v1/session',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign out (ends the cookie session)',
+        response: { 204: Type.Null(), ...errors(401, 403) },
+      },
+      config: { auth: ['admin', 'ops', 'reviewer', 'owner'] },
+    },
+    async (request, reply) => {
+      if (request.session) deps.sessions.end(request.session.id);
+      void reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/signup',
+    {
+      schema: {
+        tags: ['session'],
+        summary: 'Sign up as an owner with email and password (signs in at once)',
+        body: SignUpBody,
+        response: { 201: SessionSchema, ...errors(400, 409, 429) },
+      },
+      config: { auth: 'public' },
+    },
+    async (request, reply) => {
+      const address = clientAddress(request);
+      guard(signups, address, 'sign-ups from this address');
+      signups.recordFailure(address);
+      const email = request.body.email.trim().toLowerCase();
+      if (repos.owners.getByEmail(email))
+        throw new ConflictError(`An account for ${email} already exists. Sign in instead.`);
+      const passwordHash = await hashPassword(request.body.password);
+      const at = now();
+      const owner = { id: newId('own'), email, name: request.body.name.trim(), createdAt: at };
+      const token: ApiTokenRecord = {
+        id: newId('tok'),
+        role: 'owner',
+        ownerId: owner.id,
+        label: 'dashboard sign-in (password)',
+        createdAt: at,
+        createdBy: null,
+        revokedAt: null,
+      };
+      repos.transaction(() => {
+        if (repos.owners.getByEmail(email))
+          throw new ConflictError(`An account for ${email} already exists. Sign in instead.`);
+        repos.owners.create(owner);
+        // The owner's dashboard token: never shown to anyone, only ever used through sessions.
+        repos.tokens.create(token, sha256Hex(newApiToken()));
+        deps.store.setPassword(owner.id, passwordHash, token.id, at);
+        repos.audit.record(
+          at,
+          actorOf({ tokenId: token.id, role: 'owner', ownerId: owner.id }),
+          'owner.signed-up',
+          {
+            type: 'owner',
+            id: owner.id,
+          },
+        );
+      });
+      return reply.code(201).send(openSession(reply, token, 'signup'));
+    },
+  );
+}

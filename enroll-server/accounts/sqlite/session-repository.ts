@@ -1,0 +1,93 @@
+/** Cookie sessions and owners' password hashes (migration 004). Only hashes of session secrets are stored. */
+import type { Db } from '../../core/sqlite/database.js';
+
+export type SessionMethod = 'token' | 'password' | 'signup';
+
+export interface SessionRecord {
+  id: string;
+  tokenId: string;
+  csrfToken: string;
+  method: SessionMethod;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+}
+
+interface SessionRow {
+  id: string;
+  token_id: string;
+  csrf_token: string;
+  method: SessionMethod;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
+const toSession = (r: SessionRow): SessionRecord => ({
+  id: r.id,
+  tokenId: r.token_id,
+  csrfToken: r.csrf_token,
+  method: r.method,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  expiresAt: r.expires_at,
+  endedAt: r.ended_at,
+});
+
+export interface OwnerPassword {
+  ownerId: string;
+  passwordHash: string;
+  tokenId: string;
+}
+
+export function createSessionRepository(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO sessions (id, secret_hash, token_id, csrf_token, method, created_at, last_used_at, expires_at)
+     VALUES (@id, @secretHash, @tokenId, @csrfToken, @method, @createdAt, @createdAt, @expiresAt)`,
+  );
+  const byHash = db.prepare<{ hash: string; now: number }, SessionRow>(
+    `SELECT id, token_id, csrf_token, method, created_at, last_used_at, expires_at, ended_at FROM sessions
+     WHERE secret_hash = @hash AND ended_at IS NULL AND expires_at > @now`,
+  );
+  const touch = db.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?');
+  const end = db.prepare('UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL');
+  const purge = db.prepare('DELETE FROM sessions WHERE expires_at < ? OR ended_at < ?');
+  const insertPassword = db.prepare(
+    `INSERT INTO owner_passwords (owner_id, password_hash, token_id, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?)`,
+  );
+  const passwordByEmail = db.prepare<[string], { owner_id: string; password_hash: string; token_id: string }>(
+    `SELECT p.owner_id, p.password_hash, p.token_id FROM owner_passwords p
+     JOIN owners o ON o.id = p.owner_id WHERE o.email = ?`,
+  );
+  return {
+    create(record: Omit<SessionRecord, 'lastUsedAt' | 'endedAt'>, secretHash: string): void {
+      insert.run({ ...record, secretHash });
+    },
+    /** The live session whose secret hashes to `hash`, or undefined. */
+    findActive(hash: string, now: number): SessionRecord | undefined {
+      const row = byHash.get({ hash, now });
+      return row && toSession(row);
+    },
+    touch(id: string, at: number, expiresAt: number): void {
+      touch.run(at, expiresAt, id);
+    },
+    end(id: string, at: number): boolean {
+      return end.run(at, id).changes > 0;
+    },
+    /** Drop sessions that ended or expired before `before`. */
+    purge(before: number): number {
+      return purge.run(before, before).changes;
+    },
+    setPassword(ownerId: string, passwordHash: string, tokenId: string, at: number): void {
+      insertPassword.run(ownerId, passwordHash, tokenId, at, at);
+    },
+    passwordForEmail(email: string): OwnerPassword | undefined {
+      const row = passwordByEmail.get(email);
+      return row && { ownerId: row.owner_id, passwordHash: row.password_hash, tokenId: row.token_id };
+    },
+  };
+}
+export type SessionRepository = ReturnType<typeof createSessionRepository>;

@@ -1,0 +1,80 @@
+import type { Role } from '../../../protocol/api.js';
+import type { Db } from '../../core/sqlite/database.js';
+
+export interface ApiTokenRecord {
+  id: string;
+  role: Role;
+  ownerId: string | null;
+  label: string | null;
+  createdAt: number;
+  createdBy: string | null;
+  revokedAt: number | null;
+}
+
+interface TokenRow {
+  id: string;
+  role: Role;
+  owner_id: string | null;
+  label: string | null;
+  created_at: number;
+  created_by: string | null;
+  revoked_at: number | null;
+}
+
+const toToken = (r: TokenRow): ApiTokenRecord => ({
+  id: r.id,
+  role: r.role,
+  ownerId: r.owner_id,
+  label: r.label,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  revokedAt: r.revoked_at,
+});
+
+const COLUMNS = 'id, role, owner_id, label, created_at, created_by, revoked_at';
+
+export function createTokenRepository(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO api_tokens (id, token_hash, role, owner_id, label, created_at, created_by)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const byHash = db.prepare<[string], TokenRow>(
+    `SELECT ${COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL`,
+  );
+  const byId = db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = ?`);
+  const list = db.prepare<[], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens ORDER BY created_at, id`);
+  const revoke = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_tokens');
+  return {
+    create(record: Omit<ApiTokenRecord, 'revokedAt'>, tokenHash: string): ApiTokenRecord {
+      insert.run(
+        record.id,
+        tokenHash,
+        record.role,
+        record.ownerId,
+        record.label,
+        record.createdAt,
+        record.createdBy,
+      );
+      return { ...record, revokedAt: null };
+    },
+    findActiveByHash(tokenHash: string): ApiTokenRecord | undefined {
+      const row = byHash.get(tokenHash);
+      return row && toToken(row);
+    },
+    get(id: string): ApiTokenRecord | undefined {
+      const row = byId.get(id);
+      return row && toToken(row);
+    },
+    list(): ApiTokenRecord[] {
+      return list.all().map(toToken);
+    },
+    revoke(id: string, at: number): boolean {
+      return revoke.run(at, id).changes === 1;
+    },
+    count(): number {
+      return count.get()?.n ?? 0;
+    },
+  };
+}
+export type TokenRepository = ReturnType<typeof createTokenRepository>;

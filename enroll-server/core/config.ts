@@ -1,0 +1,206 @@
+/**
+ * Server configuration: parsed once, at the edge (main.ts), from the `HOMENODE_*` variables of
+ * DESIGN.md "Running". Every error names the variable and the value that is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Compile } from 'typebox/compile';
+import { type Policy, PolicyOverridesSchema, resolvePolicy } from '../../protocol/policy.js';
+
+export interface KeyLimits {
+  defaultTtlHours: number;
+  maxTtlHours: number;
+  maxUses: number;
+}
+
+export interface EnrollRateLimit {
+  /** Length of the window in which failed attempts are counted. */
+  windowSeconds: number;
+  /** Failed attempts allowed per key id within the window. */
+  perKeyId: number;
+  /** Failed attempts allowed per client address within the window. */
+  perAddress: number;
+}
+
+/** How approved nodes join the managed cluster (sent in the control channel's `join`). */
+export interface ClusterConfig {
+  /** The k3s server URL agents join. */
+  server: string;
+  /** The k3s join token. */
+  token: string;
+  /** The private overlay: node n gets address index n (the hub is index 1). */
+  overlayCidr: string;
+  hubPublicKey: string;
+  hubEndpoint: string;
+  keepaliveSeconds: number;
+}
+
+export interface ShellLimits {
+  idleTimeoutMs: number;
+  maxDurationMs: number;
+}
+
+export interface ServerConfig {
+  dbPath: string;
+  /** Where recordings and diagnostics are kept (default: the database's folder). */
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  bootstrapToken?: string;
+  policy: Policy;
+  policyFile?: string;
+  logLevel: string;
+  trustProxy: boolean;
+  keys: KeyLimits;
+  enrollRateLimit: EnrollRateLimit;
+  cluster: ClusterConfig;
+  shell: ShellLimits;
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, problem: string) {
+    super(`${variable}=${JSON.stringify(value)}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_SHELL_LIMITS: ShellLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 2 * 3_600_000 };
+
+/** Development defaults: a real deployment sets every HOMENODE_CLUSTER_* / HOMENODE_WG_* variable. */
+export const DEV_CLUSTER: ClusterConfig = {
+  server: 'https://100.64.0.1:6443',
+  token: 'homenode-dev-cluster-token',
+  overlayCidr: '100.64.0.0/10',
+  hubPublicKey: 'DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
+  hubEndpoint: '127.0.0.1:51820',
+  keepaliveSeconds: 25,
+};
+
+export const DEFAULT_KEY_LIMITS: KeyLimits = { defaultTtlHours: 7 * 24, maxTtlHours: 90 * 24, maxUses: 1000 };
+export const DEFAULT_ENROLL_RATE_LIMIT: EnrollRateLimit = {
+  windowSeconds: 900,
+  perKeyId: 10,
+  perAddress: 30,
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const policyOverrides = Compile(PolicyOverridesSchema);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Read and validate a policy file; its keys overlay the built-in defaults. */
+export function loadPolicyFile(
+  path: string,
+  read: (p: string) => string = (p) => readFileSync(p, 'utf8'),
+): Policy {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(read(path));
+  } catch (cause) {
+    throw new ConfigError('HOMENODE_POLICY', path, `cannot read the policy file as JSON (${String(cause)})`);
+  }
+  if (!policyOverrides.Check(parsed)) {
+    const problems = policyOverrides
+      .Errors(parsed)
+      .map((e) => `${e.instancePath || '/'} ${e.message}`)
+      .join('; ');
+    throw new ConfigError('HOMENODE_POLICY', path, `the policy file is not valid: ${problems}`);
+  }
+  return resolvePolicy(parsed);
+}
+
+export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig {
+  const host = env.HOMENODE_HOST || '127.0.0.1';
+  const port = integer(env, 'HOMENODE_PORT', 8080, 0, 65_535);
+  const bootstrapToken = env.HOMENODE_BOOTSTRAP_TOKEN || undefined;
+  if (bootstrapToken !== undefined && (bootstrapToken.length < 24 || /\s/.test(bootstrapToken))) {
+    throw new ConfigError(
+      'HOMENODE_BOOTSTRAP_TOKEN',
+      '(hidden)',
+      'must be at least 24 characters without spaces (128 bits or more): e.g. `openssl rand -base64 32`',
+    );
+  }
+  const publicUrl = env.HOMENODE_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError(
+      'HOMENODE_PUBLIC_URL',
+      publicUrl,
+      'must be an absolute URL such as https://homenode.example.com',
+    );
+  }
+  const logLevel = env.HOMENODE_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('HOMENODE_LOG_LEVEL', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const policyFile = env.HOMENODE_POLICY ? resolve(env.HOMENODE_POLICY) : undefined;
+  const dbPath = env.HOMENODE_DB || './data/homenode.db';
+  const overlayCidr = env.HOMENODE_OVERLAY_CIDR || DEV_CLUSTER.overlayCidr;
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(overlayCidr)) {
+    throw new ConfigError('HOMENODE_OVERLAY_CIDR', overlayCidr, 'must be an IPv4 CIDR such as 100.64.0.0/10');
+  }
+  return {
+    dbPath,
+    dataDir: env.HOMENODE_DATA_DIR || dirname(dbPath),
+    host,
+    port,
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    bootstrapToken,
+    policy: policyFile ? loadPolicyFile(policyFile, read) : resolvePolicy(),
+    policyFile,
+    logLevel,
+    trustProxy: env.HOMENODE_TRUST_PROXY === '1' || env.HOMENODE_TRUST_PROXY === 'true',
+    keys: DEFAULT_KEY_LIMITS,
+    cluster: {
+      server: env.HOMENODE_CLUSTER_SERVER || DEV_CLUSTER.server,
+      token: env.HOMENODE_CLUSTER_TOKEN || DEV_CLUSTER.token,
+      overlayCidr,
+      hubPublicKey: env.HOMENODE_WG_HUB_PUBLIC_KEY || DEV_CLUSTER.hubPublicKey,
+      hubEndpoint: env.HOMENODE_WG_HUB_ENDPOINT || DEV_CLUSTER.hubEndpoint,
+      keepaliveSeconds: DEV_CLUSTER.keepaliveSeconds,
+    },
+    shell: {
+      idleTimeoutMs:
+        integer(env, 'HOMENODE_SHELL_IDLE_SECONDS', DEFAULT_SHELL_LIMITS.idleTimeoutMs / 1000, 10, 86_400) *
+        1000,
+      maxDurationMs:
+        integer(env, 'HOMENODE_SHELL_MAX_SECONDS', DEFAULT_SHELL_LIMITS.maxDurationMs / 1000, 10, 86_400) *
+        1000,
+    },
+    enrollRateLimit: {
+      windowSeconds: integer(
+        env,
+        'HOMENODE_ENROLL_WINDOW_SECONDS',
+        DEFAULT_ENROLL_RATE_LIMIT.windowSeconds,
+        1,
+        86_400,
+      ),
+      perKeyId: integer(
+        env,
+        'HOMENODE_ENROLL_MAX_FAILURES_PER_KEY',
+        DEFAULT_ENROLL_RATE_LIMIT.perKeyId,
+        1,
+        1_000_000,
+      ),
+      perAddress: integer(
+        env,
+        'HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS',
+        DEFAULT_ENROLL_RATE_LIMIT.perAddress,
+        1,
+        1_000_000,
+      ),
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Installation keys: create (shown once), list, revoke. */
+import { Type } from 'typebox';
+import { principalOf } from '../core/auth.js';
+import type { App, AppContext } from '../core/http.js';
+import { CreateKeyBody, CreatedKeySchema, IdParams, KeySchema, Paging, errors } from '../core/schemas.js';
+import { keyView } from '../core/views.js';
+
+export function keyRoutes(app: App, ctx: AppContext): void {
+  const auth = { auth: ['owner', 'ops', 'admin'] as const };
+
+  app.post(
+    '/v1/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Create an installation key (the key is shown only in this answer)',
+        body: CreateKeyBody,
+        response: { 201: CreatedKeySchema, ...errors(400, 401, 403, 404) },
+      },
+      config: auth,
+    },
+    async (request, reply) => {
+      const { record, key } = ctx.keys.create(principalOf(request), request.body);
+      return reply.code(201).send({ ...keyView(record, ctx.now()), key });
+    },
+  );
+
+  app.get(
+    '/v1/keys',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'List installation keys (never the secret)',
+        querystring: Type.Object({ ownerId: Type.Optional(Type.String({ maxLength: 64 })), ...Paging }),
+        response: { 200: Type.Object({ keys: Type.Array(KeySchema) }), ...errors(401, 403, 404) },
+      },
+      config: auth,
+    },
+    async (request) => {
+      const { ownerId, limit = 100, offset = 0 } = request.query;
+      const at = ctx.now();
+      return { keys: ctx.keys.list(principalOf(request), ownerId, limit, offset).map((k) => keyView(k, at)) };
+    },
+  );
+
+  app.delete(
+    '/v1/keys/:id',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Revoke an installation key',
+        params: IdParams,
+        response: { 200: KeySchema, ...errors(401, 403, 404) },
+      },
+      config: auth,
+    },
+    async (request) => keyView(ctx.keys.revoke(principalOf(request), request.params.id), ctx.now()),
+  );
+}

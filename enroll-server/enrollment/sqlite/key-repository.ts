@@ -1,0 +1,105 @@
+import type { Db } from '../../core/sqlite/database.js';
+
+export interface InstallationKeyRecord {
+  id: string;
+  keyId: string;
+  secretHash: string;
+  ownerId: string;
+  label: string | null;
+  createdAt: number;
+  createdBy: string | null;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
+}
+
+interface KeyRow {
+  id: string;
+  key_id: string;
+  secret_hash: string;
+  owner_id: string;
+  label: string | null;
+  created_at: number;
+  created_by: string | null;
+  expires_at: number;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
+}
+
+const toKey = (r: KeyRow): InstallationKeyRecord => ({
+  id: r.id,
+  keyId: r.key_id,
+  secretHash: r.secret_hash,
+  ownerId: r.owner_id,
+  label: r.label,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  expiresAt: r.expires_at,
+  maxUses: r.max_uses,
+  uses: r.uses,
+  revokedAt: r.revoked_at,
+});
+
+export function createKeyRepository(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO installation_keys (id, key_id, secret_hash, owner_id, label, created_at, created_by, expires_at, max_uses, uses)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+  );
+  const byKeyId = db.prepare<[string], KeyRow>('SELECT * FROM installation_keys WHERE key_id = ?');
+  const liveKeyId = db.prepare<[string, number], { n: number }>(
+    `SELECT COUNT(*) AS n FROM installation_keys
+     WHERE key_id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses`,
+  );
+  const byId = db.prepare<[string], KeyRow>('SELECT * FROM installation_keys WHERE id = ?');
+  const listAll = db.prepare<{ ownerId: string | null; limit: number; offset: number }, KeyRow>(
+    `SELECT * FROM installation_keys WHERE (@ownerId IS NULL OR owner_id = @ownerId)
+     ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`,
+  );
+  const revoke = db.prepare(
+    'UPDATE installation_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  );
+  const consume = db.prepare(
+    `UPDATE installation_keys SET uses = uses + 1
+     WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses`,
+  );
+  return {
+    create(record: InstallationKeyRecord): InstallationKeyRecord {
+      insert.run(
+        record.id,
+        record.keyId,
+        record.secretHash,
+        record.ownerId,
+        record.label,
+        record.createdAt,
+        record.createdBy,
+        record.expiresAt,
+        record.maxUses,
+      );
+      return record;
+    },
+    /** Every key ever issued under this public id (ids are reused only after a key is dead). */
+    findByKeyId(keyId: string): InstallationKeyRecord[] {
+      return byKeyId.all(keyId).map(toKey);
+    },
+    isKeyIdLive(keyId: string, now: number): boolean {
+      return (liveKeyId.get(keyId, now)?.n ?? 0) > 0;
+    },
+    get(id: string): InstallationKeyRecord | undefined {
+      const row = byId.get(id);
+      return row && toKey(row);
+    },
+    list(ownerId: string | null, limit: number, offset: number): InstallationKeyRecord[] {
+      return listAll.all({ ownerId, limit, offset }).map(toKey);
+    },
+    revoke(id: string, at: number): boolean {
+      return revoke.run(at, id).changes === 1;
+    },
+    /** Take one use if the key is still usable at `now`; false when someone else took the last one. */
+    consumeUse(id: string, now: number): boolean {
+      return consume.run(id, now).changes === 1;
+    },
+  };
+}
+export type KeyRepository = ReturnType<typeof createKeyRepository>;

@@ -1,0 +1,241 @@
+import type { NodeStatus, PublicJwk } from '../../../protocol/api.js';
+import type { ProviderAttribute } from '../../../protocol/attributes.js';
+import type { Check, HardwareFacts } from '../../../protocol/hardware.js';
+import type { Db } from '../../core/sqlite/database.js';
+
+export interface NodeRecord {
+  id: string;
+  ownerId: string;
+  enrolledWithKey: string | null;
+  status: NodeStatus;
+  statusReason: string | null;
+  publicKey: PublicJwk;
+  publicKeyThumbprint: string;
+  fingerprint: string;
+  hardware: HardwareFacts;
+  preflight: Check[];
+  attributes: ProviderAttribute[];
+  labels: Record<string, string>;
+  agentVersion: string;
+  createdAt: number;
+  updatedAt: number;
+  enrolledAt: number;
+  approvedAt: number | null;
+  approvedBy: string | null;
+  lastSeenAt: number | null;
+}
+
+interface NodeRow {
+  id: string;
+  owner_id: string;
+  enrolled_with_key: string | null;
+  status: NodeStatus;
+  status_reason: string | null;
+  public_key: string;
+  public_key_thumbprint: string;
+  fingerprint: string;
+  hardware: string;
+  preflight: string;
+  attributes: string;
+  labels: string;
+  agent_version: string;
+  created_at: number;
+  updated_at: number;
+  enrolled_at: number;
+  approved_at: number | null;
+  approved_by: string | null;
+  last_seen_at: number | null;
+}
+
+// The columns hold JSON this server wrote itself after validating it, so parsing restores the type.
+const json = <T>(text: string): T => JSON.parse(text) as T;
+
+const toNode = (r: NodeRow): NodeRecord => ({
+  id: r.id,
+  ownerId: r.owner_id,
+  enrolledWithKey: r.enrolled_with_key,
+  status: r.status,
+  statusReason: r.status_reason,
+  publicKey: json<PublicJwk>(r.public_key),
+  publicKeyThumbprint: r.public_key_thumbprint,
+  fingerprint: r.fingerprint,
+  hardware: json<HardwareFacts>(r.hardware),
+  preflight: json<Check[]>(r.preflight),
+  attributes: json<ProviderAttribute[]>(r.attributes),
+  labels: json<Record<string, string>>(r.labels),
+  agentVersion: r.agent_version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  enrolledAt: r.enrolled_at,
+  approvedAt: r.approved_at,
+  approvedBy: r.approved_by,
+  lastSeenAt: r.last_seen_at,
+});
+
+export interface NodeListFilter {
+  ownerId?: string;
+  status?: NodeStatus;
+  q?: string;
+  ids?: readonly string[];
+  excludeIds?: readonly string[];
+  limit: number;
+  offset: number;
+}
+
+/** Fields an enrollment (new or re-install) sets. */
+export type EnrollmentFields = Pick<
+  NodeRecord,
+  | 'enrolledWithKey'
+  | 'status'
+  | 'statusReason'
+  | 'publicKey'
+  | 'publicKeyThumbprint'
+  | 'hardware'
+  | 'preflight'
+  | 'attributes'
+  | 'labels'
+  | 'agentVersion'
+>;
+
+export function createNodeRepository(db: Db) {
+  const insert = db.prepare(
+    `INSERT INTO nodes (id, owner_id, enrolled_with_key, status, status_reason, public_key, public_key_thumbprint,
+       fingerprint, hardware, preflight, attributes, labels, agent_version, created_at, updated_at, enrolled_at)
+     VALUES (@id, @owner_id, @enrolled_with_key, @status, @status_reason, @public_key, @public_key_thumbprint,
+       @fingerprint, @hardware, @preflight, @attributes, @labels, @agent_version, @now, @now, @now)`,
+  );
+  const reenroll = db.prepare(
+    `UPDATE nodes SET enrolled_with_key = @enrolled_with_key, status = @status, status_reason = @status_reason,
+       public_key = @public_key, public_key_thumbprint = @public_key_thumbprint, hardware = @hardware,
+       preflight = @preflight, attributes = @attributes, labels = @labels, agent_version = @agent_version,
+       updated_at = @now, enrolled_at = @now
+     WHERE id = @id`,
+  );
+  const history = db.prepare('INSERT INTO node_hardware_history (node_id, at, hardware) VALUES (?, ?, ?)');
+  const byId = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?');
+  const byThumbprint = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE public_key_thumbprint = ?');
+  const byFingerprint = db.prepare<[string], NodeRow>(
+    'SELECT * FROM nodes WHERE fingerprint = ? ORDER BY created_at DESC',
+  );
+  const setHardware = db.prepare(
+    `UPDATE nodes SET hardware = @hardware, attributes = @attributes, labels = @labels, updated_at = @now WHERE id = @id`,
+  );
+  const setStatus = db.prepare(
+    `UPDATE nodes SET status = @status, status_reason = @reason, updated_at = @now,
+       approved_at = CASE WHEN @status = 'approved' THEN @now ELSE approved_at END,
+       approved_by = CASE WHEN @status = 'approved' THEN @actor ELSE approved_by END
+     WHERE id = @id AND status = @from`,
+  );
+
+  const enrollmentParams = (id: string, f: EnrollmentFields, now: number) => ({
+    id,
+    enrolled_with_key: f.enrolledWithKey,
+    status: f.status,
+    status_reason: f.statusReason,
+    public_key: JSON.stringify(f.publicKey),
+    public_key_thumbprint: f.publicKeyThumbprint,
+    hardware: JSON.stringify(f.hardware),
+    preflight: JSON.stringify(f.preflight),
+    attributes: JSON.stringify(f.attributes),
+    labels: JSON.stringify(f.labels),
+    agent_version: f.agentVersion,
+    now,
+  });
+
+  return {
+    create(id: string, ownerId: string, fingerprint: string, fields: EnrollmentFields, now: number): void {
+      const params = enrollmentParams(id, fields, now);
+      insert.run({ ...params, owner_id: ownerId, fingerprint });
+      history.run(id, now, params.hardware);
+    },
+    /** A re-install of a known machine: new identity and facts, same node id and history. */
+    reenroll(id: string, fields: EnrollmentFields, now: number): void {
+      const params = enrollmentParams(id, fields, now);
+      reenroll.run(params);
+      history.run(id, now, params.hardware);
+    },
+    updateHardware(
+      id: string,
+      fields: Pick<NodeRecord, 'hardware' | 'attributes' | 'labels'>,
+      now: number,
+    ): void {
+      const hardware = JSON.stringify(fields.hardware);
+      // Agents send a snapshot at every connect; history only records real changes.
+      if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
+      setHardware.run({
+        id,
+        hardware,
+        attributes: JSON.stringify(fields.attributes),
+        labels: JSON.stringify(fields.labels),
+        now,
+      });
+    },
+    get(id: string): NodeRecord | undefined {
+      const row = byId.get(id);
+      return row && toNode(row);
+    },
+    findByThumbprint(thumbprint: string): NodeRecord | undefined {
+      const row = byThumbprint.get(thumbprint);
+      return row && toNode(row);
+    },
+    findByFingerprint(fingerprint: string): NodeRecord[] {
+      return byFingerprint.all(fingerprint).map(toNode);
+    },
+    /** Compare-and-set on the status so that two ops racing cannot both move the same node. */
+    transition(
+      id: string,
+      from: NodeStatus,
+      to: NodeStatus,
+      reason: string | null,
+      actor: string,
+      now: number,
+    ): boolean {
+      return setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1;
+    },
+    list(filter: NodeListFilter): { nodes: NodeRecord[]; total: number } {
+      const where: string[] = [];
+      const params: Record<string, string | number> = { limit: filter.limit, offset: filter.offset };
+      if (filter.ownerId) {
+        where.push('n.owner_id = @ownerId');
+        params.ownerId = filter.ownerId;
+      }
+      if (filter.status) {
+        where.push('n.status = @status');
+        params.status = filter.status;
+      }
+      if (filter.q) {
+        where.push(
+          "(n.id LIKE @q ESCAPE '\\' OR o.email LIKE @q ESCAPE '\\' OR o.name LIKE @q ESCAPE '\\' OR n.attributes LIKE @q ESCAPE '\\')",
+        );
+        params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      }
+      if (filter.ids) {
+        if (filter.ids.length === 0) return { nodes: [], total: 0 };
+        where.push(`n.id IN (SELECT value FROM json_each(@ids))`);
+        params.ids = JSON.stringify(filter.ids);
+      }
+      if (filter.excludeIds?.length) {
+        where.push(`n.id NOT IN (SELECT value FROM json_each(@excludeIds))`);
+        params.excludeIds = JSON.stringify(filter.excludeIds);
+      }
+      const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const from = `FROM nodes n JOIN owners o ON o.id = n.owner_id ${clause}`;
+      const rows = db
+        .prepare<Record<string, string | number>, NodeRow>(
+          `SELECT n.* ${from} ORDER BY n.created_at DESC, n.id LIMIT @limit OFFSET @offset`,
+        )
+        .all(params);
+      const total = db
+        .prepare<Record<string, string | number>, { n: number }>(`SELECT COUNT(*) AS n ${from}`)
+        .get(params);
+      return { nodes: rows.map(toNode), total: total?.n ?? 0 };
+    },
+    countByStatus(): Record<string, number> {
+      const rows = db
+        .prepare<[], { status: string; n: number }>('SELECT status, COUNT(*) AS n FROM nodes GROUP BY status')
+        .all();
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+  };
+}
+export type NodeRepository = ReturnType<typeof createNodeRepository>;

@@ -1,0 +1,311 @@
+/** Rate cards, payout periods, adjustments, outages, the server's runs and hardware history. */
+import type { HardwareFacts } from '../../../protocol/hardware.js';
+import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
+import type { Db } from '../../core/sqlite/database.js';
+import type { UsageSource } from '../workload.js';
+
+export interface RateCardRecord {
+  version: number;
+  effectiveFrom: number;
+  rates: Record<string, { availabilityUusdPerGpuHour: string; workloadUusdPerGpuHour: string }>;
+  note: string | null;
+  createdAt: number;
+  createdBy: string | null;
+}
+
+export type PeriodStatus = 'open' | 'computed' | 'locked';
+
+export interface PeriodRecord {
+  id: string;
+  start: number;
+  end: number;
+  status: PeriodStatus;
+  rateCardVersion: number | null;
+  statement: string | null;
+  hash: string | null;
+  createdAt: number;
+  computedAt: number | null;
+  lockedAt: number | null;
+  lockedBy: string | null;
+}
+
+export interface AdjustmentRecord {
+  id: string;
+  nodeId: string;
+  ownerId: string;
+  amountUusd: string;
+  reason: string;
+  actor: string;
+  createdAt: number;
+  periodId: string | null;
+}
+
+export interface OutageRecord {
+  id: string;
+  start: number;
+  end: number;
+  reason: string;
+  createdBy: string | null;
+  createdAt: number;
+}
+
+interface PeriodRow {
+  id: string;
+  start_at: number;
+  end_at: number;
+  status: PeriodStatus;
+  rate_card_version: number | null;
+  statement: string | null;
+  hash: string | null;
+  created_at: number;
+  computed_at: number | null;
+  locked_at: number | null;
+  locked_by: string | null;
+}
+
+const toPeriod = (r: PeriodRow): PeriodRecord => ({
+  id: r.id,
+  start: r.start_at,
+  end: r.end_at,
+  status: r.status,
+  rateCardVersion: r.rate_card_version,
+  statement: r.statement,
+  hash: r.hash,
+  createdAt: r.created_at,
+  computedAt: r.computed_at,
+  lockedAt: r.locked_at,
+  lockedBy: r.locked_by,
+});
+
+export function createPayoutRepository(db: Db) {
+  const q = {
+    insertCard: db.prepare(
+      'INSERT INTO rate_cards (effective_from, rates, note, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
+    ),
+    cards: db.prepare<
+      [],
+      {
+        version: number;
+        effective_from: number;
+        rates: string;
+        note: string | null;
+        created_at: number;
+        created_by: string | null;
+      }
+    >('SELECT * FROM rate_cards ORDER BY version'),
+    insertPeriod: db.prepare(
+      "INSERT INTO payout_periods (id, start_at, end_at, status, created_at) VALUES (?, ?, ?, 'open', ?)",
+    ),
+    overlapping: db.prepare<[number, number], PeriodRow>(
+      'SELECT * FROM payout_periods WHERE start_at < ? AND end_at > ?',
+    ),
+    period: db.prepare<[string], PeriodRow>('SELECT * FROM payout_periods WHERE id = ?'),
+    periods: db.prepare<[], PeriodRow>('SELECT * FROM payout_periods ORDER BY start_at DESC'),
+    saveComputed: db.prepare(
+      "UPDATE payout_periods SET status = 'computed', statement = ?, hash = ?, rate_card_version = ?, computed_at = ? WHERE id = ? AND status != 'locked'",
+    ),
+    lock: db.prepare(
+      "UPDATE payout_periods SET status = 'locked', statement = ?, hash = ?, rate_card_version = ?, computed_at = ?, locked_at = ?, locked_by = ? WHERE id = ? AND status != 'locked'",
+    ),
+    insertAdjustment: db.prepare(
+      'INSERT INTO adjustments (id, node_id, owner_id, amount_uusd, reason, actor, created_at, period_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    nextOpenPeriod: db.prepare<[number], PeriodRow>(
+      "SELECT * FROM payout_periods WHERE status != 'locked' AND end_at > ? ORDER BY start_at LIMIT 1",
+    ),
+    claimAdjustments: db.prepare(
+      'UPDATE adjustments SET period_id = ? WHERE period_id IS NULL AND created_at < ?',
+    ),
+    adjustmentsFor: db.prepare<
+      [string],
+      {
+        id: string;
+        node_id: string;
+        owner_id: string;
+        amount_uusd: string;
+        reason: string;
+        actor: string;
+        created_at: number;
+        period_id: string | null;
+      }
+    >('SELECT * FROM adjustments WHERE period_id = ? ORDER BY created_at'),
+    insertOutage: db.prepare(
+      'INSERT INTO outages (id, start_at, end_at, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    outages: db.prepare<
+      [number, number, number],
+      {
+        id: string;
+        start_at: number;
+        end_at: number;
+        reason: string;
+        created_by: string | null;
+        created_at: number;
+      }
+    >('SELECT * FROM outages WHERE start_at < ? AND end_at > ? AND created_at <= ? ORDER BY start_at'),
+    startRun: db.prepare('INSERT INTO server_runs (started_at, last_alive_at) VALUES (?, ?)'),
+    alive: db.prepare('UPDATE server_runs SET last_alive_at = ? WHERE id = ?'),
+    runs: db.prepare<[number, number], { id: number; started_at: number; last_alive_at: number }>(
+      'SELECT * FROM server_runs WHERE last_alive_at >= ? - 86400000 AND started_at < ? ORDER BY id',
+    ),
+    nodesForPeriod: db.prepare<
+      { start: number; end: number; periodId: string },
+      { id: string; owner_id: string }
+    >(
+      `SELECT id, owner_id FROM nodes WHERE enrolled_at < @end AND (
+         (status IN ('approved', 'active') AND approved_at < @end)
+         OR id IN (SELECT node_id FROM presence_intervals WHERE started_at < @end AND COALESCE(ended_at, last_seen_at) >= @start)
+         OR id IN (SELECT node_id FROM adjustments WHERE period_id = @periodId))
+       ORDER BY owner_id, id`,
+    ),
+    usageSum: db.prepare<
+      { nodeId: string; from: number; to: number; gpus: number; asOf: number },
+      { seconds: number | null }
+    >(
+      `SELECT SUM(MIN(gpu_seconds, ((to_at - from_at) / 1000) * @gpus)) AS seconds FROM usage_reports
+       WHERE node_id = @nodeId AND from_at >= @from AND from_at < @to AND to_at <= @to AND received_at <= @asOf`,
+    ),
+    usageCrossing: db.prepare<
+      { nodeId: string; at: number; asOf: number; maxWindow: number },
+      { seq: number; from_at: number; to_at: number; workloads: string }
+    >(
+      `SELECT seq, from_at, to_at, workloads FROM usage_reports
+       WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow AND to_at > @at AND received_at <= @asOf`,
+    ),
+    history: db.prepare<[string], { at: number; hardware: string }>(
+      'SELECT at, hardware FROM node_hardware_history WHERE node_id = ? ORDER BY at, id',
+    ),
+  };
+
+  return {
+    addRateCard(card: Omit<RateCardRecord, 'version'>): number {
+      return Number(
+        q.insertCard.run(
+          card.effectiveFrom,
+          JSON.stringify(card.rates),
+          card.note,
+          card.createdAt,
+          card.createdBy,
+        ).lastInsertRowid,
+      );
+    },
+    rateCards(): RateCardRecord[] {
+      return q.cards.all().map((r) => ({
+        version: r.version,
+        effectiveFrom: r.effective_from,
+        rates: JSON.parse(r.rates) as RateCardRecord['rates'],
+        note: r.note,
+        createdAt: r.created_at,
+        createdBy: r.created_by,
+      }));
+    },
+    createPeriod(id: string, start: number, end: number, now: number): void {
+      q.insertPeriod.run(id, start, end, now);
+      q.claimAdjustments.run(id, end);
+    },
+    overlapping(start: number, end: number): PeriodRecord[] {
+      return q.overlapping.all(end, start).map(toPeriod);
+    },
+    period(id: string): PeriodRecord | undefined {
+      const row = q.period.get(id);
+      return row && toPeriod(row);
+    },
+    periods(): PeriodRecord[] {
+      return q.periods.all().map(toPeriod);
+    },
+    saveComputed(id: string, statement: string, hash: string, rateCardVersion: number, at: number): boolean {
+      return q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1;
+    },
+    lock(
+      id: string,
+      statement: string,
+      hash: string,
+      rateCardVersion: number,
+      at: number,
+      actor: string,
+    ): boolean {
+      return q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1;
+    },
+    /** An adjustment lands in the next period that is not locked (or waits for one to be created). */
+    addAdjustment(a: Omit<AdjustmentRecord, 'periodId'>): AdjustmentRecord {
+      const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
+      q.insertAdjustment.run(
+        a.id,
+        a.nodeId,
+        a.ownerId,
+        a.amountUusd,
+        a.reason,
+        a.actor,
+        a.createdAt,
+        periodId,
+      );
+      return { ...a, periodId };
+    },
+    adjustmentsFor(periodId: string): AdjustmentRecord[] {
+      return q.adjustmentsFor.all(periodId).map((r) => ({
+        id: r.id,
+        nodeId: r.node_id,
+        ownerId: r.owner_id,
+        amountUusd: r.amount_uusd,
+        reason: r.reason,
+        actor: r.actor,
+        createdAt: r.created_at,
+        periodId: r.period_id,
+      }));
+    },
+    addOutage(o: OutageRecord): void {
+      q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
+    },
+    /** Declared outages overlapping [from, to) known at `asOf`. */
+    outages(from: number, to: number, asOf: number): OutageRecord[] {
+      return q.outages.all(to, from, asOf).map((r) => ({
+        id: r.id,
+        start: r.start_at,
+        end: r.end_at,
+        reason: r.reason,
+        createdBy: r.created_by,
+        createdAt: r.created_at,
+      }));
+    },
+    startRun(now: number): number {
+      return Number(q.startRun.run(now, now).lastInsertRowid);
+    },
+    alive(runId: number, now: number): void {
+      q.alive.run(now, runId);
+    },
+    /** Gaps between one server run's last sign of life and the next run's start, overlapping [from, to). */
+    detectedOutages(from: number, to: number, minGapMs: number): { start: number; end: number }[] {
+      const runs = q.runs.all(from, to);
+      const gaps: { start: number; end: number }[] = [];
+      for (let i = 1; i < runs.length; i += 1) {
+        const start = runs[i - 1]!.last_alive_at;
+        const end = runs[i]!.started_at;
+        if (end - start >= minGapMs && end > from && start < to) gaps.push({ start, end });
+      }
+      return gaps;
+    },
+    /** Nodes a statement for the period has a line for. */
+    nodesForPeriod(periodId: string, start: number, end: number): { id: string; ownerId: string }[] {
+      return q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id }));
+    },
+    /** A node's usage reports as known at `asOf`, summed in SQL where they need no cutting. */
+    usageSource(nodeId: string, asOf: number): UsageSource {
+      return {
+        sumWithin: (from, to, gpus) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
+        crossing: (at) =>
+          q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
+            seq: r.seq,
+            from: r.from_at,
+            to: r.to_at,
+            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+          })),
+      };
+    },
+    hardwareHistory(nodeId: string): { at: number; hardware: HardwareFacts }[] {
+      return q.history
+        .all(nodeId)
+        .map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts }));
+    },
+  };
+}
+export type PayoutRepository = ReturnType<typeof createPayoutRepository>;
