@@ -1,6 +1,7 @@
 /**
  * `buildApp(config, deps)`: the whole enroll-server as a ready Fastify instance, wired by hand.
- * Tests call it directly; only `main.ts` listens and handles signals.
+ * This is the one composition root: the store's repositories go into the services, the services
+ * into the routes (docs/architecture.md). Tests call it directly; only `main.ts` listens.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -9,37 +10,49 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { ServerConfig } from './core/config.js';
-import type { App, AppContext } from './core/http.js';
-import { ControlHub } from './control/hub.js';
-import { PresenceTracker } from './control/presence-tracker.js';
 import { MAX_FRAME_BYTES } from '../protocol/control.js';
-import { type Db, openDatabase } from './core/sqlite/database.js';
-import { newApiToken, newId, sha256Hex } from './core/ids.js';
-import { registerAuth } from './core/auth.js';
-import { registerErrorHandler } from './core/error-handler.js';
-import { registerDashboard } from './web/dashboard-plugin.js';
-import { createMetrics, registerRequestMetrics } from './core/metrics.js';
-import { type Repositories, createRepositories } from './sqlite-store.js';
-import { createSessionRepository } from './accounts/sqlite/session-repository.js';
 import { accountRoutes } from './accounts/account-routes.js';
-import { backupRoutes } from './core/backup-routes.js';
-import { controlRoutes } from './control/command-routes.js';
-import { payoutRoutes } from './payouts/period-routes.js';
-import { enrollRoutes } from './enrollment/enrollment-routes.js';
-import { healthRoutes } from './core/health-routes.js';
-import { keyRoutes } from './enrollment/key-routes.js';
-import { nodeRoutes } from './nodes/node-routes.js';
-import { presenceRoutes } from './control/presence-routes.js';
+import { type BootstrapResult, ensureBootstrapToken } from './accounts/bootstrap-token.js';
+import { createCredentials } from './accounts/credentials.js';
 import { type SignInRateLimit, sessionRoutes } from './accounts/session-routes.js';
-import { createEnrollmentService } from './enrollment/enrollment-service.js';
-import { FailureLimiter } from './core/failure-limiter.js';
-import { createKeyService } from './enrollment/key-service.js';
-import { createNodeEvents } from './nodes/node-events.js';
-import { createNodeService } from './nodes/node-service.js';
-import { createPayoutService } from './payouts/payout-service.js';
-import { startLivenessRecord } from './payouts/server-liveness.js';
 import { type SessionLimits, createSessionService } from './accounts/session-service.js';
+import { commandRoutes } from './control/command-routes.js';
+import { ControlHub } from './control/hub.js';
+import { networkRoutes } from './control/network-routes.js';
+import { nodeChannelRoutes } from './control/node-channel-routes.js';
+import { presenceRoutes } from './control/presence-routes.js';
+import { PresenceTracker } from './control/presence-tracker.js';
+import { shellRoutes } from './control/shell-routes.js';
+import { activityRoutes } from './core/activity-routes.js';
+import { registerAuth } from './core/auth.js';
+import { backupRoutes } from './core/backup-routes.js';
+import type { ServerConfig } from './core/config.js';
+import { registerErrorHandler } from './core/error-handler.js';
+import { FailureLimiter } from './core/failure-limiter.js';
+import { healthRoutes } from './core/health-routes.js';
+import type { App } from './core/http.js';
+import { newId } from './core/ids.js';
+import { type Metrics, createMetrics, registerRequestMetrics } from './core/metrics.js';
+import { type Db, openDatabase } from './core/sqlite/database.js';
+import { createEnrollmentService } from './enrollment/enrollment-service.js';
+import { enrollmentRoutes } from './enrollment/enrollment-routes.js';
+import { keyRoutes } from './enrollment/key-routes.js';
+import { createKeyService } from './enrollment/key-service.js';
+import { type NodeEvents, createNodeEvents } from './nodes/node-events.js';
+import { nodeRoutes } from './nodes/node-routes.js';
+import { createNodeService } from './nodes/node-service.js';
+import { adjustmentRoutes } from './payouts/adjustment-routes.js';
+import { earningsRoutes } from './payouts/earnings-routes.js';
+import { outageRoutes } from './payouts/outage-routes.js';
+import { createPayoutService } from './payouts/payout-service.js';
+import { periodRoutes } from './payouts/period-routes.js';
+import { rateCardRoutes } from './payouts/rate-card-routes.js';
+import { startLivenessRecord } from './payouts/server-liveness.js';
+import type { Repositories, Store } from './repositories.js';
+import { createSqliteStore } from './sqlite-store.js';
+import { registerDashboard } from './web/dashboard-plugin.js';
+
+export type { BootstrapResult } from './accounts/bootstrap-token.js';
 
 /** Where `scripts/build-web.ts` writes the dashboard bundle. */
 export const DEFAULT_WEB_DIR = join(import.meta.dirname, '..', 'dist', 'web');
@@ -51,19 +64,25 @@ export interface AppDeps {
   now?: () => number;
   /** Fastify logger option: false in tests, pino options in main. */
   logger?: FastifyServerOptions['logger'];
+  /** An open SQLite database (the caller closes it); default: `config.dbPath`, closed with the app. */
   db?: Db;
   /** The built dashboard (default `dist/web`). */
   webDir?: string;
-  /** Dashboard session lifetimes and sign-in rate limits (defaults in services/sessions.ts, routes/session.ts). */
+  /** Dashboard session lifetimes and sign-in rate limits (defaults in accounts/). */
   sessionLimits?: SessionLimits;
   signInRateLimit?: SignInRateLimit;
 }
 
-export interface BootstrapResult {
-  /** Set only when this start created the first admin token. */
-  adminToken?: string;
-  /** True when the token was generated here (and must be printed once), false when it came from config. */
-  generated: boolean;
+/** What the running app holds, for main.ts and for tests that look inside. */
+export interface AppContext {
+  config: ServerConfig;
+  repos: Repositories;
+  store: Store;
+  now: () => number;
+  metrics: Metrics;
+  presence: PresenceTracker;
+  events: NodeEvents;
+  hub: ControlHub;
 }
 
 declare module 'fastify' {
@@ -83,29 +102,10 @@ export const REDACT_PATHS = [
   '*.password',
 ];
 
-/** On an empty database, create the first admin token (from config, or generated). */
-export function ensureBootstrapToken(
-  repos: Repositories,
-  config: ServerConfig,
-  now: number,
-): BootstrapResult {
-  if (repos.tokens.count() > 0) return { generated: false };
-  const adminToken = config.bootstrapToken ?? newApiToken();
-  const id = newId('tok');
-  repos.transaction(() => {
-    repos.tokens.create(
-      { id, role: 'admin', ownerId: null, label: 'bootstrap admin', createdAt: now, createdBy: null },
-      sha256Hex(adminToken),
-    );
-    repos.audit.record(now, { type: 'system', id: null }, 'token.bootstrap', { type: 'token', id });
-  });
-  return { adminToken, generated: config.bootstrapToken === undefined };
-}
-
 export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promise<App> {
   const now = deps.now ?? Date.now;
-  const db = deps.db ?? openDatabase(config.dbPath);
-  const repos = createRepositories(db);
+  const store = createSqliteStore(deps.db ?? openDatabase(config.dbPath), { closeDb: !deps.db });
+  const { repos } = store;
   const app: App = Fastify({
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy,
@@ -117,44 +117,40 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   const metrics = createMetrics();
   const events = createNodeEvents((error) => app.log.error({ err: error }, 'node event listener failed'));
   // Sessions left open by a crash end at their last sign of life.
-  const closedAfterCrash = repos.presence.closeAllOpen('server-restart');
+  const closedAfterCrash = await repos.presence.closeAllOpen('server-restart');
   const presence = new PresenceTracker({
     repo: repos.presence,
     now,
     newId: () => newId('pi'),
-    enrolledAt: (nodeId) => repos.nodes.get(nodeId)?.enrolledAt,
+    enrolledAt: async (nodeId) => (await repos.nodes.get(nodeId))?.enrolledAt,
   });
-  const windowMs = config.enrollRateLimit.windowSeconds * 1000;
-  const context: AppContext = {
-    config,
+  const hub = new ControlHub({
+    policy: config.policy,
+    cluster: config.cluster,
     repos,
-    now,
-    metrics,
     presence,
     events,
-    enrollment: createEnrollmentService({
-      repos,
-      policy: config.policy,
-      now,
-      events,
-      keyLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perKeyId, now }),
-      addressLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perAddress, now }),
-      onResult: (result) => metrics.enrollments.inc({ result }),
-    }),
-    keys: createKeyService({ repos, limits: config.keys, now }),
-    nodes: createNodeService({ repos, presence, events, now }),
-    hub: new ControlHub({
-      config,
-      repos,
-      presence,
-      events,
-      metrics,
-      now,
-      log: app.log.child({ module: 'control' }),
-    }),
-    payouts: createPayoutService({ repos, now, flushPresence: () => presence.flush() }),
-  };
-  const stopLiveness = startLivenessRecord(repos.payouts, now, (error) =>
+    metrics,
+    now,
+    log: app.log.child({ module: 'control' }),
+  });
+  const flushPresence = () => hub.flushPresence();
+  const windowMs = config.enrollRateLimit.windowSeconds * 1000;
+  const enrollment = createEnrollmentService({
+    repos,
+    policy: config.policy,
+    now,
+    events,
+    keyLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perKeyId, now }),
+    addressLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perAddress, now }),
+    onResult: (result) => metrics.enrollments.inc({ result }),
+  });
+  const keys = createKeyService({ repos, limits: config.keys, now });
+  const nodes = createNodeService({ repos, presence, events, now });
+  const payouts = createPayoutService({ repos, now, flushPresence });
+  const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
+
+  const stopLiveness = await startLivenessRecord(repos.payouts, now, (error) =>
     app.log.error({ err: error }, 'liveness record failed'),
   );
   if (closedAfterCrash > 0)
@@ -162,7 +158,8 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
       { event: 'presence_recovered', intervals: closedAfterCrash },
       'closed presence intervals left open',
     );
-  app.decorate('homenode', { context, bootstrap: ensureBootstrapToken(repos, config, now()) });
+  const context: AppContext = { config, repos, store, now, metrics, presence, events, hub };
+  app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
 
   await app.register(swagger, {
     openapi: {
@@ -174,34 +171,64 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     },
   });
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
-  app.addHook('preClose', async () => context.hub.close());
+  app.addHook('preClose', async () => hub.close());
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   app.addHook('onClose', async () => {
-    stopLiveness();
-    if (!deps.db) db.close();
+    await stopLiveness();
+    await store.close();
   });
   registerErrorHandler(app);
   await app.register(cookie);
-  const sessionStore = createSessionRepository(db);
-  const sessions = createSessionService({
-    sessions: sessionStore,
-    tokens: repos.tokens,
-    now,
-    limits: deps.sessionLimits,
-  });
-  registerAuth(app, repos.tokens, sessions);
+  registerAuth(app, createCredentials(repos.tokens, sessions));
   registerRequestMetrics(app, metrics);
 
-  healthRoutes(app, context);
-  accountRoutes(app, context);
-  keyRoutes(app, context);
-  enrollRoutes(app, context);
-  nodeRoutes(app, context);
-  controlRoutes(app, context);
-  payoutRoutes(app, context);
-  backupRoutes(app, context);
-  presenceRoutes(app, context);
-  sessionRoutes(app, context, { sessions, store: sessionStore, rateLimit: deps.signInRateLimit });
+  // Registered in the order the OpenAPI document lists them.
+  healthRoutes(app, {
+    ping: () => store.ping(),
+    metrics,
+    beforeScrape: async () => {
+      for (const [status, n] of Object.entries(await repos.nodes.countByStatus()))
+        metrics.nodesByStatus.set({ status }, n);
+      metrics.connectedNodes.set(hub.connected);
+    },
+  });
+  accountRoutes(app, { repos, now });
+  keyRoutes(app, { keys, now });
+  enrollmentRoutes(app, { enrollment, policy: config.policy, now });
+  nodeRoutes(app, { nodes, repos, presence, now });
+  activityRoutes(app, { activity: repos.activity });
+  nodeChannelRoutes(app, { hub, repos, policy: config.policy, metrics, now });
+  commandRoutes(app, { hub, repos, now });
+  shellRoutes(app, {
+    hub,
+    repos,
+    now,
+    shell: config.shell,
+    dataDir: config.dataDir,
+    log: app.log.child({ module: 'shell' }),
+  });
+  networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr });
+  rateCardRoutes(app, { repos, now });
+  periodRoutes(app, { payouts, repos });
+  adjustmentRoutes(app, { repos, now });
+  outageRoutes(app, { repos, now });
+  earningsRoutes(app, { payouts });
+  backupRoutes(app, {
+    dataDir: config.dataDir,
+    activity: repos.activity,
+    backup: (destination) => store.backup(destination),
+    flush: flushPresence,
+    now,
+  });
+  presenceRoutes(app, { nodes, presence, repos, now });
+  sessionRoutes(app, {
+    repos,
+    sessions,
+    now,
+    publicUrl: config.publicUrl,
+    rateLimit: deps.signInRateLimit,
+  });
+  // web
   registerDashboard(app, deps.webDir ?? DEFAULT_WEB_DIR);
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
 

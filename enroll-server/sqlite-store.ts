@@ -1,46 +1,76 @@
-/** The repositories: the only code that holds SQL. */
-import type { Db } from './core/sqlite/database.js';
-import { createAuditRepository } from './core/sqlite/activity-log.js';
+/**
+ * The embedded engine: every repository on one better-sqlite3 connection (WAL), asynchronous
+ * through `SqliteEngine`, which keeps other calls out of an open transaction.
+ */
+import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
+import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
+import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
 import {
-  createCommandRepository,
-  createShellSessionRepository,
+  sqliteCommandRepository,
+  sqliteShellSessionRepository,
 } from './control/sqlite/command-repository.js';
-import { createFlagRepository } from './nodes/sqlite/flag-repository.js';
-import { createKeyRepository } from './enrollment/sqlite/key-repository.js';
-import { createNetworkRepository } from './control/sqlite/network-repository.js';
-import { createNodeRepository } from './nodes/sqlite/node-repository.js';
-import { createOwnerRepository } from './accounts/sqlite/owner-repository.js';
-import { createPayoutRepository } from './payouts/sqlite/payout-repository.js';
-import { createPresenceRepository } from './control/sqlite/presence-repository.js';
-import { createTokenRepository } from './accounts/sqlite/token-repository.js';
-import { createUsageRepository } from './control/sqlite/usage-repository.js';
+import { sqliteNetworkRepository } from './control/sqlite/network-repository.js';
+import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
+import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
+import { sqliteActivityLog } from './core/sqlite/activity-log.js';
+import { type Db, pingDatabase } from './core/sqlite/database.js';
+import { type BindRepositories, SqliteEngine } from './core/sqlite/engine.js';
+import { sqliteKeyRepository } from './enrollment/sqlite/key-repository.js';
+import { sqliteFlagRepository } from './nodes/sqlite/flag-repository.js';
+import { sqliteNodeRepository } from './nodes/sqlite/node-repository.js';
+import { sqlitePayoutRepository } from './payouts/sqlite/payout-repository.js';
+import type { Repositories, RepositorySet, Store } from './repositories.js';
 
-export function createRepositories(db: Db) {
+/** Prepares every statement once; the result binds a repository set to a root or a transaction. */
+export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
+  const activity = sqliteActivityLog(db);
+  const owners = sqliteOwnerRepository(db);
+  const tokens = sqliteTokenRepository(db);
+  const sessions = sqliteSessionRepository(db);
+  const keys = sqliteKeyRepository(db);
+  const nodes = sqliteNodeRepository(db);
+  const flags = sqliteFlagRepository(db);
+  const presence = sqlitePresenceRepository(db);
+  const usage = sqliteUsageRepository(db);
+  const network = sqliteNetworkRepository(db);
+  const commands = sqliteCommandRepository(db);
+  const shellSessions = sqliteShellSessionRepository(db);
+  const payouts = sqlitePayoutRepository(db);
+  return (run) => ({
+    activity: activity(run),
+    owners: owners(run),
+    tokens: tokens(run),
+    sessions: sessions(run),
+    keys: keys(run),
+    nodes: nodes(run),
+    flags: flags(run),
+    presence: presence(run),
+    usage: usage(run),
+    network: network(run),
+    commands: commands(run),
+    shellSessions: shellSessions(run),
+    payouts: payouts(run),
+  });
+}
+
+/** The root repositories of an open database (migrated by `openDatabase`). */
+export function createSqliteRepositories(db: Db): Repositories {
+  return new SqliteEngine(db, sqliteRepositorySet(db)).repositories();
+}
+
+/** `closeDb`: false when the caller opened the database and closes it itself. */
+export function createSqliteStore(db: Db, options: { closeDb: boolean }): Store {
+  const engine = new SqliteEngine(db, sqliteRepositorySet(db));
+  const repos = engine.repositories();
   return {
-    owners: createOwnerRepository(db),
-    tokens: createTokenRepository(db),
-    keys: createKeyRepository(db),
-    nodes: createNodeRepository(db),
-    audit: createAuditRepository(db),
-    flags: createFlagRepository(db),
-    presence: createPresenceRepository(db),
-    usage: createUsageRepository(db),
-    network: createNetworkRepository(db),
-    commands: createCommandRepository(db),
-    shellSessions: createShellSessionRepository(db),
-    payouts: createPayoutRepository(db),
-    /** Run `fn` in one transaction (BEGIN IMMEDIATE), rolled back if it throws. */
-    transaction<T>(fn: () => T): T {
-      return db.transaction(fn).immediate();
-    },
-    /** True when the database answers a trivial query (readiness). */
-    ping(): boolean {
-      return db.prepare('SELECT 1 AS ok').get() !== undefined;
-    },
-    /** A consistent copy of the live database (SQLite's online backup), written to `destination`. */
-    async backup(destination: string): Promise<void> {
+    repos,
+    // Through the engine, so that readiness waits for an open transaction like any other call.
+    ping: () => engine.run(() => pingDatabase(db)),
+    backup: async (destination) => {
       await db.backup(destination);
+    },
+    close: async () => {
+      if (options.closeDb) db.close();
     },
   };
 }
-export type Repositories = ReturnType<typeof createRepositories>;

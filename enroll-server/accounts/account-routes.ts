@@ -1,23 +1,29 @@
 /** Owners, API tokens and "who am I". */
 import { Type } from 'typebox';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
-import { newApiToken, newId, sha256Hex } from '../core/ids.js';
+import type { ActivityLog } from '../core/activity-log.js';
 import { actorOf, principalOf } from '../core/auth.js';
-import type { App, AppContext } from '../core/http.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import type { App } from '../core/http.js';
+import { newApiToken, newId, sha256Hex } from '../core/ids.js';
+import { IdParams, Paging, errors } from '../core/schemas.js';
+import type { Transactional } from '../core/transactions.js';
+import type { OwnerRepository } from './owner-repository.js';
 import {
   CreateOwnerBody,
   CreateTokenBody,
-  IdParams,
   OwnerSchema,
-  Paging,
   TokenSchema,
-  errors,
-} from '../core/schemas.js';
-import { ownerView, tokenView } from '../core/views.js';
+  ownerView,
+  tokenView,
+} from './schemas.js';
+import type { TokenRepository } from './token-repository.js';
 
-export function accountRoutes(app: App, ctx: AppContext): void {
-  const { repos, now } = ctx;
+export interface AccountRouteDeps {
+  repos: Transactional<{ owners: OwnerRepository; tokens: TokenRepository; activity: ActivityLog }>;
+  now: () => number;
+}
 
+export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void {
   app.get(
     '/v1/me',
     {
@@ -52,12 +58,12 @@ export function accountRoutes(app: App, ctx: AppContext): void {
     async (request, reply) => {
       const principal = principalOf(request);
       const email = request.body.email.trim().toLowerCase();
-      if (repos.owners.getByEmail(email))
-        throw new ConflictError(`An owner with email ${email} already exists.`);
       const owner = { id: newId('own'), email, name: request.body.name.trim(), createdAt: now() };
-      repos.transaction(() => {
-        repos.owners.create(owner);
-        repos.audit.record(
+      await repos.transaction(async (tx) => {
+        if (await tx.owners.getByEmail(email))
+          throw new ConflictError(`An owner with email ${email} already exists.`);
+        await tx.owners.create(owner);
+        await tx.activity.record(
           owner.createdAt,
           actorOf(principal),
           'owner.created',
@@ -81,9 +87,9 @@ export function accountRoutes(app: App, ctx: AppContext): void {
       config: { auth: ['admin', 'ops', 'reviewer'] },
     },
     async (request) => ({
-      owners: repos.owners
-        .list(request.query.q ?? '', request.query.limit ?? 100, request.query.offset ?? 0)
-        .map(ownerView),
+      owners: (
+        await repos.owners.list(request.query.q ?? '', request.query.limit ?? 100, request.query.offset ?? 0)
+      ).map(ownerView),
     }),
   );
 
@@ -100,7 +106,7 @@ export function accountRoutes(app: App, ctx: AppContext): void {
     },
     async (request) => {
       const principal = principalOf(request);
-      const owner = repos.owners.get(request.params.id);
+      const owner = await repos.owners.get(request.params.id);
       if (!owner || (principal.role === 'owner' && principal.ownerId !== owner.id))
         throw new NotFoundError('Owner not found.');
       return ownerView(owner);
@@ -142,7 +148,8 @@ export function accountRoutes(app: App, ctx: AppContext): void {
           details: [{ field: 'ownerId', message: 'only for role owner' }],
         });
       }
-      if (ownerId && !repos.owners.get(ownerId)) throw new NotFoundError(`Owner ${ownerId} not found.`);
+      if (ownerId && !(await repos.owners.get(ownerId)))
+        throw new NotFoundError(`Owner ${ownerId} not found.`);
       const token = newApiToken();
       const record = {
         id: newId('tok'),
@@ -152,9 +159,9 @@ export function accountRoutes(app: App, ctx: AppContext): void {
         createdAt: now(),
         createdBy: principal.tokenId,
       };
-      repos.transaction(() => {
-        repos.tokens.create(record, sha256Hex(token));
-        repos.audit.record(
+      await repos.transaction(async (tx) => {
+        await tx.tokens.create(record, sha256Hex(token));
+        await tx.activity.record(
           record.createdAt,
           actorOf(principal),
           'token.created',
@@ -176,7 +183,7 @@ export function accountRoutes(app: App, ctx: AppContext): void {
       },
       config: { auth: ['admin'] },
     },
-    async () => ({ tokens: repos.tokens.list().map(tokenView) }),
+    async () => ({ tokens: (await repos.tokens.list()).map(tokenView) }),
   );
 
   app.delete(
@@ -193,13 +200,13 @@ export function accountRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const principal = principalOf(request);
       const { id } = request.params;
-      if (!repos.tokens.get(id)) throw new NotFoundError(`Token ${id} not found.`);
       const at = now();
-      repos.transaction(() => {
-        if (repos.tokens.revoke(id, at))
-          repos.audit.record(at, actorOf(principal), 'token.revoked', { type: 'token', id });
+      const record = await repos.transaction(async (tx) => {
+        if (!(await tx.tokens.get(id))) throw new NotFoundError(`Token ${id} not found.`);
+        if (await tx.tokens.revoke(id, at))
+          await tx.activity.record(at, actorOf(principal), 'token.revoked', { type: 'token', id });
+        return tx.tokens.get(id);
       });
-      const record = repos.tokens.get(id);
       if (!record) throw new NotFoundError(`Token ${id} not found.`);
       return tokenView(record);
     },

@@ -7,13 +7,15 @@
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { ActivityLog } from '../core/activity-log.js';
+import { SESSION_COOKIE, actorOf } from '../core/auth.js';
 import { ConflictError, RateLimitedError, UnauthenticatedError } from '../core/errors.js';
-import { newApiToken, newId, sha256Hex } from '../core/ids.js';
-import { actorOf } from '../core/auth.js';
-import type { ApiTokenRecord } from './sqlite/token-repository.js';
-import type { SessionRecord, SessionRepository } from './sqlite/session-repository.js';
-import type { App, AppContext } from '../core/http.js';
 import { FailureLimiter } from '../core/failure-limiter.js';
+import type { App } from '../core/http.js';
+import { newApiToken, newId, sha256Hex } from '../core/ids.js';
+import { IsoTime, errors, iso } from '../core/schemas.js';
+import type { Transactional } from '../core/transactions.js';
+import type { OwnerRepository } from './owner-repository.js';
 import {
   DUMMY_PASSWORD_HASH,
   PASSWORD_MAX_LENGTH,
@@ -21,9 +23,9 @@ import {
   hashPassword,
   verifyPassword,
 } from './passwords.js';
-import { SESSION_COOKIE, type SessionService } from './session-service.js';
-import { IsoTime, errors } from '../core/schemas.js';
-import { iso } from '../core/views.js';
+import type { SessionRecord, SessionRepository } from './session-repository.js';
+import type { SessionService } from './session-service.js';
+import type { ApiTokenRecord, TokenRepository } from './token-repository.js';
 
 export interface SignInRateLimit {
   windowSeconds: number;
@@ -69,26 +71,39 @@ const SignUpBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function sessionRoutes(
-  app: App,
-  ctx: AppContext,
-  deps: { sessions: SessionService; store: SessionRepository; rateLimit?: SignInRateLimit },
-): void {
-  const { repos, now } = ctx;
+export interface SessionRouteDeps {
+  repos: Transactional<{
+    owners: OwnerRepository;
+    tokens: TokenRepository;
+    sessions: SessionRepository;
+    activity: ActivityLog;
+  }>;
+  sessions: SessionService;
+  now: () => number;
+  /** Cookies get `Secure` when the public URL is https. */
+  publicUrl: string;
+  rateLimit?: SignInRateLimit;
+}
+
+export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
+  const { repos, now } = deps;
   const limit = deps.rateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
   const windowMs = limit.windowSeconds * 1000;
   const byAddress = new FailureLimiter({ windowMs, limit: limit.perAddress, now });
   const byEmail = new FailureLimiter({ windowMs, limit: limit.perEmail, now });
   const signups = new FailureLimiter({ windowMs, limit: limit.signupsPerAddress, now });
-  const secure = ctx.config.publicUrl.startsWith('https:');
+  const secure = deps.publicUrl.startsWith('https:');
 
   const guard = (limiter: FailureLimiter, key: string, what: string) => {
     const wait = limiter.retryAfterSeconds(key);
     if (wait > 0) throw new RateLimitedError(`Too many ${what}. Try again in ${wait} seconds.`, wait);
   };
 
-  const describe = (token: ApiTokenRecord, session: SessionRecord | null) => {
-    const owner = token.ownerId ? repos.owners.get(token.ownerId) : undefined;
+  const describe = async (
+    token: ApiTokenRecord,
+    session: Pick<SessionRecord, 'csrfToken' | 'expiresAt'> | null,
+  ) => {
+    const owner = token.ownerId ? await repos.owners.get(token.ownerId) : undefined;
     return {
       signedIn: true as const,
       role: token.role,
@@ -101,8 +116,8 @@ export function sessionRoutes(
     };
   };
 
-  const openSession = (reply: FastifyReply, token: ApiTokenRecord, method: SessionRecord['method']) => {
-    const { secret, session } = deps.sessions.open(token.id, method);
+  const openSession = async (reply: FastifyReply, token: ApiTokenRecord, method: SessionRecord['method']) => {
+    const { secret, session } = await deps.sessions.open(token.id, method);
     void reply.setCookie(SESSION_COOKIE, secret, {
       path: '/',
       httpOnly: true,
@@ -110,7 +125,7 @@ export function sessionRoutes(
       secure,
       maxAge: Math.floor(deps.sessions.limits.absoluteMs / 1000),
     });
-    repos.audit.record(
+    await repos.activity.record(
       now(),
       { type: 'token', id: token.id, role: token.role },
       'session.opened',
@@ -138,7 +153,7 @@ export function sessionRoutes(
       guard(byAddress, address, 'failed sign-ins from this address');
       const body = request.body;
       if ('token' in body) {
-        const token = repos.tokens.findActiveByHash(sha256Hex(body.token.trim()));
+        const token = await repos.tokens.findActiveByHash(sha256Hex(body.token.trim()));
         if (!token) {
           byAddress.recordFailure(address);
           throw new UnauthenticatedError('That API token is unknown or has been revoked.');
@@ -147,9 +162,9 @@ export function sessionRoutes(
       }
       const email = body.email.trim().toLowerCase();
       guard(byEmail, email, 'failed sign-ins for this email');
-      const stored = deps.store.passwordForEmail(email);
+      const stored = await repos.sessions.passwordForEmail(email);
       const ok = await verifyPassword(stored?.passwordHash ?? DUMMY_PASSWORD_HASH, body.password);
-      const token = ok && stored ? repos.tokens.get(stored.tokenId) : undefined;
+      const token = ok && stored ? await repos.tokens.get(stored.tokenId) : undefined;
       if (!token || token.revokedAt !== null) {
         byAddress.recordFailure(address);
         byEmail.recordFailure(email);
@@ -171,7 +186,7 @@ export function sessionRoutes(
       config: { auth: 'optional' },
     },
     async (request) => {
-      const token = request.principal ? repos.tokens.get(request.principal.tokenId) : undefined;
+      const token = request.principal ? await repos.tokens.get(request.principal.tokenId) : undefined;
       if (!token) return { signedIn: false as const };
       return describe(token, request.session);
     },
@@ -188,7 +203,7 @@ export function sessionRoutes(
       config: { auth: ['admin', 'ops', 'reviewer', 'owner'] },
     },
     async (request, reply) => {
-      if (request.session) deps.sessions.end(request.session.id);
+      if (request.session) await deps.sessions.end(request.session.id);
       void reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure });
       return reply.code(204).send(null);
     },
@@ -210,7 +225,7 @@ export function sessionRoutes(
       guard(signups, address, 'sign-ups from this address');
       signups.recordFailure(address);
       const email = request.body.email.trim().toLowerCase();
-      if (repos.owners.getByEmail(email))
+      if (await repos.owners.getByEmail(email))
         throw new ConflictError(`An account for ${email} already exists. Sign in instead.`);
       const passwordHash = await hashPassword(request.body.password);
       const at = now();
@@ -224,14 +239,14 @@ export function sessionRoutes(
         createdBy: null,
         revokedAt: null,
       };
-      repos.transaction(() => {
-        if (repos.owners.getByEmail(email))
+      await repos.transaction(async (tx) => {
+        if (await tx.owners.getByEmail(email))
           throw new ConflictError(`An account for ${email} already exists. Sign in instead.`);
-        repos.owners.create(owner);
+        await tx.owners.create(owner);
         // The owner's dashboard token: never shown to anyone, only ever used through sessions.
-        repos.tokens.create(token, sha256Hex(newApiToken()));
-        deps.store.setPassword(owner.id, passwordHash, token.id, at);
-        repos.audit.record(
+        await tx.tokens.create(token, sha256Hex(newApiToken()));
+        await tx.sessions.setPassword(owner.id, passwordHash, token.id, at);
+        await tx.activity.record(
           at,
           actorOf({ tokenId: token.id, role: 'owner', ownerId: owner.id }),
           'owner.signed-up',
@@ -241,7 +256,7 @@ export function sessionRoutes(
           },
         );
       });
-      return reply.code(201).send(openSession(reply, token, 'signup'));
+      return reply.code(201).send(await openSession(reply, token, 'signup'));
     },
   );
 }

@@ -1,15 +1,12 @@
 /**
  * Dashboard sessions: an HttpOnly cookie holding a random secret (stored only as its hash) that
  * authenticates exactly like the API token it was opened with, plus a per-session CSRF token that
- * cookie-authenticated mutating requests must echo in a header.
+ * cookie-authenticated mutating requests must echo in a header (checked in core/auth.ts).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { newId, sha256Hex } from '../core/ids.js';
-import type { ApiTokenRecord, TokenRepository } from './sqlite/token-repository.js';
-import type { SessionMethod, SessionRecord, SessionRepository } from './sqlite/session-repository.js';
-
-export const SESSION_COOKIE = 'hn_session';
-export const CSRF_HEADER = 'x-csrf-token';
+import type { SessionMethod, SessionRecord, SessionRepository } from './session-repository.js';
+import type { ApiTokenRecord, TokenRepository } from './token-repository.js';
 
 export interface SessionLimits {
   /** A session unused this long ends. */
@@ -32,21 +29,21 @@ export interface AuthenticatedSession {
 }
 
 export function createSessionService(deps: {
-  sessions: SessionRepository;
-  tokens: TokenRepository;
+  repos: { sessions: SessionRepository; tokens: TokenRepository };
   now: () => number;
   limits?: SessionLimits;
 }) {
-  const { sessions, tokens, now } = deps;
+  const { sessions, tokens } = deps.repos;
+  const { now } = deps;
   const limits = deps.limits ?? DEFAULT_SESSION_LIMITS;
   const expiry = (createdAt: number, at: number) =>
     Math.min(createdAt + limits.absoluteMs, at + limits.idleMs);
   return {
     limits,
     /** Open a session on an API token; returns the cookie secret (shown only here). */
-    open(tokenId: string, method: SessionMethod): { secret: string; session: SessionRecord } {
+    async open(tokenId: string, method: SessionMethod): Promise<{ secret: string; session: SessionRecord }> {
       const at = now();
-      sessions.purge(at - limits.idleMs);
+      await sessions.purge(at - limits.idleMs);
       const secret = randomBytes(32).toString('base64url');
       const record = {
         id: newId('ses'),
@@ -56,34 +53,26 @@ export function createSessionService(deps: {
         createdAt: at,
         expiresAt: expiry(at, at),
       };
-      sessions.create(record, sha256Hex(secret));
+      await sessions.create(record, sha256Hex(secret));
       return { secret, session: { ...record, lastUsedAt: at, endedAt: null } };
     },
     /** The live session for a cookie secret whose token is still active, or undefined. */
-    authenticate(secret: string): AuthenticatedSession | undefined {
+    async authenticate(secret: string): Promise<AuthenticatedSession | undefined> {
       const at = now();
-      const session = sessions.findActive(sha256Hex(secret), at);
+      const session = await sessions.findActive(sha256Hex(secret), at);
       if (!session) return undefined;
-      const token = tokens.get(session.tokenId);
+      const token = await tokens.get(session.tokenId);
       if (!token || token.revokedAt !== null) return undefined;
       if (at - session.lastUsedAt >= TOUCH_EVERY_MS) {
         session.expiresAt = expiry(session.createdAt, at);
         session.lastUsedAt = at;
-        sessions.touch(session.id, at, session.expiresAt);
+        await sessions.touch(session.id, at, session.expiresAt);
       }
       return { session, token };
     },
-    end(id: string): boolean {
+    end(id: string): Promise<boolean> {
       return sessions.end(id, now());
     },
   };
 }
 export type SessionService = ReturnType<typeof createSessionService>;
-
-/** Constant-time comparison of the CSRF header with the session's token. */
-export function csrfMatches(session: SessionRecord, header: string | string[] | undefined): boolean {
-  if (typeof header !== 'string') return false;
-  const expected = Buffer.from(session.csrfToken);
-  const actual = Buffer.from(header);
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
-}

@@ -17,16 +17,22 @@ import {
   PONG_TIMEOUT_MS,
   type ServerMessage,
 } from '../../protocol/control.js';
-import type { ServerConfig } from '../core/config.js';
-import { newId } from '../core/ids.js';
+import type { Policy } from '../../protocol/policy.js';
+import type { ActivityLog } from '../core/activity-log.js';
+import type { ClusterConfig } from '../core/config.js';
 import { isStorageFull } from '../core/error-handler.js';
+import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Repositories } from '../sqlite-store.js';
+import type { Transactional } from '../core/transactions.js';
+import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
+import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { buildJoinMessage } from './join.js';
+import type { NetworkRepository } from './network-repository.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
+import type { UsageRepository } from './usage-repository.js';
 
 const checkAgentMessage = Compile(AgentMessageSchema);
 const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
@@ -35,6 +41,8 @@ const ABUSE_LIMIT = 10;
 interface Session {
   id: string;
   nodeId: string;
+  /** The status the node was last told (welcome or a status push). */
+  status: NodeStatus;
   socket: WebSocket;
   lastHeardAt: number;
   bye: boolean;
@@ -49,8 +57,15 @@ export interface ShellListener {
 }
 
 export interface HubDeps {
-  config: ServerConfig;
-  repos: Repositories;
+  policy: Policy;
+  cluster: ClusterConfig;
+  repos: Transactional<{
+    nodes: NodeRepository;
+    flags: FlagRepository;
+    network: NetworkRepository;
+    usage: UsageRepository;
+    activity: ActivityLog;
+  }>;
   presence: PresenceTracker;
   events: NodeEvents;
   metrics: Metrics;
@@ -67,9 +82,14 @@ export class ControlHub {
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: HubDeps) {
-    this.reports = createSignedReports(deps);
+    this.reports = createSignedReports({
+      repos: deps.repos,
+      now: deps.now,
+      events: deps.events,
+      onStored: () => deps.metrics.usageReports.inc(),
+    });
     this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
-    this.flushTimer = setInterval(() => this.flushPresence(), 5_000);
+    this.flushTimer = setInterval(() => void this.flushPresence(), 5_000);
     this.pingTimer.unref();
     this.flushTimer.unref();
     this.unsubscribe = deps.events.subscribe((event) => this.onStatus(event));
@@ -87,21 +107,24 @@ export class ControlHub {
     return this.sessions.get(nodeId)?.shellEnabled ?? false;
   }
 
-  /** A node authenticated and upgraded: start its session. */
-  attach(nodeId: string, socket: WebSocket): void {
-    const node = this.deps.repos.nodes.get(nodeId);
-    if (!node) {
-      socket.close(CLOSE_CODES.AUTH_FAILED, 'unknown node');
-      return;
-    }
+  /**
+   * A node authenticated and upgraded: start its session. Synchronous, so that no frame, pong or
+   * status change is missed; `node` is the record read when its token was checked, and a change
+   * committed since then is caught by `recheck`.
+   */
+  attach(node: NodeRecord, socket: WebSocket): void {
+    const nodeId = node.id;
     const previous = this.sessions.get(nodeId);
     if (previous) {
-      this.deps.repos.flags.add(
+      this.background(
+        this.deps.repos.flags.add(
+          nodeId,
+          'duplicate-session',
+          'A second live session opened for this node; the older one was closed.',
+          {},
+          this.deps.now(),
+        ),
         nodeId,
-        'duplicate-session',
-        'A second live session opened for this node; the older one was closed.',
-        {},
-        this.deps.now(),
       );
       previous.socket.close(CLOSE_CODES.REPLACED, 'replaced by a newer session');
       this.end(previous, 'replaced', true);
@@ -109,6 +132,7 @@ export class ControlHub {
     const session: Session = {
       id: newId('ses'),
       nodeId,
+      status: node.status,
       socket,
       lastHeardAt: this.deps.now(),
       bye: false,
@@ -135,10 +159,27 @@ export class ControlHub {
       nodeId,
       status: node.status,
       reason: node.statusReason,
-      policy: this.deps.config.policy,
+      policy: this.deps.policy,
       serverTime: new Date(this.deps.now()).toISOString(),
     });
-    if (COUNTABLE.includes(node.status)) this.sendJoin(session);
+    if (COUNTABLE.includes(node.status)) this.background(this.sendJoin(session), nodeId);
+    this.background(this.recheck(session), nodeId);
+  }
+
+  /** A status committed between the token check and `attach` reaches the node as a push. */
+  private async recheck(session: Session): Promise<void> {
+    const told = session.status;
+    const node = await this.deps.repos.nodes.get(session.nodeId);
+    // A status event since then already told the node something newer.
+    if (!node || session.status !== told || node.status === told) return;
+    this.onStatus({ nodeId: node.id, status: node.status, reason: node.statusReason });
+  }
+
+  /** Work the frame or event path does not wait for: its failure is logged. */
+  private background(work: Promise<unknown>, nodeId: string): void {
+    work.catch((error: unknown) =>
+      this.deps.log.error({ err: error, nodeId }, 'control channel work failed'),
+    );
   }
 
   /** Send a command to a live node and wait for its result. */
@@ -180,16 +221,16 @@ export class ControlHub {
     if (session?.shells.delete(sessionId)) this.send(session, { type: 'shell-close', sessionId, reason });
   }
 
-  flushPresence(): void {
+  async flushPresence(): Promise<void> {
     try {
-      this.deps.presence.flush();
+      await this.deps.presence.flush();
     } catch (error) {
       this.deps.log.error({ err: error }, 'presence flush failed');
     }
   }
 
   /** Server shutdown: close every session cleanly and write presence. */
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.pingTimer);
     clearInterval(this.flushTimer);
     this.unsubscribe();
@@ -198,7 +239,7 @@ export class ControlHub {
       session.socket.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
       this.end(session, 'server-shutdown', true);
     }
-    this.deps.presence.closeAll('server-shutdown');
+    await this.deps.presence.closeAll('server-shutdown');
   }
 
   private end(session: Session, reason: string, clean: boolean): void {
@@ -214,11 +255,11 @@ export class ControlHub {
     if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(message));
   }
 
-  private sendJoin(session: Session): void {
-    const node = this.deps.repos.nodes.get(session.nodeId);
+  private async sendJoin(session: Session): Promise<void> {
+    const node = await this.deps.repos.nodes.get(session.nodeId);
     if (!node) return;
-    const network = this.deps.repos.network.ensure(node.id, this.deps.now());
-    this.send(session, buildJoinMessage(this.deps.config.cluster, node, network));
+    const network = await this.deps.repos.network.ensure(node.id, this.deps.now());
+    this.send(session, buildJoinMessage(this.deps.cluster, node, network));
   }
 
   private refuse(session: Session, code: string, message: string): void {
@@ -292,8 +333,7 @@ export class ControlHub {
         });
         return;
       case 'join-result':
-        this.onJoinResult(session, message.ok, message.wireguardPublicKey, message.error);
-        return;
+        return this.onJoinResult(session, message.ok, message.wireguardPublicKey, message.error);
       case 'bye':
         session.bye = true;
         this.end(session, 'bye', true);
@@ -310,50 +350,56 @@ export class ControlHub {
     }
   }
 
-  private onJoinResult(
+  private async onJoinResult(
     session: Session,
     ok: boolean,
     wireguardPublicKey: string | undefined,
     error: string | undefined,
-  ): void {
+  ): Promise<void> {
     const now = this.deps.now();
     const { repos } = this.deps;
     if (!ok || !wireguardPublicKey) {
-      repos.flags.add(
-        session.nodeId,
-        'join-failed',
-        `Joining the cluster failed: ${error ?? 'no WireGuard key reported'}`,
-        {},
-        now,
-      );
-      repos.audit.record(
-        now,
-        { type: 'node', id: session.nodeId },
-        'node.join_failed',
-        { type: 'node', id: session.nodeId },
-        { error },
-      );
+      await repos.transaction(async (tx) => {
+        await tx.flags.add(
+          session.nodeId,
+          'join-failed',
+          `Joining the cluster failed: ${error ?? 'no WireGuard key reported'}`,
+          {},
+          now,
+        );
+        await tx.activity.record(
+          now,
+          { type: 'node', id: session.nodeId },
+          'node.join_failed',
+          { type: 'node', id: session.nodeId },
+          { error },
+        );
+      });
       return;
     }
-    repos.transaction(() => {
-      repos.network.setJoined(session.nodeId, wireguardPublicKey, now);
-      if (repos.nodes.transition(session.nodeId, 'approved', 'active', null, 'system', now)) {
-        repos.audit.record(now, { type: 'node', id: session.nodeId }, 'node.active', {
+    const node = await repos.transaction(async (tx) => {
+      await tx.network.setJoined(session.nodeId, wireguardPublicKey, now);
+      if (await tx.nodes.transition(session.nodeId, 'approved', 'active', null, 'system', now)) {
+        await tx.activity.record(now, { type: 'node', id: session.nodeId }, 'node.active', {
           type: 'node',
           id: session.nodeId,
         });
       }
+      return tx.nodes.get(session.nodeId);
     });
-    const node = repos.nodes.get(session.nodeId);
-    if (node) this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
+    if (node) {
+      session.status = node.status;
+      this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
+    }
   }
 
   private onStatus(event: NodeStatusEvent): void {
     const session = this.sessions.get(event.nodeId);
     this.deps.presence.setCountable(event.nodeId, COUNTABLE.includes(event.status));
     if (!session) return;
+    session.status = event.status;
     this.send(session, { type: 'status', status: event.status, reason: event.reason });
-    if (event.status === 'approved') this.sendJoin(session);
+    if (event.status === 'approved') this.background(this.sendJoin(session), session.nodeId);
     if (event.status === 'revoked' || event.status === 'rejected') {
       session.socket.close(CLOSE_CODES.NODE_REFUSED, event.status);
       this.end(session, event.status, true);

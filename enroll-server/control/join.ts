@@ -2,8 +2,8 @@
 import type { JoinMessage } from '../../protocol/control.js';
 import { formatIpv4, parseCidr } from '../../protocol/cidr.js';
 import type { ClusterConfig } from '../core/config.js';
-import type { NodeNetwork } from './sqlite/network-repository.js';
-import type { NodeRecord } from '../nodes/sqlite/node-repository.js';
+import type { NodeNetwork } from './network-repository.js';
+import type { NodeRecord } from '../nodes/node-repository.js';
 
 /** The overlay address of slot `index` (`100.64.0.0/10`, 7 → `100.64.0.7`). */
 export function overlayAddress(cidr: string, index: number): string {

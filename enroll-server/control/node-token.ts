@@ -51,7 +51,7 @@ function describeSkew(seconds: number): string {
 
 export async function verifyNodeToken(
   token: string | undefined,
-  lookupKey: (nodeId: string) => PublicJwk | undefined,
+  lookupKey: (nodeId: string) => Promise<PublicJwk | undefined>,
   replay: ReplayCache,
   options: { now: () => number; maxSkewSeconds: number },
 ): Promise<{ nodeId: string; jti: string; expiresAt: number }> {
@@ -63,7 +63,7 @@ export async function verifyNodeToken(
     throw new NodeAuthError('TOKEN_INVALID', 'The node token is not a JWT.');
   }
   const nodeId = claims.sub;
-  const publicKey = nodeId ? lookupKey(nodeId) : undefined;
+  const publicKey = nodeId ? await lookupKey(nodeId) : undefined;
   if (!nodeId || !publicKey)
     throw new NodeAuthError('NODE_UNKNOWN', 'This node is not known to the server. Enroll it again.');
   const nowSeconds = options.now() / 1000;

@@ -1,13 +1,22 @@
 /** A node's presence timeline (the dashboard's 7-day strip): the control-channel sessions in a window. */
 import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
-import type { App, AppContext } from '../core/http.js';
-import { IdParams, IsoTime, errors } from '../core/schemas.js';
-import { iso } from '../core/views.js';
+import type { App } from '../core/http.js';
+import { IdParams, IsoTime, errors, iso } from '../core/schemas.js';
+import type { NodeService } from '../nodes/node-service.js';
+import type { PresenceSource } from '../nodes/presence-view.js';
+import type { PresenceRepository } from './presence-repository.js';
+
+export interface PresenceRouteDeps {
+  nodes: NodeService;
+  presence: PresenceSource;
+  repos: { presence: PresenceRepository };
+  now: () => number;
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function presenceRoutes(app: App, ctx: AppContext): void {
+export function presenceRoutes(app: App, ctx: PresenceRouteDeps): void {
   app.get(
     '/v1/nodes/:id/presence',
     {
@@ -30,11 +39,11 @@ export function presenceRoutes(app: App, ctx: AppContext): void {
       config: { auth: ['admin', 'ops', 'reviewer', 'owner'] },
     },
     async (request) => {
-      const node = ctx.nodes.get(principalOf(request), request.params.id);
+      const node = await ctx.nodes.get(principalOf(request), request.params.id);
       const to = ctx.now();
       const from = to - (request.query.days ?? 7) * DAY_MS;
-      const online = ctx.presence.view(node.id, to).online;
-      const intervals = ctx.repos.presence.forNode(node.id, from).map((i) => {
+      const online = ctx.presence.isOnline(node.id);
+      const intervals = (await ctx.repos.presence.forNode(node.id, from)).map((i) => {
         const open = i.endedAt === null && online;
         return {
           start: iso(Math.max(from, i.startedAt)),

@@ -4,9 +4,9 @@
  * approved or active; `bye` closes the interval at once, a silent drop at the last sign of life.
  */
 import type { NodeMetrics } from '../../protocol/control.js';
-import type { PresenceRepository, PresenceWrite } from './sqlite/presence-repository.js';
-import type { PresenceSource, PresenceView } from '../nodes/presence-view.js';
 import { type Span, MINUTE_MS, upSeconds, uptimeFraction } from '../core/uptime.js';
+import type { PresenceSource, PresenceView } from '../nodes/presence-view.js';
+import type { PresenceRepository, PresenceWrite } from './presence-repository.js';
 
 interface LiveSession {
   sessionId: string;
@@ -25,7 +25,7 @@ export interface PresenceTrackerOptions {
   now: () => number;
   newId: () => string;
   /** When the node was enrolled (upSeconds counts from there). */
-  enrolledAt: (nodeId: string) => number | undefined;
+  enrolledAt: (nodeId: string) => Promise<number | undefined>;
   /** How long a computed uptime may be reused. */
   cacheMs?: number;
 }
@@ -36,6 +36,8 @@ export class PresenceTracker implements PresenceSource {
   private readonly live = new Map<string, LiveSession>();
   /** Interval changes not yet written, by node and interval id. */
   private dirty = new Map<string, Map<string, PresenceWrite>>();
+  /** Batches being written right now: still part of what `spans` knows until they are stored. */
+  private readonly writing = new Set<Map<string, Map<string, PresenceWrite>>>();
   private readonly lastMetrics = new Map<string, NodeMetrics>();
   private readonly uptimeCache = new Map<string, { at: number; view: PresenceView['uptime'] }>();
 
@@ -113,13 +115,15 @@ export class PresenceTracker implements PresenceSource {
     return this.live.size;
   }
 
-  /** Write every changed interval in one transaction. */
-  flush(): number {
+  /** Write every changed interval in one transaction; how many were written. */
+  async flush(): Promise<number> {
     const pending = this.dirty;
     const rows = [...pending.values()].flatMap((m) => [...m.values()]);
+    if (rows.length === 0) return 0;
     this.dirty = new Map();
+    this.writing.add(pending);
     try {
-      this.options.repo.write(rows);
+      await this.options.repo.write(rows);
     } catch (error) {
       // Nothing is lost when the disk is full: keep the rows, unless a newer change replaced them.
       for (const [nodeId, byId] of pending) {
@@ -128,45 +132,49 @@ export class PresenceTracker implements PresenceSource {
         this.dirty.set(nodeId, current);
       }
       throw error;
+    } finally {
+      this.writing.delete(pending);
     }
     return rows.length;
   }
 
   /** Close every live session (server shutdown) and write everything. */
-  closeAll(reason: string): void {
+  async closeAll(reason: string): Promise<void> {
     for (const session of [...this.live.values()])
       this.disconnect(session.nodeId, session.sessionId, reason, true);
-    this.flush();
+    await this.flush();
   }
 
-  view(nodeId: string, now: number): PresenceView {
+  async view(nodeId: string, now: number): Promise<PresenceView> {
     const session = this.live.get(nodeId);
+    const metrics = session?.metrics ?? this.lastMetrics.get(nodeId) ?? null;
     return {
       online: session !== undefined,
-      lastSeenAt: session?.lastSeenAt ?? this.options.repo.lastSeenAt(nodeId),
-      uptime: this.uptime(nodeId, now),
-      metrics: session?.metrics ?? this.lastMetrics.get(nodeId) ?? null,
+      lastSeenAt: session?.lastSeenAt ?? (await this.options.repo.lastSeenAt(nodeId)),
+      uptime: await this.uptime(nodeId, now),
+      metrics,
     };
   }
 
-  /** The node's countable spans since `from`: stored, not yet written, and live. */
-  spans(nodeId: string, from: number, now: number): Span[] {
+  /** The node's countable spans since `from`: stored, being written, not yet written, and live. */
+  async spans(nodeId: string, from: number, now: number): Promise<Span[]> {
     const byId = new Map<string, Span>();
-    for (const i of this.options.repo.forNode(nodeId, from))
+    for (const i of await this.options.repo.forNode(nodeId, from))
       byId.set(i.id, { start: i.startedAt, end: i.endedAt ?? i.lastSeenAt });
-    for (const w of this.dirty.get(nodeId)?.values() ?? [])
+    const unwritten = [...this.writing].map((batch) => batch.get(nodeId));
+    for (const w of [...unwritten, this.dirty.get(nodeId)].flatMap((m) => [...(m?.values() ?? [])]))
       byId.set(w.id, { start: w.startedAt, end: w.endedAt ?? w.lastSeenAt });
     const session = this.live.get(nodeId);
     if (session?.interval) byId.set(session.interval.id, { start: session.interval.startedAt, end: now });
     return [...byId.values()];
   }
 
-  private uptime(nodeId: string, now: number): PresenceView['uptime'] {
+  private async uptime(nodeId: string, now: number): Promise<PresenceView['uptime']> {
     const cached = this.uptimeCache.get(nodeId);
     // Fractions of a day and a week move slowly: a minute-old figure is good enough for lists.
     if (cached && now - cached.at < (this.options.cacheMs ?? MINUTE_MS)) return cached.view;
-    const enrolledAt = this.options.enrolledAt(nodeId) ?? now - 7 * DAY;
-    const spans = this.spans(nodeId, Math.min(now - 7 * DAY, enrolledAt), now);
+    const enrolledAt = (await this.options.enrolledAt(nodeId)) ?? now - 7 * DAY;
+    const spans = await this.spans(nodeId, Math.min(now - 7 * DAY, enrolledAt), now);
     const view = {
       last24h: round(uptimeFraction(spans, now - DAY, now)),
       last7d: round(uptimeFraction(spans, now - 7 * DAY, now)),

@@ -11,19 +11,31 @@ import {
   MAX_USAGE_WINDOW_MS,
   UsageReportPayloadSchema,
 } from '../../protocol/control.js';
-import { gpuSignature } from '../enrollment/enrollment-service.js';
-import type { HubDeps } from './hub.js';
+import type { ActivityLog } from '../core/activity-log.js';
+import type { Transactional } from '../core/transactions.js';
+import { gpuSignature } from '../nodes/gpu-signature.js';
+import type { NodeEvents } from '../nodes/node-events.js';
+import type { NodeRepository } from '../nodes/node-repository.js';
+import type { UsageRepository } from './usage-repository.js';
 
 const checkUsage = Compile(UsageReportPayloadSchema);
 const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
 
 export type ReportResult = { ok: true; stored?: boolean; changed?: boolean } | { ok: false; error: string };
 
-export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metrics' | 'events'>) {
+export interface SignedReportDeps {
+  repos: Transactional<{ nodes: NodeRepository; usage: UsageRepository; activity: ActivityLog }>;
+  now: () => number;
+  events: NodeEvents;
+  /** A report was stored for the first time (metrics). */
+  onStored: () => void;
+}
+
+export function createSignedReports(deps: SignedReportDeps) {
   const { repos, now } = deps;
 
   async function verified(nodeId: string, jws: string): Promise<unknown> {
-    const node = repos.nodes.get(nodeId);
+    const node = await repos.nodes.get(nodeId);
     if (!node) throw new Error('unknown node');
     const { payload, protectedHeader } = await compactVerify(jws, await importJWK(node.publicKey, 'EdDSA'), {
       algorithms: ['EdDSA'],
@@ -54,11 +66,11 @@ export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metri
           error: `A workload in usage report ${seq} claims more seconds than its ${windowSeconds} s window.`,
         };
       }
-      const stored = repos.usage.store(
+      const stored = await repos.usage.store(
         { nodeId, seq, fromAt, toAt, workloads: payload.workloads, receivedAt: now() },
         jws,
       );
-      if (stored) deps.metrics.usageReports.inc();
+      if (stored) deps.onStored();
       return { ok: true, stored };
     },
 
@@ -71,22 +83,23 @@ export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metri
       }
       if (!checkSnapshot.Check(payload) || payload.nodeId !== nodeId)
         return { ok: false, error: 'The hardware snapshot is not valid.' };
-      const node = repos.nodes.get(nodeId);
-      if (!node) return { ok: false, error: 'unknown node' };
-      const before = gpuSignature(node.hardware);
-      const after = gpuSignature(payload.hardware);
       const at = now();
       const profile = deriveProviderProfile(payload.hardware);
-      let changedStatus = false;
-      const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
-      repos.transaction(() => {
-        repos.nodes.updateHardware(
+      const after = gpuSignature(payload.hardware);
+      // Read and write in one transaction: a concurrent approval cannot slip in between.
+      const outcome = await repos.transaction(async (tx) => {
+        const node = await tx.nodes.get(nodeId);
+        if (!node) return undefined;
+        const before = gpuSignature(node.hardware);
+        const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
+        let changedStatus = false;
+        await tx.nodes.updateHardware(
           nodeId,
           { hardware: payload.hardware, attributes: profile.attributes, labels: profile.labels },
           at,
         );
         if (before !== after) {
-          repos.audit.record(
+          await tx.activity.record(
             at,
             { type: 'node', id: nodeId },
             'node.hardware_changed',
@@ -94,12 +107,16 @@ export function createSignedReports(deps: Pick<HubDeps, 'repos' | 'now' | 'metri
             { before, after },
           );
           for (const from of ['approved', 'active'] as const) {
-            if (repos.nodes.transition(nodeId, from, 'pending', reason, 'system', at)) changedStatus = true;
+            if (await tx.nodes.transition(nodeId, from, 'pending', reason, 'system', at))
+              changedStatus = true;
           }
         }
+        return { changed: before !== after, changedStatus, reason };
       });
+      if (!outcome) return { ok: false, error: 'unknown node' };
+      const { changedStatus, reason } = outcome;
       if (changedStatus) deps.events.emit({ nodeId, status: 'pending', reason });
-      return { ok: true, changed: before !== after };
+      return { ok: true, changed: outcome.changed };
     },
   };
 }

@@ -9,25 +9,36 @@
  * cookie-authenticated WebSocket upgrade must come from our own origin (browsers send cookies on
  * WebSocket handshakes but cannot add headers). Bearer requests need neither: no browser adds them.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Role } from '../../protocol/api.js';
+import type { Actor } from './activity-log.js';
 import { ForbiddenError, UnauthenticatedError } from './errors.js';
-import { sha256Hex } from './ids.js';
-import type { Actor } from './sqlite/activity-log.js';
-import type { SessionRecord } from '../accounts/sqlite/session-repository.js';
-import type { TokenRepository } from '../accounts/sqlite/token-repository.js';
-import {
-  CSRF_HEADER,
-  SESSION_COOKIE,
-  type SessionService,
-  csrfMatches,
-} from '../accounts/session-service.js';
+
+/** The dashboard's session cookie and the header cookie-authenticated changes must carry. */
+export const SESSION_COOKIE = 'hn_session';
+export const CSRF_HEADER = 'x-csrf-token';
 
 export interface Principal {
   tokenId: string;
   role: Role;
   ownerId: string | null;
+}
+
+/** A live dashboard session, as authentication sees it. */
+export interface AuthSession {
+  id: string;
+  csrfToken: string;
+  expiresAt: number;
+}
+
+/** How credentials are checked (accounts implements it: token hashes, cookie sessions). */
+export interface Credentials {
+  /** The principal of an active API token, or undefined. */
+  byToken(token: string): Promise<Principal | undefined>;
+  /** The principal and session of a live session cookie secret, or undefined. */
+  bySession(secret: string): Promise<{ principal: Principal; session: AuthSession } | undefined>;
 }
 
 /** `'optional'`: anyone may call; a valid credential sets the principal, a missing or bad one does not. */
@@ -40,7 +51,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     /** Set when the request was authenticated by the dashboard's session cookie. */
-    session: SessionRecord | null;
+    session: AuthSession | null;
   }
 }
 
@@ -67,7 +78,15 @@ function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
-export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sessions?: SessionService): void {
+/** Constant-time comparison of the CSRF header with the session's token. */
+export function csrfMatches(session: AuthSession, header: string | string[] | undefined): boolean {
+  if (typeof header !== 'string') return false;
+  const expected = Buffer.from(session.csrfToken);
+  const actual = Buffer.from(header);
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+export function registerAuth(app: FastifyInstance, credentials: Credentials): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('session', null);
 
@@ -95,8 +114,8 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sess
   async function authenticate(request: FastifyRequest, auth: readonly Role[]): Promise<void> {
     const header = request.headers.authorization;
     const cookie = request.cookies?.[SESSION_COOKIE];
-    if (header === undefined && cookie && sessions) {
-      const found = sessions.authenticate(cookie);
+    if (header === undefined && cookie) {
+      const found = await credentials.bySession(cookie);
       if (!found) throw new UnauthenticatedError('Your session has ended. Sign in again.');
       if (!SAFE_METHODS.has(request.method) && !csrfMatches(found.session, request.headers[CSRF_HEADER])) {
         throw new ForbiddenError(
@@ -110,7 +129,7 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sess
         });
       }
       request.session = found.session;
-      request.principal = { tokenId: found.token.id, role: found.token.role, ownerId: found.token.ownerId };
+      request.principal = found.principal;
     } else {
       const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
       if (!match?.[1]) {
@@ -118,9 +137,9 @@ export function registerAuth(app: FastifyInstance, tokens: TokenRepository, sess
           'This request needs an API token: send "Authorization: Bearer <token>", or sign in on the dashboard.',
         );
       }
-      const record = tokens.findActiveByHash(sha256Hex(match[1]));
-      if (!record) throw new UnauthenticatedError('The API token is unknown or has been revoked.');
-      request.principal = { tokenId: record.id, role: record.role, ownerId: record.ownerId };
+      const principal = await credentials.byToken(match[1]);
+      if (!principal) throw new UnauthenticatedError('The API token is unknown or has been revoked.');
+      request.principal = principal;
     }
     if (!auth.includes(request.principal.role)) {
       throw new ForbiddenError(`The ${request.principal.role} role may not do this.`);

@@ -2,11 +2,23 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newId } from './ids.js';
+import type { ActivityLog } from './activity-log.js';
 import { actorOf, principalOf } from './auth.js';
-import type { App, AppContext } from './http.js';
+import type { App } from './http.js';
+import { newId } from './ids.js';
 
-export function backupRoutes(app: App, ctx: AppContext): void {
+export interface BackupRouteDeps {
+  /** Where backups are written before they are streamed (then removed). */
+  dataDir: string;
+  activity: ActivityLog;
+  /** A consistent copy of the live database, written to `destination`. */
+  backup: (destination: string) => Promise<void>;
+  /** Writes buffered state (presence) first, so that the copy holds everything acknowledged. */
+  flush: () => Promise<void>;
+  now: () => number;
+}
+
+export function backupRoutes(app: App, ctx: BackupRouteDeps): void {
   app.get(
     '/v1/admin/backup',
     {
@@ -16,16 +28,16 @@ export function backupRoutes(app: App, ctx: AppContext): void {
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const dir = join(ctx.config.dataDir, 'backups');
+      const dir = join(ctx.dataDir, 'backups');
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, `${newId('bak')}.db`);
       // Flush buffered presence first so that the copy holds everything acknowledged so far.
-      ctx.hub.flushPresence();
-      await ctx.repos.backup(file);
+      await ctx.flush();
+      await ctx.backup(file);
       // The size goes to the audit log only: a Content-Length on a streamed file kept keep-alive
       // connections busy after the download, so the answer is chunked.
       const { size } = await stat(file);
-      ctx.repos.audit.record(ctx.now(), actorOf(principal), 'backup.created', undefined, { bytes: size });
+      await ctx.activity.record(ctx.now(), actorOf(principal), 'backup.created', undefined, { bytes: size });
       const stream = createReadStream(file);
       stream.on(
         'close',

@@ -1,7 +1,16 @@
+/** `/healthz` (the process answers), `/readyz` (the database answers) and `/metrics` (Prometheus). */
 import { Type } from 'typebox';
-import type { App, AppContext } from './http.js';
+import type { App } from './http.js';
+import type { Metrics } from './metrics.js';
 
-export function healthRoutes(app: App, ctx: AppContext): void {
+export interface HealthRouteDeps {
+  ping: () => Promise<boolean>;
+  metrics: Metrics;
+  /** Sets the gauges that are read at scrape time (nodes by status, connected nodes). */
+  beforeScrape: () => Promise<void>;
+}
+
+export function healthRoutes(app: App, deps: HealthRouteDeps): void {
   app.get(
     '/healthz',
     {
@@ -14,7 +23,7 @@ export function healthRoutes(app: App, ctx: AppContext): void {
   app.get('/readyz', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
     let ready: boolean;
     try {
-      ready = ctx.repos.ping();
+      ready = await deps.ping();
     } catch {
       ready = false;
     }
@@ -22,9 +31,7 @@ export function healthRoutes(app: App, ctx: AppContext): void {
   });
 
   app.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
-    for (const [status, n] of Object.entries(ctx.repos.nodes.countByStatus()))
-      ctx.metrics.nodesByStatus.set({ status }, n);
-    ctx.metrics.connectedNodes.set(ctx.hub.connected);
-    return reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+    await deps.beforeScrape();
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 }

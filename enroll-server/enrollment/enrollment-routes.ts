@@ -2,10 +2,18 @@
 import { Type } from 'typebox';
 import { ENROLL_BODY_LIMIT_BYTES, EnrollRequestSchema, EnrollResponseSchema } from '../../protocol/api.js';
 import { PolicySchema } from '../../protocol/policy.js';
-import type { App, AppContext } from '../core/http.js';
+import type { Policy } from '../../protocol/policy.js';
+import type { App } from '../core/http.js';
 import { IsoTime, errors } from '../core/schemas.js';
+import type { EnrollmentService } from './enrollment-service.js';
 
-export function enrollRoutes(app: App, ctx: AppContext): void {
+export interface EnrollmentRouteDeps {
+  enrollment: EnrollmentService;
+  policy: Policy;
+  now: () => number;
+}
+
+export function enrollmentRoutes(app: App, ctx: EnrollmentRouteDeps): void {
   app.post(
     '/v1/enroll',
     {
@@ -38,6 +46,6 @@ export function enrollRoutes(app: App, ctx: AppContext): void {
       },
       config: { auth: 'public' },
     },
-    async () => ({ policy: ctx.config.policy, serverTime: new Date(ctx.now()).toISOString() }),
+    async () => ({ policy: ctx.policy, serverTime: new Date(ctx.now()).toISOString() }),
   );
 }

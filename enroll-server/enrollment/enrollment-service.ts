@@ -5,11 +5,12 @@
  */
 import { calculateJwkThumbprint } from 'jose';
 import type { EnrollRequest, EnrollResponse, NodeStatus } from '../../protocol/api.js';
-import { deriveProviderProfile, gpuClasses } from '../../protocol/attributes.js';
+import { deriveProviderProfile } from '../../protocol/attributes.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { parseInstallationKey } from '../../protocol/key.js';
 import type { Policy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
+import type { ActivityLog } from '../core/activity-log.js';
 import {
   AppError,
   ConflictError,
@@ -23,15 +24,24 @@ import {
   PrivateKeySentError,
   RateLimitedError,
 } from '../core/errors.js';
-import { newId, verifyKeySecret } from '../core/ids.js';
-import type { InstallationKeyRecord } from './sqlite/key-repository.js';
-import type { EnrollmentFields, NodeRecord } from '../nodes/sqlite/node-repository.js';
-import type { Repositories } from '../sqlite-store.js';
 import type { FailureLimiter } from '../core/failure-limiter.js';
+import { newId, verifyKeySecret } from '../core/ids.js';
+import type { Transactional } from '../core/transactions.js';
+import type { FlagRepository } from '../nodes/flag-repository.js';
+import { gpuSignature } from '../nodes/gpu-signature.js';
 import type { NodeEvents } from '../nodes/node-events.js';
+import type { EnrollmentFields, NodeRecord, NodeRepository } from '../nodes/node-repository.js';
+import type { InstallationKeyRecord, KeyRepository } from './key-repository.js';
+
+interface EnrollmentRepos {
+  keys: KeyRepository;
+  nodes: NodeRepository;
+  flags: FlagRepository;
+  activity: ActivityLog;
+}
 
 export interface EnrollmentDeps {
-  repos: Repositories;
+  repos: Transactional<EnrollmentRepos>;
   policy: Policy;
   now: () => number;
   keyLimiter: FailureLimiter;
@@ -47,13 +57,6 @@ export interface EnrollmentOutcome {
 
 const LIVE = (n: NodeRecord) => n.status !== 'rejected' && n.status !== 'revoked';
 
-/** Which GPUs (class and count) a node has, as text: a change here needs a new approval. */
-export function gpuSignature(hardware: HardwareFacts): string {
-  const classes = [...gpuClasses(hardware)].map(([k, n]) => `${n}× ${k}`);
-  const unknown = hardware.gpus.filter((g) => g.model === 'unknown').length;
-  return [...classes.sort(), ...(unknown ? [`${unknown}× unrecognised`] : [])].join(', ');
-}
-
 export function createEnrollmentService(deps: EnrollmentDeps) {
   const { repos, policy, now } = deps;
 
@@ -67,10 +70,14 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     }
   }
 
-  function matchKey(keyId: string, secret: string): InstallationKeyRecord | undefined {
+  async function matchKey(
+    keys: KeyRepository,
+    keyId: string,
+    secret: string,
+  ): Promise<InstallationKeyRecord | undefined> {
     // Compare against every candidate so the time taken does not depend on which one matches.
     let match: InstallationKeyRecord | undefined;
-    for (const candidate of repos.keys.findByKeyId(keyId)) {
+    for (const candidate of await keys.findByKeyId(keyId)) {
       if (verifyKeySecret(candidate.secretHash, keyId, secret)) match = candidate;
     }
     return match;
@@ -147,19 +154,49 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     limit(deps.keyLimiter, parsed.keyId, 'with this installation key');
     const thumbprint = await calculateJwkThumbprint(body.publicKey, 'sha256');
     const at = now();
-    const key = matchKey(parsed.keyId, parsed.secret);
-    if (!key) {
-      deps.keyLimiter.recordFailure(parsed.keyId);
-      deps.addressLimiter.recordFailure(clientAddress);
-      throw new KeyInvalidError(
-        'This installation key is not known. Check it against the website, or create a new one.',
+    // Every check and the write in one transaction: two machines (or two retries of one) racing
+    // cannot both pass a check that only one of them may pass.
+    const result = await repos.transaction(async (tx) => {
+      const key = await matchKey(tx.keys, parsed.keyId, parsed.secret);
+      if (!key) {
+        deps.keyLimiter.recordFailure(parsed.keyId);
+        deps.addressLimiter.recordFailure(clientAddress);
+        throw new KeyInvalidError(
+          'This installation key is not known. Check it against the website, or create a new one.',
+        );
+      }
+      return enrollWithKey(tx, body, key, thumbprint, at);
+    });
+    if (result.kind === 'conflict') {
+      throw new FingerprintConflictError(
+        'This machine is already enrolled under another account. If you bought it second-hand, ask the previous owner to remove it, or contact support.',
       );
     }
+    const { outcome } = result;
+    if (outcome.created)
+      deps.events.emit({ nodeId: outcome.response.nodeId, status: outcome.response.status, reason: null });
+    return outcome;
+  }
 
-    const already = repos.nodes.findByThumbprint(thumbprint);
+  type Result = { kind: 'done'; outcome: EnrollmentOutcome } | { kind: 'conflict' };
+
+  async function enrollWithKey(
+    tx: EnrollmentRepos,
+    body: EnrollRequest,
+    key: InstallationKeyRecord,
+    thumbprint: string,
+    at: number,
+  ): Promise<Result> {
+    const already = await tx.nodes.findByThumbprint(thumbprint);
     if (already) {
       if (already.enrolledWithKey === key.id && already.fingerprint === body.fingerprint) {
-        return { created: false, response: { nodeId: already.id, status: already.status, existing: true } };
+        return {
+          kind: 'done',
+          outcome: {
+            created: false,
+            response: { nodeId: already.id, status: already.status, existing: true },
+          },
+        };
       }
       throw new ConflictError(
         'This node identity (public key) is already registered. Run `reset` on the machine and enroll again.',
@@ -180,26 +217,25 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       );
     }
 
-    const sameMachine = repos.nodes.findByFingerprint(body.fingerprint);
+    const sameMachine = await tx.nodes.findByFingerprint(body.fingerprint);
     const elsewhere = sameMachine.find((n) => n.ownerId !== key.ownerId && LIVE(n));
     if (elsewhere) {
-      repos.flags.add(
+      // Kept for ops (the transaction commits); the caller then refuses the enrollment.
+      await tx.flags.add(
         elsewhere.id,
         'fingerprint-conflict',
         'The same hardware tried to enroll under another owner.',
         { otherOwnerId: key.ownerId, keyId: key.id },
         at,
       );
-      repos.audit.record(
+      await tx.activity.record(
         at,
         { type: 'key', id: key.id },
         'node.enroll_conflict',
         { type: 'node', id: elsewhere.id },
         { ownerId: key.ownerId },
       );
-      throw new FingerprintConflictError(
-        'This machine is already enrolled under another account. If you bought it second-hand, ask the previous owner to remove it, or contact support.',
-      );
+      return { kind: 'conflict' };
     }
     const previous = sameMachine.find((n) => n.ownerId === key.ownerId && n.status !== 'rejected');
     if (previous?.status === 'revoked') {
@@ -208,48 +244,47 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       );
     }
 
-    const outcome = repos.transaction((): EnrollmentOutcome => {
-      if (!repos.keys.consumeUse(key.id, at)) {
-        throw new KeyUsedError(
-          'This installation key has just been used by another machine. Create a new key on the Home Node website.',
-        );
-      }
-      if (previous) {
-        const next = reinstallStatus(previous, body.hardware);
-        repos.nodes.reenroll(
-          previous.id,
-          enrollmentFields(body, key, thumbprint, next.status, next.reason),
-          at,
-        );
-        repos.audit.record(
-          at,
-          { type: 'key', id: key.id },
-          'node.reinstalled',
-          { type: 'node', id: previous.id },
-          { from: previous.status, to: next.status, reason: next.reason },
-        );
-        return { created: true, response: { nodeId: previous.id, status: next.status, reinstall: true } };
-      }
-      const nodeId = newId('node');
-      const status: NodeStatus = policy.autoApprove ? 'approved' : 'pending';
-      repos.nodes.create(
-        nodeId,
-        key.ownerId,
-        body.fingerprint,
-        enrollmentFields(body, key, thumbprint, status, null),
+    if (!(await tx.keys.consumeUse(key.id, at))) {
+      throw new KeyUsedError(
+        'This installation key has just been used by another machine. Create a new key on the Home Node website.',
+      );
+    }
+    if (previous) {
+      const next = reinstallStatus(previous, body.hardware);
+      await tx.nodes.reenroll(
+        previous.id,
+        enrollmentFields(body, key, thumbprint, next.status, next.reason),
         at,
       );
-      repos.audit.record(
+      await tx.activity.record(
         at,
         { type: 'key', id: key.id },
-        'node.enrolled',
-        { type: 'node', id: nodeId },
-        { status, ownerId: key.ownerId },
+        'node.reinstalled',
+        { type: 'node', id: previous.id },
+        { from: previous.status, to: next.status, reason: next.reason },
       );
-      return { created: true, response: { nodeId, status } };
-    });
-    deps.events.emit({ nodeId: outcome.response.nodeId, status: outcome.response.status, reason: null });
-    return outcome;
+      return {
+        kind: 'done',
+        outcome: { created: true, response: { nodeId: previous.id, status: next.status, reinstall: true } },
+      };
+    }
+    const nodeId = newId('node');
+    const status: NodeStatus = policy.autoApprove ? 'approved' : 'pending';
+    await tx.nodes.create(
+      nodeId,
+      key.ownerId,
+      body.fingerprint,
+      enrollmentFields(body, key, thumbprint, status, null),
+      at,
+    );
+    await tx.activity.record(
+      at,
+      { type: 'key', id: key.id },
+      'node.enrolled',
+      { type: 'node', id: nodeId },
+      { status, ownerId: key.ownerId },
+    );
+    return { kind: 'done', outcome: { created: true, response: { nodeId, status } } };
   }
 
   return {

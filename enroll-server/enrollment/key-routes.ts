@@ -1,11 +1,12 @@
 /** Installation keys: create (shown once), list, revoke. */
 import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
-import type { App, AppContext } from '../core/http.js';
-import { CreateKeyBody, CreatedKeySchema, IdParams, KeySchema, Paging, errors } from '../core/schemas.js';
-import { keyView } from '../core/views.js';
+import type { App } from '../core/http.js';
+import { IdParams, Paging, errors } from '../core/schemas.js';
+import type { KeyService } from './key-service.js';
+import { CreateKeyBody, CreatedKeySchema, KeySchema, keyView } from './schemas.js';
 
-export function keyRoutes(app: App, ctx: AppContext): void {
+export function keyRoutes(app: App, ctx: { keys: KeyService; now: () => number }): void {
   const auth = { auth: ['owner', 'ops', 'admin'] as const };
 
   app.post(
@@ -20,7 +21,7 @@ export function keyRoutes(app: App, ctx: AppContext): void {
       config: auth,
     },
     async (request, reply) => {
-      const { record, key } = ctx.keys.create(principalOf(request), request.body);
+      const { record, key } = await ctx.keys.create(principalOf(request), request.body);
       return reply.code(201).send({ ...keyView(record, ctx.now()), key });
     },
   );
@@ -39,7 +40,8 @@ export function keyRoutes(app: App, ctx: AppContext): void {
     async (request) => {
       const { ownerId, limit = 100, offset = 0 } = request.query;
       const at = ctx.now();
-      return { keys: ctx.keys.list(principalOf(request), ownerId, limit, offset).map((k) => keyView(k, at)) };
+      const keys = await ctx.keys.list(principalOf(request), ownerId, limit, offset);
+      return { keys: keys.map((k) => keyView(k, at)) };
     },
   );
 
@@ -54,6 +56,6 @@ export function keyRoutes(app: App, ctx: AppContext): void {
       },
       config: auth,
     },
-    async (request) => keyView(ctx.keys.revoke(principalOf(request), request.params.id), ctx.now()),
+    async (request) => keyView(await ctx.keys.revoke(principalOf(request), request.params.id), ctx.now()),
   );
 }

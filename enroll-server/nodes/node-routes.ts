@@ -1,16 +1,26 @@
 /** Nodes: list and detail (scoped by role), and the ops actions approve / reject / revoke. */
 import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
-import type { App, AppContext } from '../core/http.js';
+import type { App } from '../core/http.js';
+import { IdParams, errors } from '../core/schemas.js';
+import type { FlagRepository } from './flag-repository.js';
+import type { NodeRepository } from './node-repository.js';
+import type { NodeService } from './node-service.js';
+import type { PresenceSource } from './presence-view.js';
 import {
-  AuditEntrySchema,
-  IdParams,
   NodeDetailSchema,
   NodeListQuery,
   NodeSummarySchema,
-  errors,
-} from '../core/schemas.js';
-import { auditView, nodeDetailView, nodeSummaryView } from '../core/views.js';
+  nodeDetailView,
+  nodeSummaryView,
+} from './schemas.js';
+
+export interface NodeRouteDeps {
+  nodes: NodeService;
+  repos: { nodes: NodeRepository; flags: FlagRepository };
+  presence: PresenceSource;
+  now: () => number;
+}
 
 const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 2000 }) },
@@ -21,13 +31,17 @@ const NoteBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function nodeRoutes(app: App, ctx: AppContext): void {
+export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
   const readers = { auth: ['admin', 'ops', 'reviewer', 'owner'] as const };
   const ops = { auth: ['admin', 'ops'] as const };
-  const detail = (id: string) => {
-    const node = ctx.repos.nodes.get(id);
+  const detail = async (id: string) => {
+    const node = await ctx.repos.nodes.get(id);
     if (!node) throw new Error(`node ${id} vanished`);
-    return nodeDetailView(node, ctx.presence.view(id, ctx.now()), ctx.repos.flags.forNode(id));
+    const [presence, flags] = await Promise.all([
+      ctx.presence.view(id, ctx.now()),
+      ctx.repos.flags.forNode(id),
+    ]);
+    return nodeDetailView(node, presence, flags);
   };
 
   app.get(
@@ -45,9 +59,10 @@ export function nodeRoutes(app: App, ctx: AppContext): void {
       config: readers,
     },
     async (request) => {
-      const { nodes, total } = ctx.nodes.list(principalOf(request), request.query);
+      const { nodes, total } = await ctx.nodes.list(principalOf(request), request.query);
       const at = ctx.now();
-      return { nodes: nodes.map((n) => nodeSummaryView(n, ctx.presence.view(n.id, at))), total };
+      const views = await Promise.all(nodes.map((n) => ctx.presence.view(n.id, at)));
+      return { nodes: nodes.map((n, i) => nodeSummaryView(n, views[i]!)), total };
     },
   );
 
@@ -62,7 +77,7 @@ export function nodeRoutes(app: App, ctx: AppContext): void {
       },
       config: readers,
     },
-    async (request) => detail(ctx.nodes.get(principalOf(request), request.params.id).id),
+    async (request) => detail((await ctx.nodes.get(principalOf(request), request.params.id)).id),
   );
 
   app.post(
@@ -79,8 +94,14 @@ export function nodeRoutes(app: App, ctx: AppContext): void {
     },
     async (request) =>
       detail(
-        ctx.nodes.transition(principalOf(request), request.params.id, 'approve', request.body?.note ?? null)
-          .id,
+        (
+          await ctx.nodes.transition(
+            principalOf(request),
+            request.params.id,
+            'approve',
+            request.body?.note ?? null,
+          )
+        ).id,
       ),
   );
 
@@ -97,7 +118,10 @@ export function nodeRoutes(app: App, ctx: AppContext): void {
       config: ops,
     },
     async (request) =>
-      detail(ctx.nodes.transition(principalOf(request), request.params.id, 'reject', request.body.reason).id),
+      detail(
+        (await ctx.nodes.transition(principalOf(request), request.params.id, 'reject', request.body.reason))
+          .id,
+      ),
   );
 
   app.post(
@@ -113,31 +137,9 @@ export function nodeRoutes(app: App, ctx: AppContext): void {
       config: ops,
     },
     async (request) =>
-      detail(ctx.nodes.transition(principalOf(request), request.params.id, 'revoke', request.body.reason).id),
-  );
-
-  app.get(
-    '/v1/audit',
-    {
-      schema: {
-        tags: ['audit'],
-        summary: 'Who did what, newest first',
-        querystring: Type.Object({
-          targetType: Type.Optional(Type.String({ maxLength: 32 })),
-          targetId: Type.Optional(Type.String({ maxLength: 64 })),
-          action: Type.Optional(Type.String({ maxLength: 64 })),
-          before: Type.Optional(
-            Type.Integer({ minimum: 1, description: 'entries with an id below this (paging)' }),
-          ),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-        }),
-        response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }), ...errors(401, 403) },
-      },
-      config: ops,
-    },
-    async (request) => {
-      const { limit = 100, ...rest } = request.query;
-      return { entries: ctx.repos.audit.list({ ...rest, limit }).map(auditView) };
-    },
+      detail(
+        (await ctx.nodes.transition(principalOf(request), request.params.id, 'revoke', request.body.reason))
+          .id,
+      ),
   );
 }

@@ -1,10 +1,11 @@
-/** Node queries scoped by role, and the ops status machine (approve, reject, revoke) with audit. */
+/** Node queries scoped by role, and the ops status machine (approve, reject, revoke) with the activity log. */
 import type { NodeStatus } from '../../protocol/api.js';
-import { InvalidTransitionError, NotFoundError } from '../core/errors.js';
+import type { ActivityLog } from '../core/activity-log.js';
 import { type Principal, actorOf } from '../core/auth.js';
-import type { Repositories } from '../sqlite-store.js';
-import type { NodeListFilter, NodeRecord } from './sqlite/node-repository.js';
+import { InvalidTransitionError, NotFoundError } from '../core/errors.js';
+import type { Transactional } from '../core/transactions.js';
 import type { NodeEvents } from './node-events.js';
+import type { NodeListFilter, NodeRecord, NodeRepository } from './node-repository.js';
 import type { PresenceSource } from './presence-view.js';
 
 type Action = 'approve' | 'reject' | 'revoke';
@@ -24,25 +25,25 @@ export interface NodeQuery {
   offset?: number;
 }
 
-export function createNodeService(deps: {
-  repos: Repositories;
+export interface NodeServiceDeps {
+  repos: Transactional<{ nodes: NodeRepository; activity: ActivityLog }>;
   presence: PresenceSource;
   events: NodeEvents;
   now: () => number;
-}) {
-  const { repos, presence, events, now } = deps;
+}
 
+export function createNodeService({ repos, presence, events, now }: NodeServiceDeps) {
   return {
     /** A node the principal may see; another owner's node is "not found", never "forbidden". */
-    get(principal: Principal, id: string): NodeRecord {
-      const node = repos.nodes.get(id);
+    async get(principal: Principal, id: string): Promise<NodeRecord> {
+      const node = await repos.nodes.get(id);
       if (!node || (principal.role === 'owner' && node.ownerId !== principal.ownerId)) {
         throw new NotFoundError(`Node ${id} not found.`);
       }
       return node;
     },
 
-    list(principal: Principal, query: NodeQuery): { nodes: NodeRecord[]; total: number } {
+    list(principal: Principal, query: NodeQuery): Promise<{ nodes: NodeRecord[]; total: number }> {
       const filter: NodeListFilter = {
         ownerId: principal.role === 'owner' ? (principal.ownerId ?? '') : query.ownerId,
         status: query.status,
@@ -55,26 +56,31 @@ export function createNodeService(deps: {
       return repos.nodes.list(filter);
     },
 
-    transition(principal: Principal, id: string, action: Action, reason: string | null): NodeRecord {
+    async transition(
+      principal: Principal,
+      id: string,
+      action: Action,
+      reason: string | null,
+    ): Promise<NodeRecord> {
       const rule = TRANSITIONS[action];
       const at = now();
-      const node = repos.transaction(() => {
-        const current = repos.nodes.get(id);
+      const node = await repos.transaction(async (tx) => {
+        const current = await tx.nodes.get(id);
         if (!current) throw new NotFoundError(`Node ${id} not found.`);
         if (!rule.from.includes(current.status)) {
           throw new InvalidTransitionError(`Node ${id} is ${current.status}; it cannot be ${rule.verb}.`, {
             details: { status: current.status, allowedFrom: rule.from },
           });
         }
-        repos.nodes.transition(id, current.status, rule.to, reason, principal.tokenId, at);
-        repos.audit.record(
+        await tx.nodes.transition(id, current.status, rule.to, reason, principal.tokenId, at);
+        await tx.activity.record(
           at,
           actorOf(principal),
           `node.${rule.verb}`,
           { type: 'node', id },
           { from: current.status, reason },
         );
-        return repos.nodes.get(id) ?? current;
+        return (await tx.nodes.get(id)) ?? current;
       });
       events.emit({ nodeId: id, status: node.status, reason });
       return node;

@@ -1,7 +1,8 @@
 /**
  * What the server knows about a node's liveness. The control channel is the only source of
  * presence (DESIGN.md "Uptime and workload accounting"); until a node has held a session, it is
- * offline with no uptime. `createNoPresence` is the source used while no channel hub is attached.
+ * offline with no uptime. The control capability implements it (`control/presence-tracker.ts`);
+ * `createNoPresence` is the source used where no channel hub is attached.
  */
 export interface UptimeView {
   /** Fractions 0–1 of the last 24 hours and 7 days in which the node was up. */
@@ -20,18 +21,20 @@ export interface PresenceView {
 }
 
 export interface PresenceSource {
-  view(nodeId: string, now: number): PresenceView;
+  view(nodeId: string, now: number): Promise<PresenceView>;
   onlineNodeIds(): readonly string[];
+  isOnline(nodeId: string): boolean;
 }
 
 export function createNoPresence(): PresenceSource {
   return {
-    view: () => ({
+    view: async () => ({
       online: false,
       lastSeenAt: null,
       uptime: { last24h: 0, last7d: 0, upSeconds: 0 },
       metrics: null,
     }),
     onlineNodeIds: () => [],
+    isOnline: () => false,
   };
 }

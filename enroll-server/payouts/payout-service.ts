@@ -1,8 +1,13 @@
 /**
  * Payout periods: load what a statement needs (presence, outages, usage, hardware, adjustments,
- * the rate card), compute it with the pure functions of `payouts/`, save, lock, verify.
+ * the rate card), compute it with the pure functions of this folder, save, lock, verify.
+ *
+ * A statement is read inside one transaction, so it sees one consistent state of the database
+ * however long it takes; that is what makes a locked statement's hash reproducible by `verify`.
  */
 import { gpuClasses } from '../../protocol/attributes.js';
+import type { ActivityLog } from '../core/activity-log.js';
+import { type Principal, actorOf } from '../core/auth.js';
 import {
   ConflictError,
   NoRateCardError,
@@ -11,135 +16,134 @@ import {
   ValidationError,
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { type Principal, actorOf } from '../core/auth.js';
-import type { Repositories } from '../sqlite-store.js';
-import type { PeriodRecord, RateCardRecord } from './sqlite/payout-repository.js';
+import type { Transactional } from '../core/transactions.js';
 import { MINUTE_MS, type Span } from '../core/uptime.js';
+import type { PayoutRepository, PeriodRecord, RateCardRecord } from './payout-repository.js';
+import { cardInForce, toRateCard } from './rate-cards.js';
 import { type StatementJson, lineJson, statementHash, totalsJson } from './statement-json.js';
 import {
   type NodeInput,
-  type RateCard,
+  type PeriodInput,
   type StatementLine,
   computeLine,
+  lineUsageQueries,
   sortLines,
   totalsOf,
 } from './statement.js';
+import { usageFromAnswers } from './workload.js';
+
+export { cardInForce, toRateCard } from './rate-cards.js';
 
 /** Gaps in the server's own runs shorter than this are restarts, not outages. */
 const DETECTED_OUTAGE_MIN_MS = 2 * MINUTE_MS;
 
-export function toRateCard(record: RateCardRecord): RateCard {
+export interface PayoutDeps {
+  repos: Transactional<{ payouts: PayoutRepository; activity: ActivityLog }>;
+  now: () => number;
+  /** Write buffered presence before reading it. */
+  flushPresence: () => Promise<void>;
+}
+
+export interface Earnings {
+  period: PeriodRecord | null;
+  start: number;
+  end: number;
+  statement: StatementJson;
+  estimate: boolean;
+}
+
+async function periodOf(payouts: PayoutRepository, id: string): Promise<PeriodRecord> {
+  const p = await payouts.period(id);
+  if (!p) throw new NotFoundError(`Payout period ${id} not found.`);
+  return p;
+}
+
+async function nodeInput(
+  payouts: PayoutRepository,
+  node: { id: string; ownerId: string },
+  period: PeriodInput,
+  asOf: number,
+  adjustments: readonly bigint[],
+): Promise<NodeInput> {
+  const [intervals, history] = await Promise.all([
+    payouts.presence(node.id, period.start - MINUTE_MS),
+    payouts.hardwareHistory(node.id),
+  ]);
+  const presence: Span[] = intervals
+    .filter((i) => i.startedAt < period.end)
+    .map((i) => ({ start: i.startedAt, end: Math.min(i.endedAt ?? i.lastSeenAt, asOf) }));
+  const hardware = history.map((h) => ({ at: h.at, classes: gpuClasses(h.hardware) }));
+  const queries = lineUsageQueries({ hardware, presence }, period);
+  const usage = usageFromAnswers(queries, await payouts.usage(node.id, asOf, queries));
+  return { nodeId: node.id, ownerId: node.ownerId, hardware, presence, usage, adjustments };
+}
+
+async function outagesFor(
+  payouts: PayoutRepository,
+  start: number,
+  end: number,
+  asOf: number,
+): Promise<Span[]> {
+  const [declared, detected] = await Promise.all([
+    payouts.outages(start, end, asOf),
+    payouts.detectedOutages(start, end, DETECTED_OUTAGE_MIN_MS),
+  ]);
+  return [...declared.map((o) => ({ start: o.start, end: o.end })), ...detected.filter((o) => o.end <= asOf)];
+}
+
+/** The statement of [start, end) as known at `asOf`, for every node or one owner's. */
+async function build(
+  payouts: PayoutRepository,
+  p: { id: string; start: number; end: number },
+  card: RateCardRecord,
+  asOf: number,
+  status: string,
+  ownerId?: string,
+): Promise<StatementJson> {
+  const outages = await outagesFor(payouts, p.start, p.end, asOf);
+  const rateCard = toRateCard(card);
+  const period: PeriodInput = { periodId: p.id, start: p.start, end: p.end };
+  const adjustments = new Map<string, bigint[]>();
+  for (const a of await payouts.adjustmentsFor(p.id)) {
+    if (a.createdAt > asOf) continue;
+    adjustments.set(a.nodeId, [...(adjustments.get(a.nodeId) ?? []), BigInt(a.amountUusd)]);
+  }
+  const nodes = (await payouts.nodesForPeriod(p.id, p.start, p.end)).filter(
+    (n) => ownerId === undefined || n.ownerId === ownerId,
+  );
+  const lines: StatementLine[] = [];
+  for (const n of nodes) {
+    const input = await nodeInput(payouts, n, period, asOf, adjustments.get(n.id) ?? []);
+    lines.push(computeLine(input, period, rateCard, outages));
+  }
+  sortLines(lines);
   return {
-    version: record.version,
-    effectiveFrom: record.effectiveFrom,
-    rates: Object.fromEntries(
-      Object.entries(record.rates).map(([cls, r]) => [
-        cls,
-        { availability: BigInt(r.availabilityUusdPerGpuHour), workload: BigInt(r.workloadUusdPerGpuHour) },
-      ]),
-    ),
+    periodId: p.id,
+    start: new Date(p.start).toISOString(),
+    end: new Date(p.end).toISOString(),
+    status,
+    rateCardVersion: card.version,
+    lines: lines.map(lineJson),
+    totals: totalsJson(totalsOf(lines)),
   };
 }
 
-/** The card in force at `at`: the latest `effectiveFrom` at or before it (the newest version on a tie). */
-export function cardInForce(cards: readonly RateCardRecord[], at: number): RateCardRecord | undefined {
-  return [...cards]
-    .filter((c) => c.effectiveFrom <= at)
-    .sort((a, b) => b.effectiveFrom - a.effectiveFrom || b.version - a.version)[0];
-}
-
-export interface PayoutDeps {
-  repos: Repositories;
-  now: () => number;
-  /** Write buffered presence before reading it. */
-  flushPresence: () => void;
+async function cardFor(payouts: PayoutRepository, p: PeriodRecord): Promise<RateCardRecord> {
+  const cards = await payouts.rateCards();
+  const pinned = p.rateCardVersion === null ? undefined : cards.find((c) => c.version === p.rateCardVersion);
+  const card = pinned ?? cardInForce(cards, p.start);
+  if (!card)
+    throw new NoRateCardError(
+      `No rate card is in force at ${new Date(p.start).toISOString()}: add one with POST /v1/rate-cards.`,
+    );
+  return card;
 }
 
 export function createPayoutService({ repos, now, flushPresence }: PayoutDeps) {
-  const payouts = repos.payouts;
-
-  function period(id: string): PeriodRecord {
-    const p = payouts.period(id);
-    if (!p) throw new NotFoundError(`Payout period ${id} not found.`);
-    return p;
-  }
-
-  function nodeInput(
-    nodeId: string,
-    ownerId: string,
-    p: { id: string; start: number; end: number },
-    asOf: number,
-  ): NodeInput {
-    const presence: Span[] = repos.presence
-      .forNode(nodeId, p.start - MINUTE_MS)
-      .filter((i) => i.startedAt < p.end)
-      .map((i) => ({ start: i.startedAt, end: Math.min(i.endedAt ?? i.lastSeenAt, asOf) }));
-    const hardware = payouts
-      .hardwareHistory(nodeId)
-      .map((h) => ({ at: h.at, classes: gpuClasses(h.hardware) }));
-    const usage = payouts.usageSource(nodeId, asOf);
-    const adjustments = payouts
-      .adjustmentsFor(p.id)
-      .filter((a) => a.nodeId === nodeId && a.createdAt <= asOf)
-      .map((a) => BigInt(a.amountUusd));
-    return { nodeId, ownerId, hardware, presence, usage, adjustments };
-  }
-
-  function outagesFor(start: number, end: number, asOf: number): Span[] {
-    const declared = payouts.outages(start, end, asOf).map((o) => ({ start: o.start, end: o.end }));
-    const detected = payouts.detectedOutages(start, end, DETECTED_OUTAGE_MIN_MS).filter((o) => o.end <= asOf);
-    return [...declared, ...detected];
-  }
-
-  /** The statement of [start, end) as known at `asOf`, for every node or one owner's. */
-  function build(
-    p: { id: string; start: number; end: number },
-    card: RateCardRecord,
-    asOf: number,
-    status: string,
-    ownerId?: string,
-  ): StatementJson {
-    const outages = outagesFor(p.start, p.end, asOf);
-    const rateCard = toRateCard(card);
-    const lines: StatementLine[] = payouts
-      .nodesForPeriod(p.id, p.start, p.end)
-      .filter((n) => ownerId === undefined || n.ownerId === ownerId)
-      .map((n) =>
-        computeLine(
-          nodeInput(n.id, n.ownerId, p, asOf),
-          { periodId: p.id, start: p.start, end: p.end },
-          rateCard,
-          outages,
-        ),
-      );
-    sortLines(lines);
-    return {
-      periodId: p.id,
-      start: new Date(p.start).toISOString(),
-      end: new Date(p.end).toISOString(),
-      status,
-      rateCardVersion: card.version,
-      lines: lines.map(lineJson),
-      totals: totalsJson(totalsOf(lines)),
-    };
-  }
-
-  function cardFor(p: PeriodRecord): RateCardRecord {
-    const cards = payouts.rateCards();
-    const pinned =
-      p.rateCardVersion === null ? undefined : cards.find((c) => c.version === p.rateCardVersion);
-    const card = pinned ?? cardInForce(cards, p.start);
-    if (!card)
-      throw new NoRateCardError(
-        `No rate card is in force at ${new Date(p.start).toISOString()}: add one with POST /v1/rate-cards.`,
-      );
-    return card;
-  }
-
   return {
-    period,
+    period: (id: string): Promise<PeriodRecord> => periodOf(repos.payouts, id),
 
-    create(principal: Principal, start: number, end: number): PeriodRecord {
+    async create(principal: Principal, start: number, end: number): Promise<PeriodRecord> {
       if (start % MINUTE_MS !== 0 || end % MINUTE_MS !== 0) {
         throw new ValidationError('start and end must fall on whole minutes (UTC).', {
           details: [{ field: 'start', message: 'minute-aligned' }],
@@ -151,87 +155,101 @@ export function createPayoutService({ repos, now, flushPresence }: PayoutDeps) {
         });
       const id = newId('per');
       const at = now();
-      repos.transaction(() => {
-        const clash = payouts.overlapping(start, end)[0];
+      return repos.transaction(async (tx) => {
+        const clash = (await tx.payouts.overlapping(start, end))[0];
         if (clash)
           throw new ConflictError(
             `The period overlaps ${clash.id} (${new Date(clash.start).toISOString()} – ${new Date(clash.end).toISOString()}).`,
           );
-        payouts.createPeriod(id, start, end, at);
-        repos.audit.record(
+        await tx.payouts.createPeriod(id, start, end, at);
+        await tx.activity.record(
           at,
           actorOf(principal),
           'payout.period_created',
           { type: 'payout_period', id },
           { start, end },
         );
+        return periodOf(tx.payouts, id);
       });
-      return period(id);
     },
 
-    compute(principal: Principal, id: string): StatementJson {
-      const p = period(id);
-      if (p.status === 'locked')
+    async compute(principal: Principal, id: string): Promise<StatementJson> {
+      if ((await periodOf(repos.payouts, id)).status === 'locked')
         throw new ConflictError(`Period ${id} is locked; its statement never changes.`);
-      flushPresence();
-      const at = now();
-      const statement = build(p, cardFor({ ...p, rateCardVersion: null }), at, 'computed');
-      const hash = statementHash(statement);
-      repos.transaction(() => {
-        payouts.saveComputed(id, JSON.stringify(statement), hash, statement.rateCardVersion, at);
-        repos.audit.record(
+      await flushPresence();
+      return repos.transaction(async (tx) => {
+        const p = await periodOf(tx.payouts, id);
+        if (p.status === 'locked')
+          throw new ConflictError(`Period ${id} is locked; its statement never changes.`);
+        const at = now();
+        const card = await cardFor(tx.payouts, { ...p, rateCardVersion: null });
+        const statement = await build(tx.payouts, p, card, at, 'computed');
+        const hash = statementHash(statement);
+        await tx.payouts.saveComputed(id, JSON.stringify(statement), hash, statement.rateCardVersion, at);
+        await tx.activity.record(
           at,
           actorOf(principal),
           'payout.computed',
           { type: 'payout_period', id },
           { hash, total: statement.totals.totalUusd },
         );
+        return { ...statement, hash };
       });
-      return { ...statement, hash };
     },
 
-    lock(principal: Principal, id: string): StatementJson {
-      const p = period(id);
+    async lock(principal: Principal, id: string): Promise<StatementJson> {
+      const p = await periodOf(repos.payouts, id);
       if (p.status === 'locked') throw new ConflictError(`Period ${id} is already locked.`);
-      const at = now();
-      if (at < p.end) {
+      if (now() < p.end) {
         throw new PeriodNotEndedError(
           `Period ${id} ends at ${new Date(p.end).toISOString()}; it can be locked only after it has ended.`,
         );
       }
-      flushPresence();
-      const statement = build(p, cardFor({ ...p, rateCardVersion: null }), at, 'locked');
-      const hash = statementHash(statement);
-      const locked = { ...statement, hash };
-      repos.transaction(() => {
+      await flushPresence();
+      return repos.transaction(async (tx) => {
+        const at = now();
+        const card = await cardFor(tx.payouts, { ...p, rateCardVersion: null });
+        const statement = await build(tx.payouts, p, card, at, 'locked');
+        const hash = statementHash(statement);
+        const locked = { ...statement, hash };
         if (
-          !payouts.lock(id, JSON.stringify(locked), hash, statement.rateCardVersion, at, principal.tokenId)
+          !(await tx.payouts.lock(
+            id,
+            JSON.stringify(locked),
+            hash,
+            statement.rateCardVersion,
+            at,
+            principal.tokenId,
+          ))
         ) {
           throw new ConflictError(`Period ${id} was locked by someone else meanwhile.`);
         }
-        repos.audit.record(
+        await tx.activity.record(
           at,
           actorOf(principal),
           'payout.locked',
           { type: 'payout_period', id },
           { hash, total: statement.totals.totalUusd },
         );
+        return locked;
       });
-      return locked;
     },
 
     /** Recompute a locked period from the data as it was at lock time; the hash must match. */
-    verify(id: string): { hash: string; recomputedHash: string; matches: boolean } {
-      const p = period(id);
-      if (p.status !== 'locked' || p.lockedAt === null || p.hash === null)
-        throw new ConflictError(`Period ${id} is not locked.`);
-      const recomputed = statementHash(build(p, cardFor(p), p.lockedAt, 'locked'));
-      return { hash: p.hash, recomputedHash: recomputed, matches: recomputed === p.hash };
+    async verify(id: string): Promise<{ hash: string; recomputedHash: string; matches: boolean }> {
+      return repos.transaction(async (tx) => {
+        const p = await periodOf(tx.payouts, id);
+        if (p.status !== 'locked' || p.lockedAt === null || p.hash === null)
+          throw new ConflictError(`Period ${id} is not locked.`);
+        const card = await cardFor(tx.payouts, p);
+        const recomputed = statementHash(await build(tx.payouts, p, card, p.lockedAt, 'locked'));
+        return { hash: p.hash, recomputedHash: recomputed, matches: recomputed === p.hash };
+      });
     },
 
     /** The stored statement (computed or locked). */
-    statement(id: string): StatementJson {
-      const p = period(id);
+    async statement(id: string): Promise<StatementJson> {
+      const p = await periodOf(repos.payouts, id);
       if (!p.statement)
         throw new ConflictError(
           `Period ${id} has not been computed yet: POST /v1/payout-periods/${id}/compute.`,
@@ -240,43 +258,42 @@ export function createPayoutService({ repos, now, flushPresence }: PayoutDeps) {
     },
 
     /** An owner's lines per period: stored where computed or locked, an estimate for open ones. */
-    earnings(
-      ownerId: string,
-      limit: number,
-    ): {
-      period: PeriodRecord | null;
-      start: number;
-      end: number;
-      statement: StatementJson;
-      estimate: boolean;
-    }[] {
+    async earnings(ownerId: string, limit: number): Promise<Earnings[]> {
       const at = now();
-      const out = payouts
-        .periods()
-        .slice(0, limit)
-        .map((p) => {
+      return repos.transaction(async (tx) => {
+        const out: Earnings[] = [];
+        for (const p of (await tx.payouts.periods()).slice(0, limit)) {
           if (p.status !== 'open' && p.statement) {
             const s = JSON.parse(p.statement) as StatementJson;
-            return {
+            out.push({
               period: p,
               start: p.start,
               end: p.end,
               statement: { ...s, lines: s.lines.filter((l) => l.ownerId === ownerId) },
               estimate: p.status !== 'locked',
-            };
+            });
+            continue;
           }
-          const card = cardInForce(payouts.rateCards(), p.start);
-          if (!card) return undefined;
+          const card = cardInForce(await tx.payouts.rateCards(), p.start);
+          if (!card) continue;
           const until = Math.max(p.start + MINUTE_MS, Math.min(at - (at % MINUTE_MS), p.end));
-          return {
+          out.push({
             period: p,
             start: p.start,
             end: p.end,
-            statement: build({ id: p.id, start: p.start, end: until }, card, at, 'estimate', ownerId),
+            statement: await build(
+              tx.payouts,
+              { id: p.id, start: p.start, end: until },
+              card,
+              at,
+              'estimate',
+              ownerId,
+            ),
             estimate: true,
-          };
-        });
-      return out.filter((e): e is NonNullable<typeof e> => e !== undefined);
+          });
+        }
+        return out;
+      });
     },
   };
 }

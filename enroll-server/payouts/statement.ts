@@ -15,7 +15,7 @@ import {
   subtract,
   union,
 } from './minute-ranges.js';
-import { type UsageSource, workloadSecondsByClass } from './workload.js';
+import { type UsageQueries, type UsageSource, usageQueries, workloadSecondsByClass } from './workload.js';
 
 export interface ClassRate {
   /** uusd per GPU-hour of availability (per node-hour for `cpu-only`). */
@@ -145,6 +145,30 @@ function tierOf(eligible: number, period: number, tiers: Tiers): UptimeTier {
   return 'none';
 }
 
+/** The minutes a node was up in the period, and its hardware segments with their paid class. */
+function lineShape(node: Pick<NodeInput, 'hardware' | 'presence'>, period: PeriodInput) {
+  const m0 = Math.floor(period.start / MINUTE_MS);
+  const m1 = Math.floor(period.end / MINUTE_MS);
+  const up = minutesTouched(node.presence, period.start, period.end);
+  const segments = hardwareSegments(node.hardware, m0, m1);
+  const classSegments = segments.map((seg, k) => ({
+    from: k === 0 ? period.start : (seg.minutes[0]?.[0] ?? m0) * MINUTE_MS,
+    to: k === segments.length - 1 ? period.end : (seg.minutes[0]?.[1] ?? m1) * MINUTE_MS,
+    cls: primaryClass(seg.classes),
+    gpus: [...seg.classes.values()].reduce((a, b) => a + b, 0),
+  }));
+  return { m0, m1, up, segments, classSegments };
+}
+
+/** What `computeLine` will ask the node's usage source, so that it can be fetched beforehand. */
+export function lineUsageQueries(
+  node: Pick<NodeInput, 'hardware' | 'presence'>,
+  period: PeriodInput,
+): UsageQueries {
+  const { up, classSegments } = lineShape(node, period);
+  return usageQueries(up, classSegments, period.start, period.end);
+}
+
 export function computeLine(
   node: NodeInput,
   period: PeriodInput,
@@ -152,10 +176,8 @@ export function computeLine(
   outages: readonly Span[],
   tiers: Tiers = DEFAULT_TIERS,
 ): StatementLine {
-  const m0 = Math.floor(period.start / MINUTE_MS);
-  const m1 = Math.floor(period.end / MINUTE_MS);
+  const { m0, m1, up, segments, classSegments } = lineShape(node, period);
   const periodMinutes = m1 - m0;
-  const up = minutesTouched(node.presence, period.start, period.end);
   // Whether the node was up right before an outage may depend on the minute before the period.
   const upBefore = minutesTouched(node.presence, period.start - MINUTE_MS, period.end);
   const credited = creditedMinutes(up, upBefore, outages, m0, m1);
@@ -171,7 +193,6 @@ export function computeLine(
 
   const paidGpuMinutes: Record<string, number> = {};
   let availability60 = 0n;
-  const segments = hardwareSegments(node.hardware, m0, m1);
   for (const segment of segments) {
     const minutes =
       tier === 'full'
@@ -187,12 +208,6 @@ export function computeLine(
     }
   }
 
-  const classSegments = segments.map((seg, k) => ({
-    from: k === 0 ? period.start : (seg.minutes[0]?.[0] ?? m0) * MINUTE_MS,
-    to: k === segments.length - 1 ? period.end : (seg.minutes[0]?.[1] ?? m1) * MINUTE_MS,
-    cls: primaryClass(seg.classes),
-    gpus: [...seg.classes.values()].reduce((a, b) => a + b, 0),
-  }));
   const workloadByClass = workloadSecondsByClass(node.usage, up, classSegments, period.start, period.end);
   let workload60 = 0n;
   let workloadGpuMinutes = 0;

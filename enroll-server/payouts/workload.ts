@@ -5,6 +5,9 @@
  * Most reports lie wholly inside one stretch of up time with one hardware configuration; those
  * are summed by the source (in SQL on the server). Only the few that cross the edge of such a
  * stretch are read one by one and cut to their part inside up time.
+ *
+ * `usageQueries` says which sums and crossings a node's line needs, so the server can fetch them
+ * all at once (one asynchronous repository call per node) and answer them with `usageFromAnswers`.
  */
 import { type MinuteRange, overlapMs } from './minute-ranges.js';
 
@@ -76,6 +79,73 @@ function partialSeconds(
   return Math.min(earned, upSeconds * gpus);
 }
 
+type Piece = ClassSegment & { pieceFrom: number; pieceTo: number };
+
+/** Up time cut by hardware segments: the stretches whose reports are summed whole. */
+function piecesOf(
+  up: readonly MinuteRange[],
+  segments: readonly ClassSegment[],
+  start: number,
+  end: number,
+): Piece[] {
+  const pieces: Piece[] = [];
+  for (const s of segments) {
+    for (const [a, b] of up) {
+      const pieceFrom = Math.max(a * MINUTE_MS, s.from, start);
+      const pieceTo = Math.min(b * MINUTE_MS, s.to, end);
+      if (pieceTo > pieceFrom) pieces.push({ ...s, pieceFrom, pieceTo });
+    }
+  }
+  return pieces;
+}
+
+const cutsOf = (pieces: readonly Piece[]): number[] => [
+  ...new Set(pieces.flatMap((p) => [p.pieceFrom, p.pieceTo])),
+];
+
+/** What a node's workload needs from its usage source: these sums, and the reports crossing these cuts. */
+export interface UsageQueries {
+  sums: readonly { from: number; to: number; gpus: number }[];
+  cuts: readonly number[];
+}
+
+/** The source's answers, in the order of the queries. */
+export interface UsageAnswers {
+  sums: readonly number[];
+  crossings: readonly (readonly UsageReportDetail[])[];
+}
+
+export function usageQueries(
+  up: readonly MinuteRange[],
+  segments: readonly ClassSegment[],
+  start: number,
+  end: number,
+): UsageQueries {
+  const pieces = piecesOf(up, segments, start, end);
+  return {
+    sums: pieces.map((p) => ({ from: p.pieceFrom, to: p.pieceTo, gpus: p.gpus })),
+    cuts: cutsOf(pieces),
+  };
+}
+
+/** A usage source that answers exactly the prefetched queries (anything else is a bug, and throws). */
+export function usageFromAnswers(queries: UsageQueries, answers: UsageAnswers): UsageSource {
+  const sums = new Map(queries.sums.map((q, i) => [`${q.from}:${q.to}:${q.gpus}`, answers.sums[i] ?? 0]));
+  const crossings = new Map(queries.cuts.map((cut, i) => [cut, answers.crossings[i] ?? []]));
+  return {
+    sumWithin(from, to, gpus) {
+      const sum = sums.get(`${from}:${to}:${gpus}`);
+      if (sum === undefined) throw new Error(`usage sum ${from}–${to} × ${gpus} was not fetched`);
+      return sum;
+    },
+    crossing(at) {
+      const reports = crossings.get(at);
+      if (reports === undefined) throw new Error(`usage crossing ${at} was not fetched`);
+      return reports;
+    },
+  };
+}
+
 export function workloadSecondsByClass(
   usage: UsageSource,
   up: readonly MinuteRange[],
@@ -86,18 +156,10 @@ export function workloadSecondsByClass(
   const byClass = new Map<string, number>();
   const add = (cls: string, seconds: number) =>
     seconds > 0 && byClass.set(cls, (byClass.get(cls) ?? 0) + seconds);
-  const pieces: (ClassSegment & { pieceFrom: number; pieceTo: number })[] = [];
-  for (const s of segments) {
-    for (const [a, b] of up) {
-      const pieceFrom = Math.max(a * MINUTE_MS, s.from, start);
-      const pieceTo = Math.min(b * MINUTE_MS, s.to, end);
-      if (pieceTo > pieceFrom) pieces.push({ ...s, pieceFrom, pieceTo });
-    }
-  }
+  const pieces = piecesOf(up, segments, start, end);
   for (const p of pieces) add(p.cls, usage.sumWithin(p.pieceFrom, p.pieceTo, p.gpus));
   const seen = new Set<number>();
-  const cuts = [...new Set(pieces.flatMap((p) => [p.pieceFrom, p.pieceTo]))];
-  for (const cut of cuts) {
+  for (const cut of cutsOf(pieces)) {
     for (const r of usage.crossing(cut)) {
       if (seen.has(r.seq)) continue;
       seen.add(r.seq);

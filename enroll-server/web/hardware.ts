@@ -1,7 +1,7 @@
 /** Hardware and check summaries shared by the pending queue and the node page. */
 import { h, table } from './dom.js';
 import { bytes } from './format.js';
-import type { NodeDetailView } from '../core/schemas.js';
+import type { NodeDetailView } from '../nodes/schemas.js';
 
 export function hardwareSummary(node: NodeDetailView): string {
   const hw = node.hardware;

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveProviderProfile } from '../../protocol/attributes.js';
 import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
-import { createRepositories } from '../../enroll-server/sqlite-store.js';
-import type { PresenceWrite } from '../../enroll-server/control/sqlite/presence-repository.js';
+import type { PresenceWrite } from '../../enroll-server/control/presence-repository.js';
+import { createSqliteRepositories } from '../../enroll-server/sqlite-store.js';
 import { simHardware } from './fleet.js';
 import { startServerProcess } from './server-process.js';
 import { round } from './stats.js';
@@ -28,20 +28,20 @@ function prng(seed: number): () => number {
   };
 }
 
-export function buildFleetWeek(
+export async function buildFleetWeek(
   dbPath: string,
   nodes: number,
   log: (l: string) => void,
-): { intervals: number; reports: number } {
+): Promise<{ intervals: number; reports: number }> {
   const db = openDatabase(dbPath);
-  const repos = createRepositories(db);
+  const repos = createSqliteRepositories(db);
   const random = prng(42);
   const at = WEEK_START - 30 * 24 * 60 * MINUTE;
   let intervals = 0;
   let reports = 0;
-  repos.transaction(() => {
-    repos.owners.create({ id: 'own_bench', email: 'bench@example.com', name: 'Bench', createdAt: at });
-    repos.payouts.addRateCard({
+  await repos.transaction(async (tx) => {
+    await tx.owners.create({ id: 'own_bench', email: 'bench@example.com', name: 'Bench', createdAt: at });
+    await tx.payouts.addRateCard({
       effectiveFrom: at,
       rates: {
         'nvidia/rtx4090/24Gi': { availabilityUusdPerGpuHour: '200000', workloadUusdPerGpuHour: '500000' },
@@ -55,12 +55,12 @@ export function buildFleetWeek(
     });
   });
   for (let batch = 0; batch < nodes; batch += 500) {
-    repos.transaction(() => {
+    await repos.transaction(async (tx) => {
       for (let i = batch; i < Math.min(nodes, batch + 500); i += 1) {
         const nodeId = `node_bench${String(i).padStart(6, '0')}`;
         const hardware = simHardware(i);
         const profile = deriveProviderProfile(hardware);
-        repos.nodes.create(
+        await tx.nodes.create(
           nodeId,
           'own_bench',
           `fp${i}`,
@@ -78,7 +78,7 @@ export function buildFleetWeek(
           },
           at,
         );
-        repos.nodes.transition(nodeId, 'active', 'active', null, 'bench', at);
+        await tx.nodes.transition(nodeId, 'active', 'active', null, 'bench', at);
         // ~20 disconnects spread over the week, each 1–30 minutes (a few nodes have long outages).
         const cuts = Array.from(
           { length: 20 },
@@ -111,7 +111,7 @@ export function buildFleetWeek(
             endReason: 'bye',
             bootId: null,
           });
-        repos.presence.write(rows);
+        await tx.presence.write(rows);
         intervals += rows.length;
         if (i % 4 === 0) {
           const gpus = hardware.gpus.length;
@@ -123,7 +123,7 @@ export function buildFleetWeek(
               t += 5 * MINUTE
             ) {
               seq += 1;
-              repos.usage.store(
+              await tx.usage.store(
                 {
                   nodeId,
                   seq,
@@ -159,7 +159,7 @@ export async function benchPayouts({
   try {
     log(`writing a week for ${nodes} nodes…`);
     const t0 = performance.now();
-    const data = buildFleetWeek(dbPath, nodes, log);
+    const data = await buildFleetWeek(dbPath, nodes, log);
     const buildSeconds = (performance.now() - t0) / 1000;
     const server = await startServerProcess({ HOMENODE_DB: dbPath });
     try {

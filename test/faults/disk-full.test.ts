@@ -74,11 +74,11 @@ describe('disk full', () => {
     expect((await filler(999)).status).toBe(201);
     const { repos } = server.app.homenode.context;
     for (const agent of fleet) {
-      expect(repos.usage.forNode(agent.options.nodeId).map((r) => r.seq)).toEqual(
+      expect((await repos.usage.forNode(agent.options.nodeId)).map((r) => r.seq)).toEqual(
         Array.from({ length: made }, (_, i) => i + 1),
       );
     }
-    server.app.homenode.context.hub.flushPresence();
+    await server.app.homenode.context.hub.flushPresence();
     expect(db.pragma('integrity_check', { simple: true }) as string).toBe('ok');
     await server.close();
     server = undefined;

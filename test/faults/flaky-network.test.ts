@@ -43,7 +43,7 @@ describe('flaky network between agents and server', () => {
     expect(proxy.stalls).toBeGreaterThan(0);
     const { repos } = server.app.homenode.context;
     for (const agent of fleet) {
-      expect(repos.usage.forNode(agent.options.nodeId).map((r) => r.seq)).toEqual(
+      expect((await repos.usage.forNode(agent.options.nodeId)).map((r) => r.seq)).toEqual(
         Array.from({ length: perAgent }, (_, i) => i + 1),
       );
     }

@@ -210,12 +210,12 @@ describe('agent daemon: usage reports', () => {
     s.useUrl(relay.url);
     s.start();
     await expect.poll(async () => (await s.node()).status, poll).toBe('active');
-    await expect.poll(() => s.usageRows().length, poll).toBeGreaterThanOrEqual(2);
+    await expect.poll(async () => (await s.usageRows()).length, poll).toBeGreaterThanOrEqual(2);
     expect(spooled(s).length).toBeGreaterThanOrEqual(2);
     relay.state.dropAcks = false;
     relay.cut();
     await expect.poll(() => spooled(s).length, poll).toBe(0);
-    const rows = s.usageRows();
+    const rows = await s.usageRows();
     const seqs = rows.map((r) => r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
@@ -228,7 +228,7 @@ describe('agent daemon: usage reports', () => {
     const first = s.start();
     await first.waitFor('Status: active', 10_000);
     const { port, dbPath } = s.server;
-    const before = s.usageRows().length;
+    const before = (await s.usageRows()).length;
     await s.server.close({ keepFiles: true });
     await expect.poll(() => spooled(s).length, poll).toBeGreaterThanOrEqual(2);
     first.kill('SIGKILL');
@@ -239,10 +239,10 @@ describe('agent daemon: usage reports', () => {
     const second = s.start();
     await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 10_000);
     await expect
-      .poll(() => s.usageRows(restarted).map((r) => r.seq), poll)
+      .poll(async () => (await s.usageRows(restarted)).map((r) => r.seq), poll)
       .toEqual(expect.arrayContaining(waiting));
-    expect(s.usageRows(restarted).length).toBeGreaterThan(before);
-    const seqs = s.usageRows(restarted).map((r) => r.seq);
+    expect((await s.usageRows(restarted)).length).toBeGreaterThan(before);
+    const seqs = (await s.usageRows(restarted)).map((r) => r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
   });
 });

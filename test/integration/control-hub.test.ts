@@ -172,14 +172,14 @@ describe('control channel hub (simulated agents, real server)', () => {
     conn.send({ type: 'usage', seq: 7, report });
     expect(await conn.next('ack')).toEqual({ type: 'ack', seq: 7 });
     expect(await conn.next('ack')).toEqual({ type: 'ack', seq: 7 });
-    const rows = server.app.homenode.context.repos.usage.forNode(nodeId);
+    const rows = await server.app.homenode.context.repos.usage.forNode(nodeId);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ seq: 7, workloads: [{ leaseId: 'lease-1', gpus: 1, seconds: 300 }] });
 
     const forged = await signPayload(await newSimIdentity(), { ...payload, seq: 8 });
     conn.send({ type: 'usage', seq: 8, report: forged });
     expect(await conn.next('error')).toMatchObject({ code: 'USAGE_REFUSED' });
-    expect(server.app.homenode.context.repos.usage.forNode(nodeId)).toHaveLength(1);
+    expect(await server.app.homenode.context.repos.usage.forNode(nodeId)).toHaveLength(1);
     await conn.close();
   });
 

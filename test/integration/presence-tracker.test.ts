@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PresenceTracker } from '../../enroll-server/control/presence-tracker.js';
 import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
-import { createRepositories } from '../../enroll-server/sqlite-store.js';
+import { createSqliteRepositories } from '../../enroll-server/sqlite-store.js';
 
 const T0 = Date.parse('2026-11-02T00:00:00Z');
 const MIN = 60_000;
 const at = (minutes: number, seconds = 0) => T0 + minutes * MIN + seconds * 1000;
 
-function setup() {
+async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'homenode-presence-'));
   const db = openDatabase(join(dir, 'p.db'));
-  const repos = createRepositories(db);
-  repos.owners.create({ id: 'own_1', email: 'a@example.com', name: 'A', createdAt: T0 });
+  const repos = createSqliteRepositories(db);
+  await repos.owners.create({ id: 'own_1', email: 'a@example.com', name: 'A', createdAt: T0 });
   db.prepare(
     `INSERT INTO nodes (id, owner_id, status, public_key, public_key_thumbprint, fingerprint, hardware, preflight, attributes, labels, agent_version, created_at, updated_at, enrolled_at)
      VALUES ('node_1', 'own_1', 'approved', '{}', 't1', 'f1', '{}', '[]', '[]', '{}', '1', ?, ?, ?)`,
@@ -27,37 +27,41 @@ function setup() {
       repo: repos.presence,
       now: clock.now,
       newId: () => `pi_${(n += 1)}`,
-      enrolledAt: () => T0,
+      enrolledAt: async () => T0,
       cacheMs: 0,
     });
   return { db, repos, clock, tracker };
 }
 
 describe('PresenceTracker (injected clock)', () => {
-  it('ends a bye at once and a silent drop at the last sign of life', () => {
-    const { repos, clock, tracker } = setup();
+  it('ends a bye at once and a silent drop at the last sign of life', async () => {
+    const { repos, clock, tracker } = await setup();
     const t = tracker();
     t.connect('node_1', 's1', 'boot1', true);
     clock.set(at(10));
     t.seen('node_1');
     clock.set(at(12));
     t.disconnect('node_1', 's1', 'disconnected', false); // silent: ends at 10:00
-    t.flush();
+    await t.flush();
     clock.set(at(20));
     t.connect('node_1', 's2', 'boot1', true);
     clock.set(at(25, 30));
     t.disconnect('node_1', 's2', 'bye', true); // bye: ends now
-    t.flush();
-    const stored = repos.presence.forNode('node_1', T0).map((i) => [i.startedAt, i.endedAt, i.endReason]);
+    await t.flush();
+    const stored = (await repos.presence.forNode('node_1', T0)).map((i) => [
+      i.startedAt,
+      i.endedAt,
+      i.endReason,
+    ]);
     expect(stored).toEqual([
       [at(0), at(10), 'disconnected'],
       [at(20), at(25, 30), 'bye'],
     ]);
-    expect(t.view('node_1', at(60)).uptime.upSeconds).toBe(600 + 330);
+    expect((await t.view('node_1', at(60))).uptime.upSeconds).toBe(600 + 330);
   });
 
-  it('writes nothing until flushed, and nothing for a pending node', () => {
-    const { repos, clock, tracker } = setup();
+  it('writes nothing until flushed, and nothing for a pending node', async () => {
+    const { repos, clock, tracker } = await setup();
     const t = tracker();
     t.connect('node_1', 's1', null, false);
     clock.set(at(5));
@@ -70,8 +74,8 @@ describe('PresenceTracker (injected clock)', () => {
       uptimeSeconds: 1,
       gpus: [],
     });
-    expect(t.flush()).toBe(0);
-    expect(t.view('node_1', at(5))).toMatchObject({
+    expect(await t.flush()).toBe(0);
+    expect(await t.view('node_1', at(5))).toMatchObject({
       online: true,
       metrics: { load1: 1 },
       uptime: { upSeconds: 0 },
@@ -79,42 +83,44 @@ describe('PresenceTracker (injected clock)', () => {
     t.setCountable('node_1', true); // approved at 5:00
     clock.set(at(8));
     t.seen('node_1');
-    expect(repos.presence.forNode('node_1', T0)).toHaveLength(0);
-    expect(t.flush()).toBe(1);
-    expect(repos.presence.forNode('node_1', T0)[0]).toMatchObject({
+    expect(await repos.presence.forNode('node_1', T0)).toHaveLength(0);
+    expect(await t.flush()).toBe(1);
+    expect((await repos.presence.forNode('node_1', T0))[0]).toMatchObject({
       startedAt: at(5),
       lastSeenAt: at(8),
       endedAt: null,
     });
   });
 
-  it('after a server crash, closes open intervals at their last written sign of life', () => {
-    const { repos, clock, tracker } = setup();
+  it('after a server crash, closes open intervals at their last written sign of life', async () => {
+    const { repos, clock, tracker } = await setup();
     const t = tracker();
     t.connect('node_1', 's1', null, true);
     clock.set(at(3));
     t.seen('node_1');
-    t.flush(); // last batch before the crash
+    await t.flush(); // last batch before the crash
     clock.set(at(4));
     t.seen('node_1'); // never written: lost with the process
     // A new process starts on the same database.
-    expect(repos.presence.closeAllOpen('server-restart')).toBe(1);
-    expect(repos.presence.forNode('node_1', T0)[0]).toMatchObject({
+    expect(await repos.presence.closeAllOpen('server-restart')).toBe(1);
+    expect((await repos.presence.forNode('node_1', T0))[0]).toMatchObject({
       startedAt: at(0),
       endedAt: at(3),
       endReason: 'server-restart',
     });
   });
 
-  it('replacing a session closes the old interval cleanly', () => {
-    const { repos, clock, tracker } = setup();
+  it('replacing a session closes the old interval cleanly', async () => {
+    const { repos, clock, tracker } = await setup();
     const t = tracker();
     t.connect('node_1', 's1', null, true);
     clock.set(at(2));
     t.connect('node_1', 's2', null, true);
     clock.set(at(3));
-    t.closeAll('server-shutdown');
-    expect(repos.presence.forNode('node_1', T0).map((i) => [i.startedAt, i.endedAt, i.endReason])).toEqual([
+    await t.closeAll('server-shutdown');
+    expect(
+      (await repos.presence.forNode('node_1', T0)).map((i) => [i.startedAt, i.endedAt, i.endReason]),
+    ).toEqual([
       [at(0), at(2), 'replaced'],
       [at(2), at(3), 'server-shutdown'],
     ]);

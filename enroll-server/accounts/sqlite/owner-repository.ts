@@ -1,11 +1,6 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface Owner {
-  id: string;
-  email: string;
-  name: string;
-  createdAt: number;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { Owner, OwnerRepository } from '../owner-repository.js';
 
 interface OwnerRow {
   id: string;
@@ -16,7 +11,7 @@ interface OwnerRow {
 
 const toOwner = (r: OwnerRow): Owner => ({ id: r.id, email: r.email, name: r.name, createdAt: r.created_at });
 
-export function createOwnerRepository(db: Db) {
+export function sqliteOwnerRepository(db: Db): (run: Run) => OwnerRepository {
   const insert = db.prepare('INSERT INTO owners (id, email, name, created_at) VALUES (?, ?, ?, ?)');
   const byId = db.prepare<[string], OwnerRow>('SELECT * FROM owners WHERE id = ?');
   const byEmail = db.prepare<[string], OwnerRow>('SELECT * FROM owners WHERE email = ?');
@@ -24,22 +19,22 @@ export function createOwnerRepository(db: Db) {
     `SELECT * FROM owners WHERE (@q = '' OR instr(lower(email), lower(@q)) > 0 OR instr(lower(name), lower(@q)) > 0)
      ORDER BY created_at, id LIMIT @limit OFFSET @offset`,
   );
-  return {
-    create(owner: Owner): Owner {
-      insert.run(owner.id, owner.email, owner.name, owner.createdAt);
-      return owner;
-    },
-    get(id: string): Owner | undefined {
-      const row = byId.get(id);
-      return row && toOwner(row);
-    },
-    getByEmail(email: string): Owner | undefined {
-      const row = byEmail.get(email);
-      return row && toOwner(row);
-    },
-    list(q: string, limit: number, offset: number): Owner[] {
-      return list.all({ q, limit, offset }).map(toOwner);
-    },
-  };
+  return (run) => ({
+    create: (owner) =>
+      run(() => {
+        insert.run(owner.id, owner.email, owner.name, owner.createdAt);
+        return owner;
+      }),
+    get: (id) =>
+      run(() => {
+        const row = byId.get(id);
+        return row && toOwner(row);
+      }),
+    getByEmail: (email) =>
+      run(() => {
+        const row = byEmail.get(email);
+        return row && toOwner(row);
+      }),
+    list: (q, limit, offset) => run(() => list.all({ q, limit, offset }).map(toOwner)),
+  });
 }
-export type OwnerRepository = ReturnType<typeof createOwnerRepository>;

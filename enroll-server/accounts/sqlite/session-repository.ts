@@ -1,18 +1,6 @@
-/** Cookie sessions and owners' password hashes (migration 004). Only hashes of session secrets are stored. */
 import type { Db } from '../../core/sqlite/database.js';
-
-export type SessionMethod = 'token' | 'password' | 'signup';
-
-export interface SessionRecord {
-  id: string;
-  tokenId: string;
-  csrfToken: string;
-  method: SessionMethod;
-  createdAt: number;
-  lastUsedAt: number;
-  expiresAt: number;
-  endedAt: number | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { SessionMethod, SessionRecord, SessionRepository } from '../session-repository.js';
 
 interface SessionRow {
   id: string;
@@ -36,13 +24,7 @@ const toSession = (r: SessionRow): SessionRecord => ({
   endedAt: r.ended_at,
 });
 
-export interface OwnerPassword {
-  ownerId: string;
-  passwordHash: string;
-  tokenId: string;
-}
-
-export function createSessionRepository(db: Db) {
+export function sqliteSessionRepository(db: Db): (run: Run) => SessionRepository {
   const insert = db.prepare(
     `INSERT INTO sessions (id, secret_hash, token_id, csrf_token, method, created_at, last_used_at, expires_at)
      VALUES (@id, @secretHash, @tokenId, @csrfToken, @method, @createdAt, @createdAt, @expiresAt)`,
@@ -62,32 +44,30 @@ export function createSessionRepository(db: Db) {
     `SELECT p.owner_id, p.password_hash, p.token_id FROM owner_passwords p
      JOIN owners o ON o.id = p.owner_id WHERE o.email = ?`,
   );
-  return {
-    create(record: Omit<SessionRecord, 'lastUsedAt' | 'endedAt'>, secretHash: string): void {
-      insert.run({ ...record, secretHash });
-    },
-    /** The live session whose secret hashes to `hash`, or undefined. */
-    findActive(hash: string, now: number): SessionRecord | undefined {
-      const row = byHash.get({ hash, now });
-      return row && toSession(row);
-    },
-    touch(id: string, at: number, expiresAt: number): void {
-      touch.run(at, expiresAt, id);
-    },
-    end(id: string, at: number): boolean {
-      return end.run(at, id).changes > 0;
-    },
-    /** Drop sessions that ended or expired before `before`. */
-    purge(before: number): number {
-      return purge.run(before, before).changes;
-    },
-    setPassword(ownerId: string, passwordHash: string, tokenId: string, at: number): void {
-      insertPassword.run(ownerId, passwordHash, tokenId, at, at);
-    },
-    passwordForEmail(email: string): OwnerPassword | undefined {
-      const row = passwordByEmail.get(email);
-      return row && { ownerId: row.owner_id, passwordHash: row.password_hash, tokenId: row.token_id };
-    },
-  };
+  return (run) => ({
+    create: (record, secretHash) =>
+      run(() => {
+        insert.run({ ...record, secretHash });
+      }),
+    findActive: (hash, now) =>
+      run(() => {
+        const row = byHash.get({ hash, now });
+        return row && toSession(row);
+      }),
+    touch: (id, at, expiresAt) =>
+      run(() => {
+        touch.run(at, expiresAt, id);
+      }),
+    end: (id, at) => run(() => end.run(at, id).changes > 0),
+    purge: (before) => run(() => purge.run(before, before).changes),
+    setPassword: (ownerId, passwordHash, tokenId, at) =>
+      run(() => {
+        insertPassword.run(ownerId, passwordHash, tokenId, at, at);
+      }),
+    passwordForEmail: (email) =>
+      run(() => {
+        const row = passwordByEmail.get(email);
+        return row && { ownerId: row.owner_id, passwordHash: row.password_hash, tokenId: row.token_id };
+      }),
+  });
 }
-export type SessionRepository = ReturnType<typeof createSessionRepository>;

@@ -1,15 +1,7 @@
 import type { Role } from '../../../protocol/api.js';
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface ApiTokenRecord {
-  id: string;
-  role: Role;
-  ownerId: string | null;
-  label: string | null;
-  createdAt: number;
-  createdBy: string | null;
-  revokedAt: number | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { ApiTokenRecord, TokenRepository } from '../token-repository.js';
 
 interface TokenRow {
   id: string;
@@ -33,7 +25,7 @@ const toToken = (r: TokenRow): ApiTokenRecord => ({
 
 const COLUMNS = 'id, role, owner_id, label, created_at, created_by, revoked_at';
 
-export function createTokenRepository(db: Db) {
+export function sqliteTokenRepository(db: Db): (run: Run) => TokenRepository {
   const insert = db.prepare(
     `INSERT INTO api_tokens (id, token_hash, role, owner_id, label, created_at, created_by)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -45,36 +37,32 @@ export function createTokenRepository(db: Db) {
   const list = db.prepare<[], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens ORDER BY created_at, id`);
   const revoke = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_tokens');
-  return {
-    create(record: Omit<ApiTokenRecord, 'revokedAt'>, tokenHash: string): ApiTokenRecord {
-      insert.run(
-        record.id,
-        tokenHash,
-        record.role,
-        record.ownerId,
-        record.label,
-        record.createdAt,
-        record.createdBy,
-      );
-      return { ...record, revokedAt: null };
-    },
-    findActiveByHash(tokenHash: string): ApiTokenRecord | undefined {
-      const row = byHash.get(tokenHash);
-      return row && toToken(row);
-    },
-    get(id: string): ApiTokenRecord | undefined {
-      const row = byId.get(id);
-      return row && toToken(row);
-    },
-    list(): ApiTokenRecord[] {
-      return list.all().map(toToken);
-    },
-    revoke(id: string, at: number): boolean {
-      return revoke.run(at, id).changes === 1;
-    },
-    count(): number {
-      return count.get()?.n ?? 0;
-    },
-  };
+  return (run) => ({
+    create: (record, tokenHash) =>
+      run(() => {
+        insert.run(
+          record.id,
+          tokenHash,
+          record.role,
+          record.ownerId,
+          record.label,
+          record.createdAt,
+          record.createdBy,
+        );
+        return { ...record, revokedAt: null };
+      }),
+    findActiveByHash: (tokenHash) =>
+      run(() => {
+        const row = byHash.get(tokenHash);
+        return row && toToken(row);
+      }),
+    get: (id) =>
+      run(() => {
+        const row = byId.get(id);
+        return row && toToken(row);
+      }),
+    list: () => run(() => list.all().map(toToken)),
+    revoke: (id, at) => run(() => revoke.run(at, id).changes === 1),
+    count: () => run(() => count.get()?.n ?? 0),
+  });
 }
-export type TokenRepository = ReturnType<typeof createTokenRepository>;

@@ -1,17 +1,11 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface CommandRun {
-  id: string;
-  nodeId: string;
-  name: string;
-  args: Record<string, unknown>;
-  requestedBy: string | null;
-  requestedAt: number;
-  finishedAt: number | null;
-  ok: boolean | null;
-  output: string | null;
-  error: string | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type {
+  CommandRepository,
+  CommandRun,
+  ShellSessionRecord,
+  ShellSessionRepository,
+} from '../command-repository.js';
 
 interface Row {
   id: string;
@@ -39,7 +33,7 @@ const toRun = (r: Row): CommandRun => ({
   error: r.error,
 });
 
-export function createCommandRepository(db: Db) {
+export function sqliteCommandRepository(db: Db): (run: Run) => CommandRepository {
   const insert = db.prepare(
     'INSERT INTO node_commands (id, node_id, name, args, requested_by, requested_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -50,74 +44,65 @@ export function createCommandRepository(db: Db) {
   const forNode = db.prepare<[string, number], Row>(
     'SELECT * FROM node_commands WHERE node_id = ? ORDER BY requested_at DESC LIMIT ?',
   );
-  return {
-    create(run: Pick<CommandRun, 'id' | 'nodeId' | 'name' | 'args' | 'requestedBy' | 'requestedAt'>): void {
-      insert.run(run.id, run.nodeId, run.name, JSON.stringify(run.args), run.requestedBy, run.requestedAt);
-    },
-    finish(id: string, at: number, ok: boolean, output: string | null, error: string | null): void {
-      finish.run(at, ok ? 1 : 0, output, error, id);
-    },
-    get(id: string): CommandRun | undefined {
-      const row = get.get(id);
-      return row && toRun(row);
-    },
-    forNode(nodeId: string, limit: number): CommandRun[] {
-      return forNode.all(nodeId, limit).map(toRun);
-    },
-  };
+  return (run) => ({
+    create: (c) =>
+      run(() => {
+        insert.run(c.id, c.nodeId, c.name, JSON.stringify(c.args), c.requestedBy, c.requestedAt);
+      }),
+    finish: (id, at, ok, output, error) =>
+      run(() => {
+        finish.run(at, ok ? 1 : 0, output, error, id);
+      }),
+    get: (id) =>
+      run(() => {
+        const row = get.get(id);
+        return row && toRun(row);
+      }),
+    forNode: (nodeId, limit) => run(() => forNode.all(nodeId, limit).map(toRun)),
+  });
 }
-export type CommandRepository = ReturnType<typeof createCommandRepository>;
 
-export interface ShellSessionRecord {
+interface ShellRow {
   id: string;
-  nodeId: string;
-  openedBy: string;
-  openedAt: number;
-  closedAt: number | null;
-  closeReason: string | null;
-  recordingPath: string;
-  bytesOut: number;
+  node_id: string;
+  opened_by: string;
+  opened_at: number;
+  closed_at: number | null;
+  close_reason: string | null;
+  recording_path: string;
+  bytes_out: number;
 }
 
-export function createShellSessionRepository(db: Db) {
+const toShell = (r: ShellRow): ShellSessionRecord => ({
+  id: r.id,
+  nodeId: r.node_id,
+  openedBy: r.opened_by,
+  openedAt: r.opened_at,
+  closedAt: r.closed_at,
+  closeReason: r.close_reason,
+  recordingPath: r.recording_path,
+  bytesOut: r.bytes_out,
+});
+
+export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSessionRepository {
   const insert = db.prepare(
     'INSERT INTO shell_sessions (id, node_id, opened_by, opened_at, recording_path) VALUES (?, ?, ?, ?, ?)',
   );
   const close = db.prepare(
     'UPDATE shell_sessions SET closed_at = ?, close_reason = ?, bytes_out = ? WHERE id = ? AND closed_at IS NULL',
   );
-  const forNode = db.prepare<
-    [string],
-    {
-      id: string;
-      node_id: string;
-      opened_by: string;
-      opened_at: number;
-      closed_at: number | null;
-      close_reason: string | null;
-      recording_path: string;
-      bytes_out: number;
-    }
-  >('SELECT * FROM shell_sessions WHERE node_id = ? ORDER BY opened_at DESC');
-  return {
-    open(s: Pick<ShellSessionRecord, 'id' | 'nodeId' | 'openedBy' | 'openedAt' | 'recordingPath'>): void {
-      insert.run(s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath);
-    },
-    close(id: string, at: number, reason: string, bytesOut: number): void {
-      close.run(at, reason, bytesOut, id);
-    },
-    forNode(nodeId: string): ShellSessionRecord[] {
-      return forNode.all(nodeId).map((r) => ({
-        id: r.id,
-        nodeId: r.node_id,
-        openedBy: r.opened_by,
-        openedAt: r.opened_at,
-        closedAt: r.closed_at,
-        closeReason: r.close_reason,
-        recordingPath: r.recording_path,
-        bytesOut: r.bytes_out,
-      }));
-    },
-  };
+  const forNode = db.prepare<[string], ShellRow>(
+    'SELECT * FROM shell_sessions WHERE node_id = ? ORDER BY opened_at DESC',
+  );
+  return (run) => ({
+    open: (s) =>
+      run(() => {
+        insert.run(s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath);
+      }),
+    close: (id, at, reason, bytesOut) =>
+      run(() => {
+        close.run(at, reason, bytesOut, id);
+      }),
+    forNode: (nodeId) => run(() => forNode.all(nodeId).map(toShell)),
+  });
 }
-export type ShellSessionRepository = ReturnType<typeof createShellSessionRepository>;

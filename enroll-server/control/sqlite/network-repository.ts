@@ -1,11 +1,6 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface NodeNetwork {
-  nodeId: string;
-  overlayIndex: number;
-  wireguardPublicKey: string | null;
-  joinedAt: number | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { NetworkRepository, NodeNetwork } from '../network-repository.js';
 
 interface Row {
   node_id: string;
@@ -21,7 +16,7 @@ const toNetwork = (r: Row): NodeNetwork => ({
   joinedAt: r.joined_at,
 });
 
-export function createNetworkRepository(db: Db) {
+export function sqliteNetworkRepository(db: Db): (run: Run) => NetworkRepository {
   const get = db.prepare<[string], Row>('SELECT * FROM node_network WHERE node_id = ?');
   const next = db.prepare<[], { n: number | null }>('SELECT MAX(overlay_index) AS n FROM node_network');
   const insert = db.prepare('INSERT INTO node_network (node_id, overlay_index, updated_at) VALUES (?, ?, ?)');
@@ -31,25 +26,20 @@ export function createNetworkRepository(db: Db) {
   const all = db.prepare<[], Row & { status: string }>(
     `SELECT nn.*, n.status FROM node_network nn JOIN nodes n ON n.id = nn.node_id ORDER BY nn.overlay_index`,
   );
-  return {
-    /** The node's overlay slot, allocating the next free one (indexes start at 2; 1 is the hub). */
-    ensure(nodeId: string, now: number): NodeNetwork {
-      const existing = get.get(nodeId);
-      if (existing) return toNetwork(existing);
-      const index = Math.max(1, next.get()?.n ?? 1) + 1;
-      insert.run(nodeId, index, now);
-      return { nodeId, overlayIndex: index, wireguardPublicKey: null, joinedAt: null };
-    },
-    get(nodeId: string): NodeNetwork | undefined {
-      const row = get.get(nodeId);
-      return row && toNetwork(row);
-    },
-    setJoined(nodeId: string, wireguardPublicKey: string, now: number): void {
-      setKey.run(wireguardPublicKey, now, now, nodeId);
-    },
-    peers(): (NodeNetwork & { status: string })[] {
-      return all.all().map((r) => ({ ...toNetwork(r), status: r.status }));
-    },
-  };
+  return (run) => ({
+    // One synchronous piece of work: no other call can take the same slot in between.
+    ensure: (nodeId, now) =>
+      run(() => {
+        const existing = get.get(nodeId);
+        if (existing) return toNetwork(existing);
+        const index = Math.max(1, next.get()?.n ?? 1) + 1;
+        insert.run(nodeId, index, now);
+        return { nodeId, overlayIndex: index, wireguardPublicKey: null, joinedAt: null };
+      }),
+    setJoined: (nodeId, wireguardPublicKey, now) =>
+      run(() => {
+        setKey.run(wireguardPublicKey, now, now, nodeId);
+      }),
+    peers: () => run(() => all.all().map((r) => ({ ...toNetwork(r), status: r.status }))),
+  });
 }
-export type NetworkRepository = ReturnType<typeof createNetworkRepository>;

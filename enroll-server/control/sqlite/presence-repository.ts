@@ -1,13 +1,6 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface PresenceInterval {
-  id: string;
-  nodeId: string;
-  startedAt: number;
-  lastSeenAt: number;
-  endedAt: number | null;
-  endReason: string | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { PresenceInterval, PresenceRepository, PresenceWrite } from '../presence-repository.js';
 
 interface Row {
   id: string;
@@ -27,18 +20,7 @@ const toInterval = (r: Row): PresenceInterval => ({
   endReason: r.end_reason,
 });
 
-/** A batch of presence changes, written in one transaction. */
-export interface PresenceWrite {
-  id: string;
-  nodeId: string;
-  startedAt: number;
-  lastSeenAt: number;
-  endedAt: number | null;
-  endReason: string | null;
-  bootId: string | null;
-}
-
-export function createPresenceRepository(db: Db) {
+export function sqlitePresenceRepository(db: Db): (run: Run) => PresenceRepository {
   const upsert = db.prepare(
     `INSERT INTO presence_intervals (id, node_id, started_at, last_seen_at, ended_at, end_reason, boot_id)
      VALUES (@id, @nodeId, @startedAt, @lastSeenAt, @endedAt, @endReason, @bootId)
@@ -51,32 +33,20 @@ export function createPresenceRepository(db: Db) {
   const forNode = db.prepare<{ nodeId: string; from: number }, Row>(
     `SELECT * FROM presence_intervals WHERE node_id = @nodeId AND COALESCE(ended_at, last_seen_at) >= @from ORDER BY started_at`,
   );
-  const since = db.prepare<{ from: number; to: number }, Row>(
-    `SELECT * FROM presence_intervals WHERE COALESCE(ended_at, last_seen_at) >= @from AND started_at < @to ORDER BY node_id, started_at`,
-  );
   const lastSeen = db.prepare<[string], { at: number | null }>(
     'SELECT MAX(COALESCE(ended_at, last_seen_at)) AS at FROM presence_intervals WHERE node_id = ?',
   );
+  // Inside an open transaction better-sqlite3 makes this a savepoint.
   const writeMany = db.transaction((rows: readonly PresenceWrite[]) => {
     for (const row of rows) upsert.run(row);
   });
-  return {
-    write(rows: readonly PresenceWrite[]): void {
-      if (rows.length) writeMany(rows);
-    },
-    /** After a crash: close every interval still open at its last sign of life. */
-    closeAllOpen(reason: string): number {
-      return closeOpen.run({ reason }).changes;
-    },
-    forNode(nodeId: string, from: number): PresenceInterval[] {
-      return forNode.all({ nodeId, from }).map(toInterval);
-    },
-    between(from: number, to: number): PresenceInterval[] {
-      return since.all({ from, to }).map(toInterval);
-    },
-    lastSeenAt(nodeId: string): number | null {
-      return lastSeen.get(nodeId)?.at ?? null;
-    },
-  };
+  return (run) => ({
+    write: (rows) =>
+      run(() => {
+        if (rows.length) writeMany(rows);
+      }),
+    closeAllOpen: (reason) => run(() => closeOpen.run({ reason }).changes),
+    forNode: (nodeId, from) => run(() => forNode.all({ nodeId, from }).map(toInterval)),
+    lastSeenAt: (nodeId) => run(() => lastSeen.get(nodeId)?.at ?? null),
+  });
 }
-export type PresenceRepository = ReturnType<typeof createPresenceRepository>;

@@ -1,13 +1,6 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface StoredUsageReport {
-  nodeId: string;
-  seq: number;
-  fromAt: number;
-  toAt: number;
-  workloads: { leaseId: string; gpus: number; seconds: number }[];
-  receivedAt: number;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { StoredUsageReport, UsageRepository } from '../usage-repository.js';
 
 interface Row {
   node_id: string;
@@ -18,42 +11,37 @@ interface Row {
   received_at: number;
 }
 
-export function createUsageRepository(db: Db) {
+export function sqliteUsageRepository(db: Db): (run: Run) => UsageRepository {
   const insert = db.prepare(
     `INSERT INTO usage_reports (node_id, seq, from_at, to_at, workloads, jws, received_at, gpu_seconds)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, seq) DO NOTHING`,
   );
   const forNode = db.prepare<[string], Row>('SELECT * FROM usage_reports WHERE node_id = ? ORDER BY seq');
-  const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM usage_reports');
-  return {
-    /** Store a verified report; false when (node, seq) was already stored (a resend). */
-    store(report: StoredUsageReport, jws: string): boolean {
-      return (
-        insert.run(
-          report.nodeId,
-          report.seq,
-          report.fromAt,
-          report.toAt,
-          JSON.stringify(report.workloads),
-          jws,
-          report.receivedAt,
-          report.workloads.reduce((sum, w) => sum + w.gpus * w.seconds, 0),
-        ).changes === 1
-      );
-    },
-    forNode(nodeId: string): StoredUsageReport[] {
-      return forNode.all(nodeId).map((r) => ({
-        nodeId: r.node_id,
-        seq: r.seq,
-        fromAt: r.from_at,
-        toAt: r.to_at,
-        workloads: JSON.parse(r.workloads) as StoredUsageReport['workloads'],
-        receivedAt: r.received_at,
-      }));
-    },
-    count(): number {
-      return count.get()?.n ?? 0;
-    },
-  };
+  return (run) => ({
+    store: (report, jws) =>
+      run(
+        () =>
+          insert.run(
+            report.nodeId,
+            report.seq,
+            report.fromAt,
+            report.toAt,
+            JSON.stringify(report.workloads),
+            jws,
+            report.receivedAt,
+            report.workloads.reduce((sum, w) => sum + w.gpus * w.seconds, 0),
+          ).changes === 1,
+      ),
+    forNode: (nodeId) =>
+      run(() =>
+        forNode.all(nodeId).map((r): StoredUsageReport => ({
+          nodeId: r.node_id,
+          seq: r.seq,
+          fromAt: r.from_at,
+          toAt: r.to_at,
+          workloads: JSON.parse(r.workloads) as StoredUsageReport['workloads'],
+          receivedAt: r.received_at,
+        })),
+      ),
+  });
 }
-export type UsageRepository = ReturnType<typeof createUsageRepository>;

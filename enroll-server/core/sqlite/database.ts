@@ -51,3 +51,8 @@ export function migrate(db: Db, migrations: Migration[]): number {
   }
   return applied;
 }
+
+/** True when the database answers a trivial query. */
+export function pingDatabase(db: Db): boolean {
+  return db.prepare('SELECT 1 AS ok').get() !== undefined;
+}

@@ -1,18 +1,6 @@
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface InstallationKeyRecord {
-  id: string;
-  keyId: string;
-  secretHash: string;
-  ownerId: string;
-  label: string | null;
-  createdAt: number;
-  createdBy: string | null;
-  expiresAt: number;
-  maxUses: number;
-  uses: number;
-  revokedAt: number | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { InstallationKeyRecord, KeyRepository } from '../key-repository.js';
 
 interface KeyRow {
   id: string;
@@ -42,7 +30,7 @@ const toKey = (r: KeyRow): InstallationKeyRecord => ({
   revokedAt: r.revoked_at,
 });
 
-export function createKeyRepository(db: Db) {
+export function sqliteKeyRepository(db: Db): (run: Run) => KeyRepository {
   const insert = db.prepare(
     `INSERT INTO installation_keys (id, key_id, secret_hash, owner_id, label, created_at, created_by, expires_at, max_uses, uses)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
@@ -64,42 +52,31 @@ export function createKeyRepository(db: Db) {
     `UPDATE installation_keys SET uses = uses + 1
      WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses`,
   );
-  return {
-    create(record: InstallationKeyRecord): InstallationKeyRecord {
-      insert.run(
-        record.id,
-        record.keyId,
-        record.secretHash,
-        record.ownerId,
-        record.label,
-        record.createdAt,
-        record.createdBy,
-        record.expiresAt,
-        record.maxUses,
-      );
-      return record;
-    },
-    /** Every key ever issued under this public id (ids are reused only after a key is dead). */
-    findByKeyId(keyId: string): InstallationKeyRecord[] {
-      return byKeyId.all(keyId).map(toKey);
-    },
-    isKeyIdLive(keyId: string, now: number): boolean {
-      return (liveKeyId.get(keyId, now)?.n ?? 0) > 0;
-    },
-    get(id: string): InstallationKeyRecord | undefined {
-      const row = byId.get(id);
-      return row && toKey(row);
-    },
-    list(ownerId: string | null, limit: number, offset: number): InstallationKeyRecord[] {
-      return listAll.all({ ownerId, limit, offset }).map(toKey);
-    },
-    revoke(id: string, at: number): boolean {
-      return revoke.run(at, id).changes === 1;
-    },
-    /** Take one use if the key is still usable at `now`; false when someone else took the last one. */
-    consumeUse(id: string, now: number): boolean {
-      return consume.run(id, now).changes === 1;
-    },
-  };
+  return (run) => ({
+    create: (record) =>
+      run(() => {
+        insert.run(
+          record.id,
+          record.keyId,
+          record.secretHash,
+          record.ownerId,
+          record.label,
+          record.createdAt,
+          record.createdBy,
+          record.expiresAt,
+          record.maxUses,
+        );
+        return record;
+      }),
+    findByKeyId: (keyId) => run(() => byKeyId.all(keyId).map(toKey)),
+    isKeyIdLive: (keyId, now) => run(() => (liveKeyId.get(keyId, now)?.n ?? 0) > 0),
+    get: (id) =>
+      run(() => {
+        const row = byId.get(id);
+        return row && toKey(row);
+      }),
+    list: (ownerId, limit, offset) => run(() => listAll.all({ ownerId, limit, offset }).map(toKey)),
+    revoke: (id, at) => run(() => revoke.run(at, id).changes === 1),
+    consumeUse: (id, now) => run(() => consume.run(id, now).changes === 1),
+  });
 }
-export type KeyRepository = ReturnType<typeof createKeyRepository>;

@@ -2,28 +2,8 @@ import type { NodeStatus, PublicJwk } from '../../../protocol/api.js';
 import type { ProviderAttribute } from '../../../protocol/attributes.js';
 import type { Check, HardwareFacts } from '../../../protocol/hardware.js';
 import type { Db } from '../../core/sqlite/database.js';
-
-export interface NodeRecord {
-  id: string;
-  ownerId: string;
-  enrolledWithKey: string | null;
-  status: NodeStatus;
-  statusReason: string | null;
-  publicKey: PublicJwk;
-  publicKeyThumbprint: string;
-  fingerprint: string;
-  hardware: HardwareFacts;
-  preflight: Check[];
-  attributes: ProviderAttribute[];
-  labels: Record<string, string>;
-  agentVersion: string;
-  createdAt: number;
-  updatedAt: number;
-  enrolledAt: number;
-  approvedAt: number | null;
-  approvedBy: string | null;
-  lastSeenAt: number | null;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { EnrollmentFields, NodeRecord, NodeRepository } from '../node-repository.js';
 
 interface NodeRow {
   id: string;
@@ -72,32 +52,7 @@ const toNode = (r: NodeRow): NodeRecord => ({
   lastSeenAt: r.last_seen_at,
 });
 
-export interface NodeListFilter {
-  ownerId?: string;
-  status?: NodeStatus;
-  q?: string;
-  ids?: readonly string[];
-  excludeIds?: readonly string[];
-  limit: number;
-  offset: number;
-}
-
-/** Fields an enrollment (new or re-install) sets. */
-export type EnrollmentFields = Pick<
-  NodeRecord,
-  | 'enrolledWithKey'
-  | 'status'
-  | 'statusReason'
-  | 'publicKey'
-  | 'publicKeyThumbprint'
-  | 'hardware'
-  | 'preflight'
-  | 'attributes'
-  | 'labels'
-  | 'agentVersion'
->;
-
-export function createNodeRepository(db: Db) {
+export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
   const insert = db.prepare(
     `INSERT INTO nodes (id, owner_id, enrolled_with_key, status, status_reason, public_key, public_key_thumbprint,
        fingerprint, hardware, preflight, attributes, labels, agent_version, created_at, updated_at, enrolled_at)
@@ -127,6 +82,10 @@ export function createNodeRepository(db: Db) {
      WHERE id = @id AND status = @from`,
   );
 
+  const countByStatus = db.prepare<[], { status: string; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM nodes GROUP BY status',
+  );
+
   const enrollmentParams = (id: string, f: EnrollmentFields, now: number) => ({
     id,
     enrolled_with_key: f.enrolledWithKey,
@@ -142,100 +101,85 @@ export function createNodeRepository(db: Db) {
     now,
   });
 
-  return {
-    create(id: string, ownerId: string, fingerprint: string, fields: EnrollmentFields, now: number): void {
-      const params = enrollmentParams(id, fields, now);
-      insert.run({ ...params, owner_id: ownerId, fingerprint });
-      history.run(id, now, params.hardware);
-    },
-    /** A re-install of a known machine: new identity and facts, same node id and history. */
-    reenroll(id: string, fields: EnrollmentFields, now: number): void {
-      const params = enrollmentParams(id, fields, now);
-      reenroll.run(params);
-      history.run(id, now, params.hardware);
-    },
-    updateHardware(
-      id: string,
-      fields: Pick<NodeRecord, 'hardware' | 'attributes' | 'labels'>,
-      now: number,
-    ): void {
-      const hardware = JSON.stringify(fields.hardware);
-      // Agents send a snapshot at every connect; history only records real changes.
-      if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
-      setHardware.run({
-        id,
-        hardware,
-        attributes: JSON.stringify(fields.attributes),
-        labels: JSON.stringify(fields.labels),
-        now,
-      });
-    },
-    get(id: string): NodeRecord | undefined {
-      const row = byId.get(id);
-      return row && toNode(row);
-    },
-    findByThumbprint(thumbprint: string): NodeRecord | undefined {
-      const row = byThumbprint.get(thumbprint);
-      return row && toNode(row);
-    },
-    findByFingerprint(fingerprint: string): NodeRecord[] {
-      return byFingerprint.all(fingerprint).map(toNode);
-    },
-    /** Compare-and-set on the status so that two ops racing cannot both move the same node. */
-    transition(
-      id: string,
-      from: NodeStatus,
-      to: NodeStatus,
-      reason: string | null,
-      actor: string,
-      now: number,
-    ): boolean {
-      return setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1;
-    },
-    list(filter: NodeListFilter): { nodes: NodeRecord[]; total: number } {
-      const where: string[] = [];
-      const params: Record<string, string | number> = { limit: filter.limit, offset: filter.offset };
-      if (filter.ownerId) {
-        where.push('n.owner_id = @ownerId');
-        params.ownerId = filter.ownerId;
-      }
-      if (filter.status) {
-        where.push('n.status = @status');
-        params.status = filter.status;
-      }
-      if (filter.q) {
-        where.push(
-          "(n.id LIKE @q ESCAPE '\\' OR o.email LIKE @q ESCAPE '\\' OR o.name LIKE @q ESCAPE '\\' OR n.attributes LIKE @q ESCAPE '\\')",
-        );
-        params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      }
-      if (filter.ids) {
-        if (filter.ids.length === 0) return { nodes: [], total: 0 };
-        where.push(`n.id IN (SELECT value FROM json_each(@ids))`);
-        params.ids = JSON.stringify(filter.ids);
-      }
-      if (filter.excludeIds?.length) {
-        where.push(`n.id NOT IN (SELECT value FROM json_each(@excludeIds))`);
-        params.excludeIds = JSON.stringify(filter.excludeIds);
-      }
-      const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const from = `FROM nodes n JOIN owners o ON o.id = n.owner_id ${clause}`;
-      const rows = db
-        .prepare<Record<string, string | number>, NodeRow>(
-          `SELECT n.* ${from} ORDER BY n.created_at DESC, n.id LIMIT @limit OFFSET @offset`,
-        )
-        .all(params);
-      const total = db
-        .prepare<Record<string, string | number>, { n: number }>(`SELECT COUNT(*) AS n ${from}`)
-        .get(params);
-      return { nodes: rows.map(toNode), total: total?.n ?? 0 };
-    },
-    countByStatus(): Record<string, number> {
-      const rows = db
-        .prepare<[], { status: string; n: number }>('SELECT status, COUNT(*) AS n FROM nodes GROUP BY status')
-        .all();
-      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    },
-  };
+  function list(filter: Parameters<NodeRepository['list']>[0]): { nodes: NodeRecord[]; total: number } {
+    const where: string[] = [];
+    const params: Record<string, string | number> = { limit: filter.limit, offset: filter.offset };
+    if (filter.ownerId) {
+      where.push('n.owner_id = @ownerId');
+      params.ownerId = filter.ownerId;
+    }
+    if (filter.status) {
+      where.push('n.status = @status');
+      params.status = filter.status;
+    }
+    if (filter.q) {
+      where.push(
+        "(n.id LIKE @q ESCAPE '\\' OR o.email LIKE @q ESCAPE '\\' OR o.name LIKE @q ESCAPE '\\' OR n.attributes LIKE @q ESCAPE '\\')",
+      );
+      params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (filter.ids) {
+      if (filter.ids.length === 0) return { nodes: [], total: 0 };
+      where.push(`n.id IN (SELECT value FROM json_each(@ids))`);
+      params.ids = JSON.stringify(filter.ids);
+    }
+    if (filter.excludeIds?.length) {
+      where.push(`n.id NOT IN (SELECT value FROM json_each(@excludeIds))`);
+      params.excludeIds = JSON.stringify(filter.excludeIds);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const from = `FROM nodes n JOIN owners o ON o.id = n.owner_id ${clause}`;
+    const rows = db
+      .prepare<Record<string, string | number>, NodeRow>(
+        `SELECT n.* ${from} ORDER BY n.created_at DESC, n.id LIMIT @limit OFFSET @offset`,
+      )
+      .all(params);
+    const total = db
+      .prepare<Record<string, string | number>, { n: number }>(`SELECT COUNT(*) AS n ${from}`)
+      .get(params);
+    return { nodes: rows.map(toNode), total: total?.n ?? 0 };
+  }
+
+  return (run) => ({
+    create: (id, ownerId, fingerprint, fields, now) =>
+      run(() => {
+        const params = enrollmentParams(id, fields, now);
+        insert.run({ ...params, owner_id: ownerId, fingerprint });
+        history.run(id, now, params.hardware);
+      }),
+    reenroll: (id, fields, now) =>
+      run(() => {
+        const params = enrollmentParams(id, fields, now);
+        reenroll.run(params);
+        history.run(id, now, params.hardware);
+      }),
+    updateHardware: (id, fields, now) =>
+      run(() => {
+        const hardware = JSON.stringify(fields.hardware);
+        // Agents send a snapshot at every connect; history only records real changes.
+        if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
+        setHardware.run({
+          id,
+          hardware,
+          attributes: JSON.stringify(fields.attributes),
+          labels: JSON.stringify(fields.labels),
+          now,
+        });
+      }),
+    get: (id) =>
+      run(() => {
+        const row = byId.get(id);
+        return row && toNode(row);
+      }),
+    findByThumbprint: (thumbprint) =>
+      run(() => {
+        const row = byThumbprint.get(thumbprint);
+        return row && toNode(row);
+      }),
+    findByFingerprint: (fingerprint) => run(() => byFingerprint.all(fingerprint).map(toNode)),
+    transition: (id, from, to, reason, actor, now) =>
+      run(() => setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1),
+    list: (filter) => run(() => list(filter)),
+    countByStatus: () => run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n]))),
+  });
 }
-export type NodeRepository = ReturnType<typeof createNodeRepository>;

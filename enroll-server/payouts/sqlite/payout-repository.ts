@@ -1,53 +1,8 @@
-/** Rate cards, payout periods, adjustments, outages, the server's runs and hardware history. */
 import type { HardwareFacts } from '../../../protocol/hardware.js';
 import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
 import type { Db } from '../../core/sqlite/database.js';
-import type { UsageSource } from '../workload.js';
-
-export interface RateCardRecord {
-  version: number;
-  effectiveFrom: number;
-  rates: Record<string, { availabilityUusdPerGpuHour: string; workloadUusdPerGpuHour: string }>;
-  note: string | null;
-  createdAt: number;
-  createdBy: string | null;
-}
-
-export type PeriodStatus = 'open' | 'computed' | 'locked';
-
-export interface PeriodRecord {
-  id: string;
-  start: number;
-  end: number;
-  status: PeriodStatus;
-  rateCardVersion: number | null;
-  statement: string | null;
-  hash: string | null;
-  createdAt: number;
-  computedAt: number | null;
-  lockedAt: number | null;
-  lockedBy: string | null;
-}
-
-export interface AdjustmentRecord {
-  id: string;
-  nodeId: string;
-  ownerId: string;
-  amountUusd: string;
-  reason: string;
-  actor: string;
-  createdAt: number;
-  periodId: string | null;
-}
-
-export interface OutageRecord {
-  id: string;
-  start: number;
-  end: number;
-  reason: string;
-  createdBy: string | null;
-  createdAt: number;
-}
+import type { Run } from '../../core/sqlite/engine.js';
+import type { PayoutRepository, PeriodRecord, PeriodStatus, RateCardRecord } from '../payout-repository.js';
 
 interface PeriodRow {
   id: string;
@@ -77,7 +32,7 @@ const toPeriod = (r: PeriodRow): PeriodRecord => ({
   lockedBy: r.locked_by,
 });
 
-export function createPayoutRepository(db: Db) {
+export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
   const q = {
     insertCard: db.prepare(
       'INSERT INTO rate_cards (effective_from, rates, note, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
@@ -172,140 +127,147 @@ export function createPayoutRepository(db: Db) {
       `SELECT seq, from_at, to_at, workloads FROM usage_reports
        WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow AND to_at > @at AND received_at <= @asOf`,
     ),
+    presence: db.prepare<
+      { nodeId: string; from: number },
+      { started_at: number; last_seen_at: number; ended_at: number | null }
+    >(
+      `SELECT started_at, last_seen_at, ended_at FROM presence_intervals
+       WHERE node_id = @nodeId AND COALESCE(ended_at, last_seen_at) >= @from ORDER BY started_at`,
+    ),
     history: db.prepare<[string], { at: number; hardware: string }>(
       'SELECT at, hardware FROM node_hardware_history WHERE node_id = ? ORDER BY at, id',
     ),
   };
 
-  return {
-    addRateCard(card: Omit<RateCardRecord, 'version'>): number {
-      return Number(
-        q.insertCard.run(
-          card.effectiveFrom,
-          JSON.stringify(card.rates),
-          card.note,
-          card.createdAt,
-          card.createdBy,
-        ).lastInsertRowid,
-      );
-    },
-    rateCards(): RateCardRecord[] {
-      return q.cards.all().map((r) => ({
-        version: r.version,
-        effectiveFrom: r.effective_from,
-        rates: JSON.parse(r.rates) as RateCardRecord['rates'],
-        note: r.note,
-        createdAt: r.created_at,
-        createdBy: r.created_by,
-      }));
-    },
-    createPeriod(id: string, start: number, end: number, now: number): void {
-      q.insertPeriod.run(id, start, end, now);
-      q.claimAdjustments.run(id, end);
-    },
-    overlapping(start: number, end: number): PeriodRecord[] {
-      return q.overlapping.all(end, start).map(toPeriod);
-    },
-    period(id: string): PeriodRecord | undefined {
-      const row = q.period.get(id);
-      return row && toPeriod(row);
-    },
-    periods(): PeriodRecord[] {
-      return q.periods.all().map(toPeriod);
-    },
-    saveComputed(id: string, statement: string, hash: string, rateCardVersion: number, at: number): boolean {
-      return q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1;
-    },
-    lock(
-      id: string,
-      statement: string,
-      hash: string,
-      rateCardVersion: number,
-      at: number,
-      actor: string,
-    ): boolean {
-      return q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1;
-    },
-    /** An adjustment lands in the next period that is not locked (or waits for one to be created). */
-    addAdjustment(a: Omit<AdjustmentRecord, 'periodId'>): AdjustmentRecord {
-      const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
-      q.insertAdjustment.run(
-        a.id,
-        a.nodeId,
-        a.ownerId,
-        a.amountUusd,
-        a.reason,
-        a.actor,
-        a.createdAt,
-        periodId,
-      );
-      return { ...a, periodId };
-    },
-    adjustmentsFor(periodId: string): AdjustmentRecord[] {
-      return q.adjustmentsFor.all(periodId).map((r) => ({
-        id: r.id,
-        nodeId: r.node_id,
-        ownerId: r.owner_id,
-        amountUusd: r.amount_uusd,
-        reason: r.reason,
-        actor: r.actor,
-        createdAt: r.created_at,
-        periodId: r.period_id,
-      }));
-    },
-    addOutage(o: OutageRecord): void {
-      q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
-    },
-    /** Declared outages overlapping [from, to) known at `asOf`. */
-    outages(from: number, to: number, asOf: number): OutageRecord[] {
-      return q.outages.all(to, from, asOf).map((r) => ({
-        id: r.id,
-        start: r.start_at,
-        end: r.end_at,
-        reason: r.reason,
-        createdBy: r.created_by,
-        createdAt: r.created_at,
-      }));
-    },
-    startRun(now: number): number {
-      return Number(q.startRun.run(now, now).lastInsertRowid);
-    },
-    alive(runId: number, now: number): void {
-      q.alive.run(now, runId);
-    },
-    /** Gaps between one server run's last sign of life and the next run's start, overlapping [from, to). */
-    detectedOutages(from: number, to: number, minGapMs: number): { start: number; end: number }[] {
-      const runs = q.runs.all(from, to);
-      const gaps: { start: number; end: number }[] = [];
-      for (let i = 1; i < runs.length; i += 1) {
-        const start = runs[i - 1]!.last_alive_at;
-        const end = runs[i]!.started_at;
-        if (end - start >= minGapMs && end > from && start < to) gaps.push({ start, end });
-      }
-      return gaps;
-    },
-    /** Nodes a statement for the period has a line for. */
-    nodesForPeriod(periodId: string, start: number, end: number): { id: string; ownerId: string }[] {
-      return q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id }));
-    },
-    /** A node's usage reports as known at `asOf`, summed in SQL where they need no cutting. */
-    usageSource(nodeId: string, asOf: number): UsageSource {
-      return {
-        sumWithin: (from, to, gpus) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
-        crossing: (at) =>
+  return (run) => ({
+    addRateCard: (card) =>
+      run(() =>
+        Number(
+          q.insertCard.run(
+            card.effectiveFrom,
+            JSON.stringify(card.rates),
+            card.note,
+            card.createdAt,
+            card.createdBy,
+          ).lastInsertRowid,
+        ),
+      ),
+    rateCards: () =>
+      run(() =>
+        q.cards.all().map((r): RateCardRecord => ({
+          version: r.version,
+          effectiveFrom: r.effective_from,
+          rates: JSON.parse(r.rates) as RateCardRecord['rates'],
+          note: r.note,
+          createdAt: r.created_at,
+          createdBy: r.created_by,
+        })),
+      ),
+    createPeriod: (id, start, end, now) =>
+      run(() => {
+        q.insertPeriod.run(id, start, end, now);
+        q.claimAdjustments.run(id, end);
+      }),
+    overlapping: (start, end) => run(() => q.overlapping.all(end, start).map(toPeriod)),
+    period: (id) =>
+      run(() => {
+        const row = q.period.get(id);
+        return row && toPeriod(row);
+      }),
+    periods: () => run(() => q.periods.all().map(toPeriod)),
+    saveComputed: (id, statement, hash, rateCardVersion, at) =>
+      run(() => q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1),
+    lock: (id, statement, hash, rateCardVersion, at, actor) =>
+      run(() => q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1),
+    addAdjustment: (a) =>
+      run(() => {
+        const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
+        q.insertAdjustment.run(
+          a.id,
+          a.nodeId,
+          a.ownerId,
+          a.amountUusd,
+          a.reason,
+          a.actor,
+          a.createdAt,
+          periodId,
+        );
+        return { ...a, periodId };
+      }),
+    adjustmentsFor: (periodId) =>
+      run(() =>
+        q.adjustmentsFor.all(periodId).map((r) => ({
+          id: r.id,
+          nodeId: r.node_id,
+          ownerId: r.owner_id,
+          amountUusd: r.amount_uusd,
+          reason: r.reason,
+          actor: r.actor,
+          createdAt: r.created_at,
+          periodId: r.period_id,
+        })),
+      ),
+    addOutage: (o) =>
+      run(() => {
+        q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
+      }),
+    outages: (from, to, asOf) =>
+      run(() =>
+        q.outages.all(to, from, asOf).map((r) => ({
+          id: r.id,
+          start: r.start_at,
+          end: r.end_at,
+          reason: r.reason,
+          createdBy: r.created_by,
+          createdAt: r.created_at,
+        })),
+      ),
+    startRun: (now) => run(() => Number(q.startRun.run(now, now).lastInsertRowid)),
+    alive: (runId, now) =>
+      run(() => {
+        q.alive.run(now, runId);
+      }),
+    detectedOutages: (from, to, minGapMs) =>
+      run(() => {
+        const runs = q.runs.all(from, to);
+        const gaps: { start: number; end: number }[] = [];
+        for (let i = 1; i < runs.length; i += 1) {
+          const start = runs[i - 1]!.last_alive_at;
+          const end = runs[i]!.started_at;
+          if (end - start >= minGapMs && end > from && start < to) gaps.push({ start, end });
+        }
+        return gaps;
+      }),
+    nodesForPeriod: (periodId, start, end) =>
+      run(() =>
+        q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id })),
+      ),
+    presence: (nodeId, from) =>
+      run(() =>
+        q.presence.all({ nodeId, from }).map((r) => ({
+          startedAt: r.started_at,
+          lastSeenAt: r.last_seen_at,
+          endedAt: r.ended_at,
+        })),
+      ),
+    hardwareHistory: (nodeId) =>
+      run(() =>
+        q.history.all(nodeId).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
+      ),
+    // Sums over a covering index; only the few reports crossing a cut are read one by one.
+    usage: (nodeId, asOf, queries) =>
+      run(() => ({
+        sums: queries.sums.map(
+          ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
+        ),
+        crossings: queries.cuts.map((at) =>
           q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
             seq: r.seq,
             from: r.from_at,
             to: r.to_at,
             workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
           })),
-      };
-    },
-    hardwareHistory(nodeId: string): { at: number; hardware: HardwareFacts }[] {
-      return q.history
-        .all(nodeId)
-        .map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts }));
-    },
-  };
+        ),
+      })),
+  });
 }
-export type PayoutRepository = ReturnType<typeof createPayoutRepository>;

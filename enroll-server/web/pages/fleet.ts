@@ -3,7 +3,8 @@ import { api, errorText } from '../api.js';
 import { type Child, field, h, notice, replace } from '../dom.js';
 import { dateTime, percent, relativeTime } from '../format.js';
 import type { PageContext } from '../page.js';
-import type { NodeSummaryView, OwnerView } from '../../core/schemas.js';
+import type { OwnerView } from '../../accounts/schemas.js';
+import type { NodeSummaryView } from '../../nodes/schemas.js';
 
 const REFRESH_MS = 5_000;
 

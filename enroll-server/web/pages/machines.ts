@@ -4,7 +4,8 @@ import { h, notice, replace, table } from '../dom.js';
 import { dateTime, percent, relativeTime } from '../format.js';
 import type { PageContext } from '../page.js';
 import { describeNode } from '../status.js';
-import type { KeyView, NodeDetailView, NodeSummaryView } from '../../core/schemas.js';
+import type { KeyView } from '../../enrollment/schemas.js';
+import type { NodeDetailView, NodeSummaryView } from '../../nodes/schemas.js';
 
 const KEY_STATE: Record<KeyView['state'], string> = {
   active: 'Active',

@@ -8,7 +8,7 @@ import { can } from '../session.js';
 import { describeNode } from '../status.js';
 import { openTerminal } from '../terminal.js';
 import { type PresenceTimeline, presenceStrip } from '../timeline.js';
-import type { NodeDetailView } from '../../core/schemas.js';
+import type { NodeDetailView } from '../../nodes/schemas.js';
 
 interface CommandResult {
   id: string;

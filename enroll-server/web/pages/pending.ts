@@ -4,7 +4,8 @@ import { field, h, notice, replace } from '../dom.js';
 import { relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
 import type { PageContext } from '../page.js';
-import type { NodeDetailView, NodeSummaryView, OwnerView } from '../../core/schemas.js';
+import type { OwnerView } from '../../accounts/schemas.js';
+import type { NodeDetailView, NodeSummaryView } from '../../nodes/schemas.js';
 
 function pendingCard(
   node: NodeDetailView,

@@ -1,0 +1,15 @@
+/** The WireGuard overlay: each node's address slot and, once joined, its public key. */
+export interface NodeNetwork {
+  nodeId: string;
+  overlayIndex: number;
+  wireguardPublicKey: string | null;
+  joinedAt: number | null;
+}
+
+export interface NetworkRepository {
+  /** The node's overlay slot, allocating the next free one (indexes start at 2; 1 is the hub). */
+  ensure(nodeId: string, now: number): Promise<NodeNetwork>;
+  setJoined(nodeId: string, wireguardPublicKey: string, now: number): Promise<void>;
+  /** Every node with a slot, with its status, by slot. */
+  peers(): Promise<(NodeNetwork & { status: string })[]>;
+}

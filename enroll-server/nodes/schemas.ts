@@ -1,0 +1,92 @@
+/** Node list and detail schemas and views: presence and uptime joined to the stored record. */
+import { Type, type Static } from 'typebox';
+import { NodeStatusSchema } from '../../protocol/api.js';
+import { groupGpus } from '../../protocol/attributes.js';
+import { CheckSchema, HardwareFactsSchema } from '../../protocol/hardware.js';
+import { IsoTime, NullableIsoTime, Paging, iso, isoOrNull } from '../core/schemas.js';
+import type { NodeFlag } from './flag-repository.js';
+import type { NodeRecord } from './node-repository.js';
+import type { PresenceView } from './presence-view.js';
+
+const AttributeSchema = Type.Object({ key: Type.String(), value: Type.String() });
+
+export const NodeFlagSchema = Type.Object({
+  kind: Type.String(),
+  message: Type.String(),
+  createdAt: IsoTime,
+  resolvedAt: NullableIsoTime,
+});
+
+export const NodeSummarySchema = Type.Object({
+  id: Type.String(),
+  ownerId: Type.String(),
+  status: NodeStatusSchema,
+  statusReason: Type.Union([Type.String(), Type.Null()]),
+  online: Type.Boolean(),
+  lastSeenAt: NullableIsoTime,
+  gpus: Type.Array(Type.Object({ model: Type.String(), memory: Type.String(), count: Type.Integer() })),
+  uptime: Type.Object({ last24h: Type.Number(), last7d: Type.Number(), upSeconds: Type.Number() }),
+  agentVersion: Type.String(),
+  enrolledAt: IsoTime,
+  approvedAt: NullableIsoTime,
+});
+
+export const NodeDetailSchema = Type.Intersect([
+  NodeSummarySchema,
+  Type.Object({
+    fingerprint: Type.String(),
+    hardware: HardwareFactsSchema,
+    preflight: Type.Array(CheckSchema),
+    attributes: Type.Array(AttributeSchema),
+    labels: Type.Record(Type.String(), Type.String()),
+    metrics: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    flags: Type.Array(NodeFlagSchema),
+    createdAt: IsoTime,
+  }),
+]);
+
+export const NodeListQuery = Type.Object({
+  status: Type.Optional(NodeStatusSchema),
+  online: Type.Optional(Type.Boolean()),
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  ownerId: Type.Optional(Type.String({ maxLength: 64 })),
+  ...Paging,
+});
+
+export type NodeSummaryView = Static<typeof NodeSummarySchema>;
+export type NodeDetailView = Static<typeof NodeDetailSchema>;
+
+export function nodeSummaryView(n: NodeRecord, presence: PresenceView): NodeSummaryView {
+  return {
+    id: n.id,
+    ownerId: n.ownerId,
+    status: n.status,
+    statusReason: n.statusReason,
+    online: presence.online,
+    lastSeenAt: isoOrNull(presence.lastSeenAt ?? n.lastSeenAt),
+    gpus: groupGpus(n.hardware).map((g) => ({ model: g.model, memory: g.memory, count: g.count })),
+    uptime: presence.uptime,
+    agentVersion: n.agentVersion,
+    enrolledAt: iso(n.enrolledAt),
+    approvedAt: isoOrNull(n.approvedAt),
+  };
+}
+
+export function nodeDetailView(n: NodeRecord, presence: PresenceView, flags: NodeFlag[]): NodeDetailView {
+  return {
+    ...nodeSummaryView(n, presence),
+    fingerprint: n.fingerprint,
+    hardware: n.hardware,
+    preflight: n.preflight,
+    attributes: n.attributes,
+    labels: n.labels,
+    metrics: presence.metrics,
+    flags: flags.map((f) => ({
+      kind: f.kind,
+      message: f.message,
+      createdAt: iso(f.createdAt),
+      resolvedAt: isoOrNull(f.resolvedAt),
+    })),
+    createdAt: iso(n.createdAt),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Every repository the server has, by capability, behind engine-neutral interfaces (each method
+ * returns a promise; transactions go through `transaction`). `sqlite-store.ts` implements them on
+ * better-sqlite3; another engine (PostgreSQL) implements the same `Store`. Only the composition
+ * root (`app.ts`) and the engines import this file: services name the repositories they use.
+ */
+import type { OwnerRepository } from './accounts/owner-repository.js';
+import type { SessionRepository } from './accounts/session-repository.js';
+import type { TokenRepository } from './accounts/token-repository.js';
+import type { CommandRepository, ShellSessionRepository } from './control/command-repository.js';
+import type { NetworkRepository } from './control/network-repository.js';
+import type { PresenceRepository } from './control/presence-repository.js';
+import type { UsageRepository } from './control/usage-repository.js';
+import type { ActivityLog } from './core/activity-log.js';
+import type { Transactional } from './core/transactions.js';
+import type { KeyRepository } from './enrollment/key-repository.js';
+import type { FlagRepository } from './nodes/flag-repository.js';
+import type { NodeRepository } from './nodes/node-repository.js';
+import type { PayoutRepository } from './payouts/payout-repository.js';
+
+export interface RepositorySet {
+  // core
+  activity: ActivityLog;
+  // accounts
+  owners: OwnerRepository;
+  tokens: TokenRepository;
+  sessions: SessionRepository;
+  // enrollment
+  keys: KeyRepository;
+  // nodes
+  nodes: NodeRepository;
+  flags: FlagRepository;
+  // control
+  presence: PresenceRepository;
+  usage: UsageRepository;
+  network: NetworkRepository;
+  commands: CommandRepository;
+  shellSessions: ShellSessionRepository;
+  // payouts
+  payouts: PayoutRepository;
+}
+
+export type Repositories = Transactional<RepositorySet>;
+
+/** A database engine: its repositories and what operators need of the database itself. */
+export interface Store {
+  repos: Repositories;
+  /** True when the database answers a trivial query (readiness). */
+  ping(): Promise<boolean>;
+  /** A consistent copy of the live database, written to `destination` while the server runs. */
+  backup(destination: string): Promise<void>;
+  close(): Promise<void>;
+}
