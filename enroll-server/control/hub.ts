@@ -3,14 +3,11 @@
  * against the protocol schemas, keeps presence, stores signed usage reports once, applies hardware
  * snapshots, tells nodes about status changes at once, sends `join`, relays commands and shells.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { RawData, WebSocket } from 'ws';
-import { Compile } from 'typebox/compile';
+import type { WebSocket } from 'ws';
 import type { NodeStatus } from '../../protocol/api.js';
 import {
   type AgentMessage,
-  AgentMessageSchema,
   CLOSE_CODES,
   type CommandName,
   PING_INTERVAL_MS,
@@ -27,14 +24,16 @@ import type { Transactional } from '../core/transactions.js';
 import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
+import { type FrameResult, readAgentFrame } from './agent-frames.js';
 import { buildJoinMessage } from './join.js';
+import { NodeShells, type ShellListener } from './node-shells.js';
+import { type JoinResult, recordJoinResult } from './join-results.js';
 import type { NetworkRepository } from './network-repository.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
 import type { UsageRepository } from './usage-repository.js';
 
-const checkAgentMessage = Compile(AgentMessageSchema);
 const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
 const ABUSE_LIMIT = 10;
 
@@ -48,12 +47,6 @@ interface Session {
   bye: boolean;
   badFrames: number;
   shellEnabled: boolean;
-  shells: Map<string, ShellListener>;
-}
-
-export interface ShellListener {
-  data(base64: string): void;
-  closed(reason: string, exitCode?: number): void;
 }
 
 export interface HubDeps {
@@ -76,6 +69,11 @@ export interface HubDeps {
 export class ControlHub {
   private readonly sessions = new Map<string, Session>();
   private readonly commands = new PendingCommands();
+  /** Remote shells open on the nodes (the shell relay talks to them through this). */
+  readonly shells = new NodeShells((nodeId, message) => {
+    const session = this.sessions.get(nodeId);
+    if (session) this.send(session, message);
+  });
   private readonly reports: SignedReports;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly flushTimer: NodeJS.Timeout;
@@ -138,7 +136,6 @@ export class ControlHub {
       bye: false,
       badFrames: 0,
       shellEnabled: false,
-      shells: new Map(),
     };
     this.sessions.set(nodeId, session);
     this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
@@ -148,7 +145,7 @@ export class ControlHub {
       this.deps.presence.seen(nodeId);
     });
     socket.on('message', (data, isBinary) => {
-      void this.onFrame(session, isBinary ? null : rawText(data)).catch((error: unknown) => {
+      void this.onFrame(session, readAgentFrame(data, isBinary)).catch((error: unknown) => {
         this.deps.log.error({ err: error, nodeId }, 'control frame handling failed');
       });
     });
@@ -197,28 +194,11 @@ export class ControlHub {
     return outcome;
   }
 
-  /** Open a shell on the node; the listener receives its output and its end. */
+  /** Open a shell on the node, if it allows remote shells; the listener receives its output and its end. */
   openShell(nodeId: string, sessionId: string, cols: number, rows: number, listener: ShellListener): boolean {
-    const session = this.sessions.get(nodeId);
-    if (!session?.shellEnabled) return false;
-    session.shells.set(sessionId, listener);
-    this.send(session, { type: 'shell-open', sessionId, cols, rows });
+    if (!this.sessions.get(nodeId)?.shellEnabled) return false;
+    this.shells.open(nodeId, sessionId, cols, rows, listener);
     return true;
-  }
-
-  shellInput(nodeId: string, sessionId: string, data: string): void {
-    const session = this.sessions.get(nodeId);
-    if (session?.shells.has(sessionId)) this.send(session, { type: 'shell-data', sessionId, data });
-  }
-
-  shellResize(nodeId: string, sessionId: string, cols: number, rows: number): void {
-    const session = this.sessions.get(nodeId);
-    if (session?.shells.has(sessionId)) this.send(session, { type: 'shell-resize', sessionId, cols, rows });
-  }
-
-  shellClose(nodeId: string, sessionId: string, reason: string): void {
-    const session = this.sessions.get(nodeId);
-    if (session?.shells.delete(sessionId)) this.send(session, { type: 'shell-close', sessionId, reason });
   }
 
   async flushPresence(): Promise<void> {
@@ -247,8 +227,7 @@ export class ControlHub {
     this.sessions.delete(session.nodeId);
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
-    for (const shell of session.shells.values()) shell.closed(`The node disconnected (${reason}).`);
-    session.shells.clear();
+    this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
   }
 
   private send(session: Session, message: ServerMessage): void {
@@ -269,28 +248,13 @@ export class ControlHub {
     if (session.badFrames >= ABUSE_LIMIT) session.socket.close(CLOSE_CODES.ABUSE, 'too many invalid frames');
   }
 
-  private async onFrame(session: Session, text: string | null): Promise<void> {
+  private async onFrame(session: Session, frame: FrameResult): Promise<void> {
     // Any frame proves the connection alive, as a pong does.
     session.lastHeardAt = this.deps.now();
     this.deps.presence.seen(session.nodeId);
-    if (text === null) return this.refuse(session, 'BINARY_FRAME', 'Frames must be JSON text.');
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return this.refuse(session, 'MALFORMED_JSON', 'The frame is not valid JSON.');
-    }
-    if (!checkAgentMessage.Check(value)) {
-      const first = checkAgentMessage.Errors(value)[0];
-      const type = typeof value === 'object' && value !== null && 'type' in value ? String(value.type) : '?';
-      return this.refuse(
-        session,
-        'INVALID_MESSAGE',
-        `Message "${type}" is not valid${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}.`,
-      );
-    }
-    this.deps.metrics.controlMessages.inc({ type: value.type });
-    await this.dispatch(session, value);
+    if (!frame.ok) return this.refuse(session, frame.code, frame.message);
+    this.deps.metrics.controlMessages.inc({ type: frame.message.type });
+    await this.dispatch(session, frame.message);
   }
 
   private async dispatch(session: Session, message: AgentMessage): Promise<void> {
@@ -333,60 +297,22 @@ export class ControlHub {
         });
         return;
       case 'join-result':
-        return this.onJoinResult(session, message.ok, message.wireguardPublicKey, message.error);
+        return this.onJoinResult(session, message);
       case 'bye':
         session.bye = true;
         this.end(session, 'bye', true);
         return;
       case 'shell-data':
-        session.shells.get(message.sessionId)?.data(message.data);
+        this.shells.output(nodeId, message.sessionId, message.data);
         return;
-      case 'shell-close': {
-        const shell = session.shells.get(message.sessionId);
-        session.shells.delete(message.sessionId);
-        shell?.closed(message.reason, message.exitCode);
+      case 'shell-close':
+        this.shells.closedByNode(nodeId, message.sessionId, message.reason, message.exitCode);
         return;
-      }
     }
   }
 
-  private async onJoinResult(
-    session: Session,
-    ok: boolean,
-    wireguardPublicKey: string | undefined,
-    error: string | undefined,
-  ): Promise<void> {
-    const now = this.deps.now();
-    const { repos } = this.deps;
-    if (!ok || !wireguardPublicKey) {
-      await repos.transaction(async (tx) => {
-        await tx.flags.add(
-          session.nodeId,
-          'join-failed',
-          `Joining the cluster failed: ${error ?? 'no WireGuard key reported'}`,
-          {},
-          now,
-        );
-        await tx.activity.record(
-          now,
-          { type: 'node', id: session.nodeId },
-          'node.join_failed',
-          { type: 'node', id: session.nodeId },
-          { error },
-        );
-      });
-      return;
-    }
-    const node = await repos.transaction(async (tx) => {
-      await tx.network.setJoined(session.nodeId, wireguardPublicKey, now);
-      if (await tx.nodes.transition(session.nodeId, 'approved', 'active', null, 'system', now)) {
-        await tx.activity.record(now, { type: 'node', id: session.nodeId }, 'node.active', {
-          type: 'node',
-          id: session.nodeId,
-        });
-      }
-      return tx.nodes.get(session.nodeId);
-    });
+  private async onJoinResult(session: Session, result: JoinResult): Promise<void> {
+    const node = await recordJoinResult(this.deps.repos, session.nodeId, result, this.deps.now());
     if (node) {
       session.status = node.status;
       this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
@@ -418,11 +344,3 @@ export class ControlHub {
     }
   }
 }
-
-function rawText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
-export const newShellSessionId = (): string => `sh_${randomBytes(9).toString('base64url')}`;

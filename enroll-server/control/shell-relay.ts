@@ -3,6 +3,7 @@
  * recording it (asciicast), with idle and duration limits. Opening and closing are written to the
  * shell sessions and the activity log; a shell whose opening cannot be recorded does not open.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -11,7 +12,7 @@ import { type Principal, actorOf } from '../core/auth.js';
 import type { ShellLimits } from '../core/config.js';
 import type { Transactional } from '../core/transactions.js';
 import type { ShellSessionRepository } from './command-repository.js';
-import { type ControlHub, newShellSessionId } from './hub.js';
+import type { ControlHub } from './hub.js';
 import { ShellRecorder } from './shell-recorder.js';
 
 export interface ShellRelayDeps {
@@ -23,6 +24,8 @@ export interface ShellRelayDeps {
   dataDir: string;
   log: FastifyBaseLogger;
 }
+
+export const newShellSessionId = (): string => `sh_${randomBytes(9).toString('base64url')}`;
 
 type ClientFrame =
   { type: 'input'; data: string } | { type: 'resize'; cols: number; rows: number } | { type: 'close' };
@@ -144,7 +147,7 @@ function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: num
     ended = true;
     clearTimeout(idleTimer);
     clearTimeout(maxTimer);
-    if (!fromNode) hub.shellClose(nodeId, sessionId, reason);
+    if (!fromNode) hub.shells.close(nodeId, sessionId, reason);
     recorder.close();
     recordClose(ctx, opened, reason, recorder.bytesOut);
     send({ type: 'end', reason, ...(exitCode === undefined ? {} : { exitCode }) });
@@ -187,10 +190,10 @@ function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: num
     touch();
     if (frame.type === 'input') {
       recorder.input(frame.data);
-      hub.shellInput(nodeId, sessionId, Buffer.from(frame.data, 'utf8').toString('base64'));
+      hub.shells.input(nodeId, sessionId, Buffer.from(frame.data, 'utf8').toString('base64'));
     } else if (frame.type === 'resize') {
       recorder.resize(frame.cols, frame.rows);
-      hub.shellResize(nodeId, sessionId, frame.cols, frame.rows);
+      hub.shells.resize(nodeId, sessionId, frame.cols, frame.rows);
     } else {
       end('Closed by the operator.');
     }

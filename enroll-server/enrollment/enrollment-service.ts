@@ -5,8 +5,6 @@
  */
 import { calculateJwkThumbprint } from 'jose';
 import type { EnrollRequest, EnrollResponse, NodeStatus } from '../../protocol/api.js';
-import { deriveProviderProfile } from '../../protocol/attributes.js';
-import type { HardwareFacts } from '../../protocol/hardware.js';
 import { parseInstallationKey } from '../../protocol/key.js';
 import type { Policy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
@@ -16,9 +14,7 @@ import {
   ConflictError,
   FingerprintConflictError,
   HardwareRejectedError,
-  KeyExpiredError,
   KeyInvalidError,
-  KeyRevokedError,
   KeyUsedError,
   NodeRevokedError,
   PrivateKeySentError,
@@ -28,9 +24,9 @@ import type { FailureLimiter } from '../core/failure-limiter.js';
 import { newId, verifyKeySecret } from '../core/ids.js';
 import type { Transactional } from '../core/transactions.js';
 import type { FlagRepository } from '../nodes/flag-repository.js';
-import { gpuSignature } from '../nodes/gpu-signature.js';
 import type { NodeEvents } from '../nodes/node-events.js';
-import type { EnrollmentFields, NodeRecord, NodeRepository } from '../nodes/node-repository.js';
+import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
+import { enrollmentFields, keyProblem, reinstallStatus } from './enrollment-rules.js';
 import type { InstallationKeyRecord, KeyRepository } from './key-repository.js';
 
 interface EnrollmentRepos {
@@ -81,62 +77,6 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       if (verifyKeySecret(candidate.secretHash, keyId, secret)) match = candidate;
     }
     return match;
-  }
-
-  function keyProblem(key: InstallationKeyRecord, at: number): AppError | undefined {
-    if (key.revokedAt !== null) {
-      return new KeyRevokedError(
-        'This installation key was revoked. Create a new key on the Home Node website.',
-      );
-    }
-    if (key.expiresAt <= at) {
-      return new KeyExpiredError(
-        'This installation key has expired. Create a new key on the Home Node website.',
-      );
-    }
-    if (key.uses >= key.maxUses) {
-      return new KeyUsedError(
-        'This installation key has already been used. Each key enrolls a limited number of machines: create a new key on the Home Node website.',
-      );
-    }
-    return undefined;
-  }
-
-  function enrollmentFields(
-    body: EnrollRequest,
-    key: InstallationKeyRecord,
-    thumbprint: string,
-    status: NodeStatus,
-    reason: string | null,
-  ): EnrollmentFields {
-    const profile = deriveProviderProfile(body.hardware);
-    return {
-      enrolledWithKey: key.id,
-      status,
-      statusReason: reason,
-      publicKey: { kty: body.publicKey.kty, crv: body.publicKey.crv, x: body.publicKey.x },
-      publicKeyThumbprint: thumbprint,
-      hardware: body.hardware,
-      preflight: body.preflight,
-      attributes: profile.attributes,
-      labels: profile.labels,
-      agentVersion: body.agentVersion,
-    };
-  }
-
-  /** Status after a re-install: an approved machine stays approved unless its GPUs changed. */
-  function reinstallStatus(
-    previous: NodeRecord,
-    hardware: HardwareFacts,
-  ): { status: NodeStatus; reason: string | null } {
-    if (previous.status === 'pending') return { status: 'pending', reason: previous.statusReason };
-    const before = gpuSignature(previous.hardware);
-    const after = gpuSignature(hardware);
-    if (before === after) return { status: 'approved', reason: null };
-    return {
-      status: 'pending',
-      reason: `GPUs changed on re-install: was ${before || 'none'}, now ${after || 'none'}`,
-    };
   }
 
   async function enroll(body: EnrollRequest, clientAddress: string): Promise<EnrollmentOutcome> {
