@@ -1,0 +1,43 @@
+/** Operator CLI: the server itself: backup, restore (local) and the hardware policy. */
+import { writeFileSync } from 'node:fs';
+import { type Command, type Row, str } from './command.js';
+import { record } from './format.js';
+import { restoreBackup } from './restore.js';
+
+export const SERVER_COMMANDS: Command[] = [
+  {
+    name: 'backup',
+    summary: "Download a consistent backup of the server's database (admin) to FILE",
+    args: ['FILE'],
+    run: async (ctx) => {
+      const bytes = await ctx.api.download('/v1/admin/backup');
+      const file = ctx.args[0] ?? '';
+      writeFileSync(file, bytes, { mode: 0o600 });
+      return { file, bytes: bytes.length };
+    },
+    render: (r: Row) =>
+      `Wrote a ${String(r.bytes)}-byte backup to ${String(r.file)}. Restore it with: npm run admin -- restore ${String(r.file)} --db PATH`,
+  },
+  {
+    name: 'restore',
+    summary: "Put a backup in place of a STOPPED server's database (local; needs no server or token)",
+    args: ['FILE'],
+    local: true,
+    options: {
+      db: { type: 'string', description: 'the database file to replace (HOMENODE_DB)', required: true },
+      force: { type: 'boolean', description: 'replace an existing database' },
+    },
+    run: (ctx) =>
+      Promise.resolve(
+        restoreBackup(ctx.args[0] ?? '', str(ctx.options.db) ?? '', ctx.options.force === true),
+      ),
+    render: (r: Row) =>
+      `Restored ${String(r.file)} to ${String(r.db)} (schema ${String(r.schemaVersion)}, ${String(r.owners)} owners, ${String(r.nodes)} nodes). Start the server.`,
+  },
+  {
+    name: 'policy',
+    summary: 'Show the hardware policy the server enforces',
+    run: ({ api }) => api.request('GET', '/v1/policy'),
+    render: (r: { policy: Row; serverTime: string }) => `${record(r.policy)}\nserverTime  ${r.serverTime}`,
+  },
+];
