@@ -257,6 +257,22 @@ describe('POST /v1/enroll', () => {
     expect(retry.body).toMatchObject({ nodeId: first.body.nodeId, status: 'pending', existing: true });
   });
 
+  it('answers retries of one enrollment sent at the same time with one node (one 201, the rest 200)', async () => {
+    const { server, owner } = await setup();
+    const { key } = await server.createKey(owner.id, { maxUses: 5 });
+    const machine = await newMachine();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        server.api<{ nodeId: string }>('POST', '/v1/enroll', { token: null, body: enrollBody(key, machine) }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    expect(new Set(results.map((r) => r.body.nodeId)).size).toBe(1);
+    const keys = await server.api<{ keys: { uses: number }[] }>('GET', `/v1/keys?ownerId=${owner.id}`);
+    expect(keys.body.keys[0]?.uses).toBe(1);
+    expect((await server.api<{ total: number }>('GET', '/v1/nodes')).body.total).toBe(1);
+  });
+
   it('keeps the node id when the same owner re-installs the same machine, and refuses another owner (409)', async () => {
     const { server, owner } = await setup();
     const machine = await newMachine();
