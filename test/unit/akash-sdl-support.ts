@@ -14,6 +14,11 @@ export function fixture(name: string): string {
   return readFileSync(new URL(`../fixtures/akash/${name}`, import.meta.url), 'utf8');
 }
 
+/** The 1-based line of the first line of `text` that contains `needle`. */
+export function lineOf(text: string, needle: string): number {
+  return text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+}
+
 /** Parse an SDL the test expects to be valid. */
 export function sdlOf(text: string): Sdl {
   const result = parseSdl(text);
