@@ -140,6 +140,24 @@ describe('matchPlacements: GPUs', () => {
     expect(only(sdl, same)).toEqual(eligible(['a', 'c']));
   });
 
+  it('keeps, like Akash’s inventory, only the last-sorting entry of a model listed twice', () => {
+    const a100_40 = { nodes: [fleetNode('a100', ['10de:20b1'])] };
+    const twice = buildSdl({
+      gpu: {
+        units: 1,
+        models: [
+          { model: 'a100', ram: '40Gi' },
+          { model: 'a100', ram: '80Gi' },
+        ],
+      },
+    });
+    expect(only(twice, a100_40).reasons).toEqual([
+      'service app needs 1 GPU matching capabilities/gpu/vendor/nvidia/model/a100/ram/40Gi or capabilities/gpu/vendor/nvidia/model/a100/ram/80Gi on one node, and the most any attested node that meets the other requirements has free is 0',
+    ]);
+    const once = buildSdl({ gpu: { units: 1, models: [{ model: 'a100', ram: '40Gi' }] } });
+    expect(only(once, a100_40)).toEqual(eligible(['a100']));
+  });
+
   it('matches what the request names for a model: memory and interface', () => {
     const fleet80 = { nodes: [fleetNode('a100', [A100_PCIE_80]), fleetNode('h100', [H100_SXM])] };
     const ask = (models: object[]) => only(buildSdl({ gpu: { units: 1, models } }), fleet80);
