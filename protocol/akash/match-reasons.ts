@@ -23,28 +23,40 @@ export function formatAttribute(a: Attribute): string {
   return `${a.key}=${a.value}`;
 }
 
-function list(items: readonly string[]): string {
+function list(items: readonly string[], conjunction = 'and'): string {
   if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1) ?? ''}`;
+}
+
+/** The provider keys a GPU request would be met by, as one phrase. */
+function gpuWanted(unit: ResourceUnit): string {
+  return list(
+    unit.resources.gpu.attributes.map((k) => providerGpuKey(k.key)),
+    'or',
+  );
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Hints for a requirement no attested node meets: unattested holders, other values, case. */
+/** Hints for a requirement no attested node meets: how many unattested nodes meet it, and near misses. */
 function hints(
   views: readonly NodeView[],
   satisfies: (attrs: Attribute[]) => boolean,
   near: (a: Attribute) => boolean,
-) {
+): { text: string; nearMiss: boolean } {
   const unattested = views.filter((v) => !v.attested && satisfies(v.everything)).length;
-  if (unattested)
-    return ` (${plural(unattested, 'node has', 'nodes have')} it without a current attestation; ${unattested === 1 ? 'it counts' : 'they count'} once an audit passes)`;
-  const close = [
-    ...new Set(views.filter((v) => v.attested).flatMap((v) => v.offered.filter(near).map(formatAttribute))),
-  ];
-  return close.length ? ` (attested nodes offer ${list(close.slice(0, 3))})` : '';
+  if (unattested) {
+    const who = unattested === 1 ? '1 node has it' : `${unattested} nodes have it`;
+    const when = unattested === 1 ? 'it counts' : 'they count';
+    return { text: ` (${who} without a current attestation; ${when} once an audit passes)`, nearMiss: false };
+  }
+  const offered = views.filter((v) => v.attested).flatMap((v) => v.offered.filter(near).map(formatAttribute));
+  const close = [...new Set(offered)].slice(0, 3);
+  return close.length
+    ? { text: ` (attested nodes offer ${list(close)})`, nearMiss: true }
+    : { text: '', nearMiss: false };
 }
 
 function together(earlier: readonly Attribute[]): string {
@@ -59,7 +71,8 @@ export function missingAttribute(
   if (views.some((v) => v.attested && v.offered.some((a) => attributeSatisfies(r, a))))
     return `no single attested node offers ${formatAttribute(r)}${together(earlier)}`;
   const sameKey = (a: Attribute) => keyMatches(r.key, a.key) && a.value !== r.value;
-  return `no attested node offers ${formatAttribute(r)}${hints(views, (attrs) => attrs.some((a) => attributeSatisfies(r, a)), sameKey)}`;
+  const hint = hints(views, (attrs) => attrs.some((a) => attributeSatisfies(r, a)), sameKey);
+  return `no attested node offers ${formatAttribute(r)}${hint.text}`;
 }
 
 export function missingGpu(
@@ -68,10 +81,7 @@ export function missingGpu(
   views: readonly NodeView[],
   offeredBy: (attrs: Attribute[]) => boolean,
 ): string {
-  const wanted = list(unit.resources.gpu.attributes.map((k) => providerGpuKey(k.key))).replace(
-    / and ([^ ]+)$/,
-    ' or $1',
-  );
+  const wanted = gpuWanted(unit);
   const asked = `, which service ${unit.service} asks for`;
   if (views.some((v) => v.attested && offeredBy(v.offered)))
     return `no single attested node offers ${wanted}${together(earlier)}${asked}`;
@@ -80,7 +90,8 @@ export function missingGpu(
     lower.some((k) => keyMatches(k, a.key.toLowerCase())) &&
     !unit.resources.gpu.attributes.some((k) => keyMatches(providerGpuKey(k.key), a.key));
   const hint = hints(views, offeredBy, caseOnly);
-  return `no attested node offers ${wanted}${asked}${hint}${hint.includes('attested nodes offer') ? '; Akash matches model names exactly, in lower case' : ''}`;
+  const caseNote = hint.nearMiss ? '; Akash matches model names exactly, in lower case' : '';
+  return `no attested node offers ${wanted}${asked}${hint.text}${caseNote}`;
 }
 
 export function missingStorage(
@@ -114,10 +125,7 @@ export function unsignedReason(
 }
 
 export function tooFewGpus(unit: ResourceUnit, best: number): string {
-  const wanted = list(unit.resources.gpu.attributes.map((k) => providerGpuKey(k.key))).replace(
-    / and ([^ ]+)$/,
-    ' or $1',
-  );
+  const wanted = gpuWanted(unit);
   const exact = unit.resources.gpu.models.some((m) => m.model !== '*' && m.model.includes('*'))
     ? "; Akash's inventory assigns GPUs by exact model name (or any model, for *), not by pattern"
     : '';
@@ -130,5 +138,6 @@ export function noRoom(unit: ResourceUnit, placed: number): string {
 
 export function noAttestedNodes(total: number, auditorId: string): string {
   if (total === 0) return 'the fleet has no nodes';
-  return `none of the ${plural(total, 'node')} holds a current attestation by our auditor ${auditorId}, so the provider advertises nothing; a node counts once its audit passes`;
+  const who = total === 1 ? "the fleet's only node holds no" : `none of the ${total} nodes holds a`;
+  return `${who} current attestation by our auditor ${auditorId}, so the provider advertises nothing; a node counts once its audit passes`;
 }

@@ -90,8 +90,12 @@ describe('matchPlacements: GPUs', () => {
     const unattested = { nodes: [fleetNode('node_4090', [RTX4090], [])] };
     expect(only(buildSdl({ gpu: { units: 1, models: [{ model: 'rtx4090' }] } }), unattested)).toEqual(
       refused(
-        `none of the 1 node holds a current attestation by our auditor ${OUR_AUDITOR}, so the provider advertises nothing; a node counts once its audit passes`,
+        `the fleet's only node holds no current attestation by our auditor ${OUR_AUDITOR}, so the provider advertises nothing; a node counts once its audit passes`,
       ),
+    );
+    const two = { nodes: [fleetNode('a', [RTX4090], []), fleetNode('b', [], [])] };
+    expect(only(buildSdl(), two).reasons[0]).toMatch(
+      /^none of the 2 nodes holds a current attestation by our auditor/,
     );
     const mixed = { nodes: [fleetNode('node_4090', [RTX4090]), fleetNode('node_h100', [H100_SXM], [])] };
     expect(only(buildSdl({ gpu: { units: 1, models: [{ model: 'h100' }] } }), mixed).reasons).toEqual([
