@@ -103,8 +103,13 @@ describe('parseSdl: what Akash refuses, with the line', () => {
     ]);
     expect(problems.map((x) => x.line)).toEqual([...problems.map((x) => x.line)].sort((a, b) => a - b));
     const result = parseSdl(many);
-    expect(result.ok ? '' : result.message).toMatch(
-      /^The SDL has 3 problems; fix them and send the SDL again\. First, at line \d+, column \d+: /,
+    expect(result.ok ? '' : result.message).toBe(
+      `The SDL has 3 problems; the first is at line ${problems[0]?.line}, column ${problems[0]?.column}: ` +
+        `${problems[0]?.message} Fix them and send the SDL again.`,
+    );
+    const one = parseSdl(buildSdl({ version: '3.0' }));
+    expect(one.ok ? '' : one.message).toBe(
+      'The SDL has a problem at line 1, column 10: version is "3.0"; Akash SDLs are version 2.0 or 2.1. Fix it and send the SDL again.',
     );
   });
 

@@ -11,7 +11,14 @@
  * line and column; the result lists them all.
  */
 import type { Node } from 'yaml';
-import type { ComputeResources, PlacementGroup, ResourceUnit, Sdl, SdlParseResult } from '../types.js';
+import type {
+  ComputeResources,
+  PlacementGroup,
+  ResourceUnit,
+  Sdl,
+  SdlParseResult,
+  SdlProblem,
+} from '../types.js';
 import { readComputeProfile } from './compute-profile.js';
 import { readPlacementProfile, type PlacementProfile } from './placement-profile.js';
 import { YamlReader, type Entry } from './yaml-reader.js';
@@ -235,10 +242,15 @@ function build(r: YamlReader): Sdl | undefined {
   return { version, groups };
 }
 
-function summary(count: number): string {
-  return count === 1
-    ? 'The SDL has a problem; fix it and send the SDL again.'
-    : `The SDL has ${count} problems; fix them and send the SDL again.`;
+/** One sentence for a person: where the (first) problem is, what it is, and what to do. */
+function summary(problems: readonly SdlProblem[]): string {
+  const [first] = problems;
+  if (!first)
+    return "The SDL could not be read as an Akash SDL; check it against Akash's SDL reference and send it again.";
+  const at = `line ${first.line}, column ${first.column}`;
+  if (problems.length === 1)
+    return `The SDL has a problem at ${at}: ${first.message} Fix it and send the SDL again.`;
+  return `The SDL has ${problems.length} problems; the first is at ${at}: ${first.message} Fix them and send the SDL again.`;
 }
 
 /** Parse an Akash SDL. Problems are listed with their line and column, first one first. */
@@ -254,7 +266,5 @@ export function parseSdl(text: string): SdlParseResult {
   const sdl = r.problems.length ? undefined : build(r);
   if (sdl) return { ok: true, sdl };
   const problems = [...r.problems].sort((a, b) => a.line - b.line || a.column - b.column);
-  const first = problems[0];
-  const where = first ? ` First, at line ${first.line}, column ${first.column}: ${first.message}` : '';
-  return { ok: false, message: `${summary(problems.length)}${where}`, problems };
+  return { ok: false, message: summary(problems), problems };
 }
