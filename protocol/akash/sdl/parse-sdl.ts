@@ -86,89 +86,115 @@ interface Context {
   groups: Map<string, PlacementGroup & { tee: string }>;
 }
 
-function addUnit(ctx: Context, service: string, target: Entry): void {
-  const { r } = ctx;
+/** `deployment.<service>.<placement>`: `{ profile, count }`, or undefined (problems recorded). */
+function readTarget(
+  r: YamlReader,
+  target: Entry,
+): { profile: string; profileNode: Node | null; count: number } | undefined {
   const fields = r.strictEntries(target.value, target.path, ['profile', 'count']);
-  if (!fields) return;
+  if (!fields) return undefined;
   const profileEntry = fields.find((f) => f.key === 'profile');
   const countEntry = fields.find((f) => f.key === 'count');
   if (!profileEntry || !countEntry) {
     r.problem(target.value, target.path, `${target.path} needs a profile (a compute profile) and a count.`);
-    return;
+    return undefined;
   }
   const profile = r.text(profileEntry.value, profileEntry.path);
   const countText = r.text(countEntry.value, countEntry.path, 'a whole number');
-  if (profile === undefined || countText === undefined) return;
+  if (profile === undefined || countText === undefined) return undefined;
   if (!COUNT.test(countText)) {
     r.problem(
       countEntry.value,
       countEntry.path,
       `${countEntry.path} is "${countText}"; the count is a whole number from 1.`,
     );
-    return;
+    return undefined;
   }
-  const svc = ctx.services.get(service);
-  const computeEntry = ctx.compute.get(profile);
+  return { profile, profileNode: profileEntry.value, count: Number(countText) };
+}
+
+/** The service, compute profile, placement profile and price a deployment entry names must exist. */
+function referencesExist(
+  ctx: Context,
+  service: string,
+  target: Entry,
+  profile: string,
+  profileNode: Node | null,
+): boolean {
   const placement = ctx.placement.get(target.key);
   const problems: [Node | null, string][] = [];
-  if (!svc)
-    problems.push([target.value, `${target.path}: there is no service named ${service} under services.`]);
-  if (!computeEntry)
-    problems.push([
-      profileEntry.value,
-      `${target.path}: there is no compute profile named ${profile} under profiles.compute.`,
-    ]);
+  if (!ctx.services.has(service))
+    problems.push([target.value, `there is no service named ${service} under services.`]);
+  if (!ctx.compute.has(profile))
+    problems.push([profileNode, `there is no compute profile named ${profile} under profiles.compute.`]);
   if (!ctx.placement.has(target.key))
     problems.push([
       target.keyNode,
-      `${target.path}: there is no placement profile named ${target.key} under profiles.placement.`,
+      `there is no placement profile named ${target.key} under profiles.placement.`,
     ]);
-  else if (placement && computeEntry && !placement.pricing.has(profile))
+  else if (placement && ctx.compute.has(profile) && !placement.pricing.has(profile))
     problems.push([
       target.keyNode,
-      `${target.path}: profiles.placement.${target.key}.pricing has no price for ${profile}; add one.`,
+      `profiles.placement.${target.key}.pricing has no price for ${profile}; add one.`,
     ]);
-  for (const [node, message] of problems) r.problem(node, target.path, message);
-  if (problems.length || !svc || !computeEntry || !placement) return;
-  const resources = ctx.resources.get(profile);
-  const price = placement.pricing.get(profile);
-  if (!resources || !price || svc.tee === undefined) return;
-  if (svc.tee === 'cpu-gpu' && resources.gpu.units === 0)
-    r.problem(
-      profileEntry.value,
-      target.path,
-      `services.${service}.params.tee is cpu-gpu, but compute profile ${profile} has no GPU.`,
-    );
+  for (const [node, message] of problems) ctx.r.problem(node, target.path, `${target.path}: ${message}`);
+  return problems.length === 0;
+}
+
+/** The group of placement `name`, made on first use; a service's tee joins its requirements. */
+function groupFor(
+  ctx: Context,
+  target: Entry,
+  placement: PlacementProfile,
+  tee: string,
+): PlacementGroup & { tee: string } {
   const group = ctx.groups.get(target.key) ?? {
     name: target.key,
     requirements: { attributes: [...placement.attributes], signedBy: placement.signedBy },
     resources: [],
-    position: r.position(placement.node),
+    position: ctx.r.position(placement.node),
     tee: '',
   };
   ctx.groups.set(target.key, group);
-  if (svc.tee && group.tee && svc.tee !== group.tee)
-    r.problem(
+  if (tee && group.tee && tee !== group.tee)
+    ctx.r.problem(
       target.keyNode,
       target.path,
-      `placement ${target.key} mixes tee ${group.tee} and ${svc.tee}; one group takes one tee type.`,
+      `placement ${target.key} mixes tee ${group.tee} and ${tee}; one group takes one tee type.`,
     );
-  else if (svc.tee && !group.tee) {
-    group.tee = svc.tee;
-    group.requirements.attributes = [
-      ...group.requirements.attributes,
-      { key: 'tee/type', value: svc.tee },
-    ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  else if (tee && !group.tee) {
+    group.tee = tee;
+    group.requirements.attributes = [...group.requirements.attributes, { key: 'tee/type', value: tee }].sort(
+      (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
   }
+  return group;
+}
+
+function addUnit(ctx: Context, service: string, target: Entry): void {
+  const wanted = readTarget(ctx.r, target);
+  if (!wanted || !referencesExist(ctx, service, target, wanted.profile, wanted.profileNode)) return;
+  const { profile, count } = wanted;
+  const tee = ctx.services.get(service)?.tee;
+  const placement = ctx.placement.get(target.key);
+  const resources = ctx.resources.get(profile);
+  const price = placement?.pricing.get(profile);
+  if (!placement || !resources || !price || tee === undefined) return;
+  if (tee === 'cpu-gpu' && resources.gpu.units === 0)
+    ctx.r.problem(
+      wanted.profileNode,
+      target.path,
+      `services.${service}.params.tee is cpu-gpu, but compute profile ${profile} has no GPU.`,
+    );
   const unit: ResourceUnit = {
     service,
     profile,
-    count: Number(countText),
+    count,
     resources,
     price,
-    position: r.position(target.keyNode),
+    position: ctx.r.position(target.keyNode),
   };
-  group.resources.push(unit);
+  groupFor(ctx, target, placement, tee).resources.push(unit);
 }
 
 function byKey(entries: Entry[]): Entry[] {
