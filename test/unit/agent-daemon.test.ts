@@ -1,4 +1,4 @@
-/** Pure parts of the agent daemon: backoff, metrics and pod parsing, usage windows, join files, screens. */
+/** Pure parts of the agent daemon: backoff, metrics and pod parsing, usage windows, screens (join files: agent-join-config). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,13 +7,11 @@ import { boundOutput, tailLines } from '../../agent/commands/bounded-output.js';
 import { controlUrl, readRefusal } from '../../agent/control/dial.js';
 import { hardwareDigest } from '../../agent/control/hardware-watch.js';
 import { ReconnectBackoff, fullJitterDelay } from '../../agent/control/reconnect.js';
-import { joinDigest, renderK3sConfig, renderWireguardConfig } from '../../agent/join/join-config.js';
 import { parseGpuMetrics } from '../../agent/metrics/gpu-metrics.js';
 import { createStyle } from '../../agent/ui/output.js';
 import { type DaemonView, SCREEN_ROWS, renderStatusScreen } from '../../agent/ui/status-screen.js';
 import { kubectlPodsArgs, parseGpuPods } from '../../agent/usage/gpu-pods.js';
 import { addSample, closeWindow, openWindow } from '../../agent/usage/usage-window.js';
-import type { JoinMessage } from '../../protocol/control.js';
 import { rtx4090Hardware } from '../helpers/enrollment.js';
 
 const PODS = readFileSync(join(import.meta.dirname, '../fixtures/agent/k3s/pods-gpu.json'), 'utf8');
@@ -171,65 +169,6 @@ describe('usage windows', () => {
     w = addSample(w, t0 + 60_000 + 30 * 60_000, [{ leaseId: 'a', gpus: 1 }], 120_000);
     expect(closeWindow(w, t0 + 31 * 60_000).workloads).toEqual([{ leaseId: 'a', gpus: 1, seconds: 180 }]);
     expect(closeWindow(openWindow(t0), t0 + 1000).workloads).toEqual([]);
-  });
-});
-
-describe('join files', () => {
-  const join: JoinMessage = {
-    type: 'join',
-    cluster: { server: 'https://100.64.0.1:6443', token: 'K10abc::server:s3cr"et', nodeName: 'nd-abc' },
-    network: {
-      address: '100.64.0.7/32',
-      hubPublicKey: 'DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
-      hubEndpoint: 'hub.example.com:51820',
-      allowedIps: ['100.64.0.0/10'],
-      persistentKeepalive: 25,
-    },
-    labels: {
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090': '1',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.ram.24Gi': '1',
-    },
-  };
-
-  it('renders the WireGuard config for the overlay', () => {
-    expect(renderWireguardConfig(join, 'PRIVATE=')).toBe(
-      [
-        '# Written by the Home Node agent from the server\'s "join" message. Do not edit.',
-        '[Interface]',
-        'PrivateKey = PRIVATE=',
-        'Address = 100.64.0.7/32',
-        '',
-        '[Peer]',
-        'PublicKey = DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
-        'Endpoint = hub.example.com:51820',
-        'AllowedIPs = 100.64.0.0/10',
-        'PersistentKeepalive = 25',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('renders the k3s agent config with quoted values and sorted labels', () => {
-    expect(renderK3sConfig(join, 'hn0')).toBe(
-      [
-        '# Written by the Home Node agent from the server\'s "join" message. Do not edit.',
-        'server: "https://100.64.0.1:6443"',
-        'token: "K10abc::server:s3cr\\"et"',
-        'node-name: "nd-abc"',
-        'node-ip: "100.64.0.7"',
-        'flannel-iface: "hn0"',
-        'node-label:',
-        '  - "akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090=1"',
-        '  - "akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.ram.24Gi=1"',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('tells an identical join from a changed one', () => {
-    const reordered = { ...join, labels: Object.fromEntries(Object.entries(join.labels).reverse()) };
-    expect(joinDigest(reordered)).toBe(joinDigest(join));
-    expect(joinDigest({ ...join, labels: { ...join.labels, x: '2' } })).not.toBe(joinDigest(join));
   });
 });
 
