@@ -9,7 +9,12 @@ import { hardwareDigest } from '../../agent/control/hardware-watch.js';
 import { ReconnectBackoff, fullJitterDelay } from '../../agent/control/reconnect.js';
 import { parseGpuMetrics } from '../../agent/metrics/gpu-metrics.js';
 import { createStyle } from '../../agent/ui/output.js';
-import { type DaemonView, SCREEN_ROWS, renderStatusScreen } from '../../agent/ui/status-screen.js';
+import {
+  type DaemonView,
+  INSECURE_STATUS_LINE,
+  SCREEN_ROWS,
+  renderStatusScreen,
+} from '../../agent/ui/status-screen.js';
 import { kubectlPodsArgs, parseGpuPods } from '../../agent/usage/gpu-pods.js';
 import { addSample, closeWindow, openWindow } from '../../agent/usage/usage-window.js';
 import { rtx4090Hardware } from '../helpers/enrollment.js';
@@ -235,6 +240,7 @@ describe('daemon odds and ends', () => {
     const base: DaemonView = {
       nodeId: 'nd_01JBC3ZK5Q9V7W8X2Y4T6R1M0N',
       serverUrl: 'https://enroll.homenode.example.com',
+      insecureHttp: false,
       status: 'pending',
       connection: 'waiting',
       retryAt: 12_000,
@@ -264,16 +270,18 @@ describe('daemon odds and ends', () => {
         })),
       },
     };
-    for (const status of ['unknown', 'pending', 'approved', 'active', 'rejected', 'revoked'] as const) {
-      const lines = renderStatusScreen(
-        { ...base, status, reason: status === 'revoked' ? 'GPU resold. '.repeat(20) : null },
-        createStyle(false),
-        0,
-      );
-      expect(lines).toHaveLength(SCREEN_ROWS);
-      for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
-      expect(lines.join('\n')).toContain('Connection: lost; trying again in 12 s');
-    }
+    for (const insecureHttp of [false, true])
+      for (const status of ['unknown', 'pending', 'approved', 'active', 'rejected', 'revoked'] as const) {
+        const lines = renderStatusScreen(
+          { ...base, insecureHttp, status, reason: status === 'revoked' ? 'GPU resold. '.repeat(20) : null },
+          createStyle(false),
+          0,
+        );
+        expect(lines).toHaveLength(SCREEN_ROWS);
+        for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
+        expect(lines.join('\n')).toContain('Connection: lost; trying again in 12 s');
+        expect(lines.includes(INSECURE_STATUS_LINE)).toBe(insecureHttp);
+      }
     const revoked = renderStatusScreen(
       { ...base, status: 'revoked', reason: 'mining on the side' },
       createStyle(false),
