@@ -20,7 +20,7 @@ afterEach(async () => {
   extra = [];
 });
 
-const poll = { timeout: 10_000, interval: 50 };
+const poll = { timeout: 20_000, interval: 50 };
 
 /** The real program (never a stand-in from test/fixtures), or a failure that names the package. */
 function realTool(name: string, debianPackage: string): string {
@@ -50,13 +50,14 @@ async function joinedSetup() {
   const s = await setupDaemon();
   setups.push(s);
   const agent = s.start();
-  await agent.waitFor('Status: pending', 10_000);
+  await agent.waitFor('Status: pending', 20_000);
   await s.server.api('POST', `/v1/nodes/${s.nodeId}/approve`, { body: {} });
   await expect.poll(async () => (await s.node()).status, poll).toBe('active');
   return s;
 }
 
-describe('the join the agent writes, judged by wireguard-tools', () => {
+// Several real processes per test: a generous timeout for a loaded machine.
+describe('the join the agent writes, judged by wireguard-tools', { timeout: 90_000 }, () => {
   it('passes the real wg-quick strip and wg setconf for a valid join', async () => {
     const wgQuick = realTool('wg-quick', 'wireguard-tools');
     const wg = realTool('wg', 'wireguard-tools');
@@ -104,7 +105,8 @@ describe('the join the agent writes, judged by wireguard-tools', () => {
   });
 });
 
-describe('a join altered on the way (man in the middle of an http:// link)', () => {
+// Several real processes per test: a generous timeout for a loaded machine.
+describe('a join altered on the way (man in the middle of an http:// link)', { timeout: 90_000 }, () => {
   it('is refused: no key, no file, no wg-quick or k3s; the server flags join-failed with the reason', async () => {
     const s = await setupDaemon();
     setups.push(s);
@@ -117,7 +119,7 @@ describe('a join altered on the way (man in the middle of an http:// link)', () 
     extra.push(() => relay.close());
     s.useUrl(relay.url);
     const agent = s.start();
-    await agent.waitFor('Status: pending', 10_000);
+    await agent.waitFor('Status: pending', 20_000);
     await s.server.api('POST', `/v1/nodes/${s.nodeId}/approve`, { body: {} });
 
     await expect
@@ -125,7 +127,7 @@ describe('a join altered on the way (man in the middle of an http:// link)', () 
       .toMatch(
         /The join message was refused and nothing was changed: network\.hubEndpoint must be host:port/,
       );
-    await agent.waitFor(/The join message was refused/, 5_000);
+    await agent.waitFor(/The join message was refused/, 20_000);
     expect((await s.node()).status).toBe('approved');
     const files = existsSync(s.paths.wireguardDir) ? readdirSync(s.paths.wireguardDir) : [];
     expect(files).toEqual([]);

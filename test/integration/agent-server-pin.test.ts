@@ -110,7 +110,8 @@ async function preflightWithPin(url: string, certPath: string, pin: string) {
   return checks.find((c) => c.id === 'server');
 }
 
-describe('serverPin is the SHA-256 of the SubjectPublicKeyInfo', () => {
+// Several real processes per test: a generous timeout for a loaded machine.
+describe('serverPin is the SHA-256 of the SubjectPublicKeyInfo', { timeout: 90_000 }, () => {
   let certs: Record<KeyType, ReturnType<typeof makeCertificate>>;
   beforeAll(() => {
     certs = { ecdsa: makeCertificate('ecdsa'), rsa: makeCertificate('rsa') };

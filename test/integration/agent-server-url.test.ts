@@ -27,7 +27,8 @@ async function setup(): Promise<{ server: TestServer; key: string; dir: string; 
   return { server, key, dir: tempDir(), insecureUrl: `http://0.0.0.0:${server.port}` };
 }
 
-describe('plain http to another machine', () => {
+// Several real processes per test: a generous timeout for a loaded machine.
+describe('plain http to another machine', { timeout: 90_000 }, () => {
   it('is refused without the switch, saying why and how to allow it; nothing is written', async () => {
     const { key, dir, insecureUrl } = await setup();
     for (const command of [['preflight'], ['enroll', '--key', key, '--facts', RTX4090]]) {
