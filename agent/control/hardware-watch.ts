@@ -83,12 +83,19 @@ export async function startHardwareWatch(options: HardwareWatchOptions): Promise
         ]
       : [];
   await probe();
+  // One probe at a time: a probe slower than the interval (a busy machine) skips ticks instead of
+  // piling up processes.
+  let probing = false;
   const timer = setInterval(() => {
-    void probe().then(async (changed) => {
-      if (!changed) return;
-      options.note('info', 'hardware_changed', 'The hardware changed; telling the server.');
-      options.onChange(await snapshot());
-    });
+    if (probing) return;
+    probing = true;
+    void probe()
+      .then(async (changed) => {
+        if (!changed) return;
+        options.note('info', 'hardware_changed', 'The hardware changed; telling the server.');
+        options.onChange(await snapshot());
+      })
+      .finally(() => (probing = false));
   }, options.intervalMs);
   return { digest: () => digest, snapshot, stop: () => clearInterval(timer) };
 }
