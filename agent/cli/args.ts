@@ -13,6 +13,8 @@ export interface CliArgs {
   facts?: string | undefined;
   key?: string | undefined;
   yes: boolean;
+  /** `--allow-insecure-http`: plain http to a non-loopback server, shown as a warning. */
+  allowInsecureHttp: boolean;
 }
 
 export class UsageError extends Error {
@@ -27,10 +29,14 @@ const OPTIONS = {
   facts: { type: 'string' },
   key: { type: 'string' },
   yes: { type: 'boolean', default: false },
+  'allow-insecure-http': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** Which options each command accepts besides the common ones (`--server`, `--state-dir`, `--config`). */
+/**
+ * Which options each command accepts besides the common ones (`--server`, `--state-dir`,
+ * `--config`, `--allow-insecure-http`).
+ */
 const ALLOWED: Record<CommandName, readonly string[]> = {
   run: ['key', 'facts'],
   preflight: ['json', 'facts'],
@@ -49,7 +55,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const { values, positionals } = parsed;
   const [name, ...extra] = positionals;
   if (values.help || name === undefined || name === 'help')
-    return { command: 'help', json: false, yes: false };
+    return { command: 'help', json: false, yes: false, allowInsecureHttp: false };
   if (!isCommand(name)) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.join(', ')}.`);
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}" after "${name}".`);
   for (const option of ['json', 'facts', 'key', 'yes'] as const) {
@@ -67,6 +73,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     facts: values.facts,
     key: values.key,
     yes: values.yes,
+    allowInsecureHttp: values['allow-insecure-http'],
   };
 }
 

@@ -13,7 +13,9 @@ import {
   ServerMessageSchema,
 } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
+import { joinFieldProblem } from '../../protocol/join-fields.js';
 import type { CommandOutcome } from '../commands/node-commands.js';
+import { refusedJoinMessage } from '../join/apply-join.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
 import type { EarlyEvents } from './dial.js';
 
@@ -165,6 +167,7 @@ export class ControlSession {
     }
     if (!checkServerMessage.Check(value)) {
       const type = typeof value === 'object' && value && 'type' in value ? String(value.type) : '?';
+      if (type === 'join') return this.refuseJoin(value);
       return this.hooks.log(
         'warn',
         'control_bad_frame',
@@ -174,6 +177,18 @@ export class ControlSession {
     this.dispatch(value).catch((error: unknown) =>
       this.hooks.log('error', 'control_handler_failed', `Handling "${value.type}" failed: ${String(error)}`),
     );
+  }
+
+  /**
+   * A `join` whose fields do not match their patterns: nothing is written or run, and the server
+   * hears why (`join-result` with ok false), so ops see a flag instead of a node stuck in approved.
+   */
+  private refuseJoin(value: unknown): void {
+    const problem =
+      joinFieldProblem(value) ?? 'it does not have the fields of a join message (cluster, network, labels)';
+    const error = refusedJoinMessage(problem);
+    this.hooks.log('error', 'join_refused', error);
+    this.send({ type: 'join-result', ok: false, error: error.slice(0, 4000) });
   }
 
   private async dispatch(message: ServerMessage): Promise<void> {

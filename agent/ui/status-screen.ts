@@ -12,6 +12,8 @@ export const SCREEN_WIDTH = 79;
 export interface DaemonView {
   nodeId: string;
   serverUrl: string;
+  /** The server is reached over plain http to another machine (allowed explicitly): warn. */
+  insecureHttp: boolean;
   status: NodeStatus | 'unknown';
   reason?: string | null | undefined;
   connection: 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -96,6 +98,7 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
     '',
     `Node id:    ${view.nodeId}`,
     `Server:     ${view.serverUrl}`.slice(0, w),
+    ...(view.insecureHttp ? [style.red(style.bold(INSECURE_STATUS_LINE))] : []),
     connectionLine(view, now),
     ...(view.lastProblem && view.connection !== 'connected'
       ? wrapText(`Last problem: ${view.lastProblem}`, w).slice(0, 3)
@@ -111,6 +114,9 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
   while (lines.length < SCREEN_ROWS - footer.length) lines.push('');
   return [...lines.slice(0, SCREEN_ROWS - footer.length), ...footer];
 }
+
+export const INSECURE_STATUS_LINE =
+  'WARNING: plain http to the server: nothing is encrypted (allowInsecureHttp).';
 
 /** One plain line for logs and non-terminal consoles: `2026-11-02T09:00:00.000Z message`. */
 export function logLine(at: number, message: string): string {
