@@ -6,6 +6,12 @@
  */
 import { Type, type Static } from 'typebox';
 import { NodeStatusSchema } from './api.js';
+import {
+  AuditErrorSchema,
+  AuditProgressSchema,
+  AuditReportMessageSchema,
+  AuditRequestSchema,
+} from './audit.js';
 import { HardwareFactsSchema } from './hardware.js';
 import { PolicySchema } from './policy.js';
 
@@ -150,6 +156,10 @@ export const AgentMessageSchema = Type.Union([
   ByeSchema,
   ShellDataSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditReportMessageSchema,
+  AuditProgressSchema,
+  AuditErrorSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
 
@@ -224,6 +234,8 @@ export const ServerMessageSchema = Type.Union([
   ShellDataSchema,
   ShellResizeSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditRequestSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 

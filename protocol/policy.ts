@@ -1,5 +1,11 @@
 /** The hardware policy (DESIGN.md "Hardware checks"): served at `/v1/policy`, applied on both sides. */
 import { Type, type Static } from 'typebox';
+import {
+  AuditPolicyOverridesSchema,
+  AuditPolicySchema,
+  DEFAULT_AUDIT_POLICY,
+  resolveAuditPolicy,
+} from './audit-policy.js';
 
 export const CHECK_IDS = [
   'arch',
@@ -29,13 +35,18 @@ export const PolicySchema = Type.Object(
     /** Per check id: what a non-passing result becomes (`warn` softens a failure, `fail` hardens a warning). */
     severity: Type.Record(Type.String(), SeveritySchema),
     autoApprove: Type.Boolean(),
+    /** Continuous audits: schedule, thresholds and the suite's bounds (audit-policy.ts). */
+    audit: AuditPolicySchema,
   },
   { additionalProperties: false },
 );
 export type Policy = Static<typeof PolicySchema>;
 
-/** A policy file may set any subset; the rest comes from the defaults. */
-export const PolicyOverridesSchema = Type.Partial(PolicySchema, { additionalProperties: false });
+/** A policy file may set any subset (in `audit`, any subset of thresholds and limits too). */
+export const PolicyOverridesSchema = Type.Partial(
+  Type.Object({ ...PolicySchema.properties, audit: AuditPolicyOverridesSchema }),
+  { additionalProperties: false },
+);
 export type PolicyOverrides = Static<typeof PolicyOverridesSchema>;
 
 const GiB = 1024 ** 3;
@@ -49,6 +60,7 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze<Policy>({
   maxClockSkewSeconds: 60,
   severity: { virtualization: 'warn' },
   autoApprove: false,
+  audit: DEFAULT_AUDIT_POLICY,
 });
 
 /** Defaults overlaid with a (validated) policy file's values. */
@@ -58,5 +70,6 @@ export function resolvePolicy(overrides: PolicyOverrides = {}): Policy {
     ...overrides,
     clusterCidrs: [...(overrides.clusterCidrs ?? DEFAULT_POLICY.clusterCidrs)],
     severity: { ...DEFAULT_POLICY.severity, ...overrides.severity },
+    audit: resolveAuditPolicy(overrides.audit),
   };
 }
