@@ -1,7 +1,9 @@
 /** The commands other than the enrollment flow: preflight, status, reset, and run's dispatch. */
+import { loadAuditRecord } from '../audit/audit-state.js';
 import { runDaemon } from '../control/daemon.js';
 import { createInstallDeps, installFlow } from '../install/install-flow.js';
 import { createStateStore, STATE_FILES, StateFileError } from '../state/state-store.js';
+import { lastAuditLines } from '../ui/audit-view.js';
 import { renderChecksTable, renderPreflightReport, summarizeChecks } from '../ui/checks-table.js';
 import { welcomeScreen } from '../ui/screens.js';
 import { EXIT, type AgentContext } from './context.js';
@@ -34,11 +36,12 @@ export async function preflightCommand(ctx: AgentContext): Promise<number> {
 
 export async function statusCommand(ctx: AgentContext): Promise<number> {
   const store = createStateStore(ctx.config.stateDir);
-  const [node, pending, identity, preflight] = await Promise.all([
+  const [node, pending, identity, preflight, audit] = await Promise.all([
     store.node.load(),
     store.pending.load(),
     store.identity.load(),
     store.preflight.load(),
+    loadAuditRecord(ctx.config.stateDir),
   ]);
   if (ctx.args.json) {
     const status = {
@@ -50,6 +53,7 @@ export async function statusCommand(ctx: AgentContext): Promise<number> {
       pendingSince: pending?.startedAt ?? null,
       identity: identity ? { createdAt: identity.createdAt, publicKey: identity.publicKey } : null,
       lastPreflight: preflight ?? null,
+      lastAudit: audit ? { ...audit, unsentJws: undefined } : null,
     };
     ctx.out.write(`${JSON.stringify(status, null, 2)}\n`);
     return node ? EXIT.OK : EXIT.NOT_ENROLLED;
@@ -68,6 +72,7 @@ export async function statusCommand(ctx: AgentContext): Promise<number> {
   } else {
     lines.push('Preflight:  not run yet');
   }
+  lines.push('', ...lastAuditLines(audit, ctx.out.width, 16));
   print(ctx, lines);
   return node ? EXIT.OK : EXIT.NOT_ENROLLED;
 }

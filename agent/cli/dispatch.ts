@@ -2,6 +2,7 @@
 import { StateFileError } from '../state/state-store.js';
 import { PromptCancelledError } from '../ui/key-prompt.js';
 import { UsageError, type CommandName } from './args.js';
+import { auditCommand } from './audit-command.js';
 import { preflightCommand, resetCommand, runCommand, statusCommand } from './commands.js';
 import { EXIT, type AgentContext } from './context.js';
 import { enrollFlow } from './enroll-flow.js';
@@ -12,6 +13,7 @@ const HANDLERS: Record<CommandName, (ctx: AgentContext) => Promise<number>> = {
   enroll: enrollFlow,
   status: statusCommand,
   reset: resetCommand,
+  audit: auditCommand,
 };
 
 export async function dispatch(command: CommandName, ctx: AgentContext): Promise<number> {

@@ -9,6 +9,9 @@ import { readFile } from 'node:fs/promises';
 import type { AgentMessage } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
+import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
+import { loadAuditRecord } from '../audit/audit-state.js';
+import { createAuditService } from '../audit/audit-service.js';
 import { EXIT, type AgentContext } from '../cli/context.js';
 import { runNodeCommand } from '../commands/node-commands.js';
 import { applyJoin, loadJoinState } from '../join/apply-join.js';
@@ -74,6 +77,9 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   const bootId = await readBootId();
   let joined = await loadJoinState(config.stateDir);
   display.update({ nodeName: joined?.nodeName, spooled: (await spool.pending()).reports.length });
+  let policy: Policy = { ...DEFAULT_POLICY };
+  const lastAudit = await loadAuditRecord(config.stateDir);
+  if (lastAudit) display.update({ audit: lastAudit });
 
   let hardware: HardwareFacts | undefined;
   let digest = '';
@@ -134,6 +140,24 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     }
   };
 
+  const audits = createAuditService({
+    stateDir: config.stateDir,
+    exec,
+    server: { url: serverUrl, serverPin: config.serverPin },
+    nodeId: node.nodeId,
+    identity,
+    policy: () => policy,
+    now: ctx.now,
+    sleep: ctx.sleep,
+    send: (message) => {
+      if (!session?.open) return false;
+      session.send(message);
+      return true;
+    },
+    onRecord: (record) => display.update({ audit: record }),
+    log: note,
+  });
+
   const hooks = (): ConstructorParameters<typeof ControlSession>[1] => ({
     hello: () => ({
       type: 'hello',
@@ -151,6 +175,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       return [
         ...(await snapshotMessage()),
         ...reports.map((r): AgentMessage => ({ type: 'usage', seq: r.seq, report: r.report })),
+        ...(await audits.opening()),
       ];
     },
     heartbeat: async (seq) => {
@@ -210,6 +235,8 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       if (!result.ok) note('error', 'reboot_failed', `The reboot failed: ${result.problem}`);
     },
     log: note,
+    onPolicy: (next) => (policy = next),
+    onAudit: (request) => audits.handle(request),
     onServerError: (code, message) =>
       note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
     shells: (send) =>
