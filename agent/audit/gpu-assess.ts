@@ -176,7 +176,7 @@ function xidProblems(input: GpuAssessInput): {
           {
             status: 'fail',
             summary: `The GPU reported hardware errors: ${summarizeXids(hardware)}`,
-            detail: `The NVIDIA driver logged ${hardware.length} hardware fault${hardware.length > 1 ? 's' : ''} since the last audit (at PCI ${[...new Set(hardware.map((e) => e.pci))].join(', ')}).`,
+            detail: `The NVIDIA driver logged ${hardware.length} hardware fault${hardware.length > 1 ? 's' : ''} since the last audit: ${summarizeXids(hardware)} at PCI ${[...new Set(hardware.map((e) => e.pci))].join(', ')}.`,
             fix: `${RESEAT_FIX} If the errors come back, the card may be failing: contact support.`,
           },
         ]

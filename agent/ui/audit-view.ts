@@ -15,12 +15,17 @@ export interface AuditView {
   finishedAt: string;
 }
 
+/** The guide's link on one line (a wrapped URL cannot be followed): under the fix, or less indented. */
+function moreLine(url: string, width: number): string {
+  const indented = `${INDENT}More: ${url}`;
+  return indented.length <= width ? indented : `  More: ${url}`;
+}
+
 export function renderAuditReport(view: AuditView, width: number, style: Style): string[] {
   const lines = [style.bold('Audit'), ''];
   for (const check of view.checks) {
     lines.push(...renderChecksTable([check], width, style));
-    if (check.status !== 'pass' && check.docUrl)
-      lines.push(...wrapIndented(`${INDENT}More: `, check.docUrl, width).map((l) => style.dim(l)));
+    if (check.status !== 'pass' && check.docUrl) lines.push(style.dim(moreLine(check.docUrl, width)));
   }
   for (const s of view.skipped) {
     const lead = `[skip] ${s.id.padEnd(15)} `;
