@@ -88,7 +88,9 @@ describe('fio (3.33 JSON, recorded on this machine)', () => {
   it('skips warnings printed before the JSON and refuses text without a report', () => {
     const text = `fio: this platform does not support process shared mutexes\n${fixtureText('audit', 'fio-healthy.json')}`;
     expect(parseFioJson(text).jobs).toHaveLength(4);
-    expect(() => parseFioJson('fio: failed parsing directory=/nope\n')).toThrow(/did not print a JSON report/);
+    expect(() => parseFioJson('fio: failed parsing directory=/nope\n')).toThrow(
+      /did not print a JSON report/,
+    );
   });
 
   it('runs the jobs one after another with direct I/O, writes bounded by size and reads by time', () => {
@@ -140,7 +142,11 @@ describe('nvidia-smi health query', () => {
     expect(parseGpuHealth(recordedOutput('bin-audit-ecc', 'nvidia-smi'))[0]?.eccUncorrected).toBe(2);
     const hot = parseGpuHealth(recordedOutput('bin-audit-thermal', 'nvidia-smi'))[0];
     expect(hot?.tempC).toBe(91);
-    expect(throttleFindings(hot?.throttleMask ?? 0n)).toEqual({ thermal: true, hardware: false, powerCap: false });
+    expect(throttleFindings(hot?.throttleMask ?? 0n)).toEqual({
+      thermal: true,
+      hardware: false,
+      powerCap: false,
+    });
     expect(parseGpuHealth(recordedOutput('bin-audit-pcie-x4', 'nvidia-smi'))[0]).toMatchObject({
       pcieWidth: 4,
       pcieWidthMax: 16,
@@ -155,10 +161,14 @@ describe('nvidia-smi health query', () => {
   it('tells a GPU list, "No devices were found", a missing driver and a missing program apart', () => {
     const rows = recordedOutput('bin-audit-rtx4090', 'nvidia-smi');
     expect(classifyNvidiaAnswer(exec({ stdout: rows })).kind).toBe('gpus');
-    expect(classifyNvidiaAnswer(exec({ ok: false, exitCode: 6, stdout: 'No devices were found\n' }))).toEqual({
-      kind: 'no-devices',
-    });
-    const noDriver = fixtureText('bin-nodriver', 'nvidia-smi').split('\n').find((l) => l.startsWith('echo'));
+    expect(classifyNvidiaAnswer(exec({ ok: false, exitCode: 6, stdout: 'No devices were found\n' }))).toEqual(
+      {
+        kind: 'no-devices',
+      },
+    );
+    const noDriver = fixtureText('bin-nodriver', 'nvidia-smi')
+      .split('\n')
+      .find((l) => l.startsWith('echo'));
     const message = /echo "(.*)" >&2/.exec(noDriver ?? '')?.[1] ?? '';
     expect(classifyNvidiaAnswer(exec({ ok: false, exitCode: 9, stderr: message }))).toEqual({
       kind: 'no-driver',
@@ -167,7 +177,9 @@ describe('nvidia-smi health query', () => {
     expect(classifyNvidiaAnswer(exec({ ok: false, missing: true, exitCode: undefined }))).toEqual({
       kind: 'missing',
     });
-    expect(classifyNvidiaAnswer(exec({ ok: false, exitCode: 2, problem: 'nvidia-smi failed (exit 2)' }))).toEqual({
+    expect(
+      classifyNvidiaAnswer(exec({ ok: false, exitCode: 2, problem: 'nvidia-smi failed (exit 2)' })),
+    ).toEqual({
       kind: 'failed',
       message: 'nvidia-smi failed (exit 2)',
     });
