@@ -3,14 +3,14 @@
  * another audit while one runs is answered at once with `audit-error AUDIT_BUSY` (the server owns
  * the schedule and asks again), a repeat of the running one is ignored. Progress goes out as
  * `audit-progress`; the signed report as `audit-report`. A report finished while the channel is
- * down is kept in `audit-last.json` and sent when the next connection opens.
+ * down is kept in `audit-last.json` and sent when the next connection opens (`takeUnsentReport`).
  */
 import type { AuditRequest } from '../../protocol/audit.js';
 import type { AgentMessage } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import type { Identity } from '../state/state-store.js';
 import type { Exec } from '../system/exec.js';
-import { loadAuditRecord, saveAuditRecord, type AuditRecord } from './audit-state.js';
+import { saveAuditRecord, type AuditRecord } from './audit-state.js';
 import { reportPayload, signAuditReport } from './report.js';
 import { runAudit } from './run-audit.js';
 
@@ -114,20 +114,6 @@ export function createAuditService(deps: AuditServiceDeps) {
           }),
       };
       running = current;
-    },
-
-    /** Frames for a new connection: a report that could not be sent before. */
-    async opening(): Promise<AgentMessage[]> {
-      const record = await loadAuditRecord(deps.stateDir);
-      if (!record?.unsentJws || !record.auditId) return [];
-      const { unsentJws, ...rest } = record;
-      await saveAuditRecord(deps.stateDir, rest);
-      deps.log(
-        'info',
-        'audit_resend',
-        `Sending the report of audit ${record.auditId}, finished while offline.`,
-      );
-      return [{ type: 'audit-report', auditId: record.auditId, jws: unsentJws }];
     },
   };
 }

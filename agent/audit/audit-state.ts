@@ -98,3 +98,17 @@ export async function acquireAuditLock(stateDir: string, what: string, nowIso: s
   }
   return { ok: false, holder: { pid: 0, what: 'an audit' } };
 }
+
+/**
+ * The report of an audit that finished while the channel was down, removed from the record as it
+ * is handed over (the caller sends it first thing on the new connection).
+ */
+export async function takeUnsentReport(
+  stateDir: string,
+): Promise<{ auditId: string; jws: string } | undefined> {
+  const record = await loadAuditRecord(stateDir);
+  if (!record?.unsentJws || !record.auditId) return undefined;
+  const { unsentJws, ...rest } = record;
+  await saveAuditRecord(stateDir, rest);
+  return { auditId: record.auditId, jws: unsentJws };
+}

@@ -2,7 +2,6 @@
 import { StateFileError } from '../state/state-store.js';
 import { PromptCancelledError } from '../ui/key-prompt.js';
 import { UsageError, type CommandName } from './args.js';
-import { auditCommand } from './audit-command.js';
 import { preflightCommand, resetCommand, runCommand, statusCommand } from './commands.js';
 import { EXIT, type AgentContext } from './context.js';
 import { enrollFlow } from './enroll-flow.js';
@@ -13,7 +12,8 @@ const HANDLERS: Record<CommandName, (ctx: AgentContext) => Promise<number>> = {
   enroll: enrollFlow,
   status: statusCommand,
   reset: resetCommand,
-  audit: auditCommand,
+  // Loaded when used: the audit suite is not needed by the other commands.
+  audit: async (ctx) => (await import('./audit-command.js')).auditCommand(ctx),
 };
 
 export async function dispatch(command: CommandName, ctx: AgentContext): Promise<number> {

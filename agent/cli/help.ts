@@ -30,7 +30,7 @@ Common options:
 
 Exit codes:
   0  done; for preflight: no check failed
-  1  a preflight or audit check failed (nothing was sent)
+  1  a preflight check failed (nothing was sent); audit: a check failed
   2  usage or configuration error
   3  the installation key was refused (typo, unknown, expired, used)
   4  the server refused the enrollment (hardware, revoked, conflict)

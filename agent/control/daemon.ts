@@ -11,7 +11,7 @@ import type { NodeStatus } from '../../protocol/api.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
 import { loadAuditRecord } from '../audit/audit-state.js';
-import { createAuditService } from '../audit/audit-service.js';
+import { createDaemonAudits } from '../audit/daemon-audits.js';
 import { EXIT, type AgentContext } from '../cli/context.js';
 import { runNodeCommand } from '../commands/node-commands.js';
 import { applyJoin, loadJoinState } from '../join/apply-join.js';
@@ -140,7 +140,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     }
   };
 
-  const audits = createAuditService({
+  const audits = createDaemonAudits({
     stateDir: config.stateDir,
     exec,
     server: { url: serverUrl, serverPin: config.serverPin },
@@ -236,7 +236,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     },
     log: note,
     onPolicy: (next) => (policy = next),
-    onAudit: (request) => audits.handle(request),
+    onAudit: (request) => audits.request(request),
     onServerError: (code, message) =>
       note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
     shells: (send) =>
