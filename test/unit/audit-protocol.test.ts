@@ -1,4 +1,6 @@
 /** The audit contract in protocol/: schemas, limits, frames, links and the policy's audit part. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { compactVerify, importJWK } from 'jose';
 import { Compile } from 'typebox/compile';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +27,13 @@ import {
   retryDelayMinutes,
 } from '../../protocol/audit-policy.js';
 import { AgentMessageSchema, MAX_FRAME_BYTES, ServerMessageSchema } from '../../protocol/control.js';
-import { DEFAULT_POLICY, PolicyOverridesSchema, PolicySchema, resolvePolicy } from '../../protocol/policy.js';
+import {
+  CHECK_IDS,
+  DEFAULT_POLICY,
+  PolicyOverridesSchema,
+  PolicySchema,
+  resolvePolicy,
+} from '../../protocol/policy.js';
 
 const check = Compile(AuditCheckSchema);
 const report = Compile(AuditReportPayloadSchema);
@@ -198,5 +206,14 @@ describe('the audit policy', () => {
     expect([1, 2, 3, 4, 5, 6, 20].map((n) => retryDelayMinutes(ladder, n))).toEqual([
       30, 60, 120, 240, 360, 360, 360,
     ]);
+  });
+});
+
+describe('the troubleshooting guide', () => {
+  it('has a section for every audit check and every preflight check, named as the links expect', () => {
+    const guide = readFileSync(join(import.meta.dirname, '../../docs/troubleshooting.md'), 'utf8');
+    const headings = new Set([...guide.matchAll(/^## (\S+)$/gm)].map((m) => m[1]));
+    for (const id of AUDIT_CHECK_IDS) expect(headings, id).toContain(id);
+    for (const id of CHECK_IDS) expect(headings, id).toContain(`preflight-${id}`);
   });
 });
