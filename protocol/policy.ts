@@ -5,6 +5,7 @@ import {
   AuditPolicySchema,
   DEFAULT_AUDIT_POLICY,
   resolveAuditPolicy,
+  type AuditPolicy,
 } from './audit-policy.js';
 
 export const CHECK_IDS = [
@@ -35,12 +36,18 @@ export const PolicySchema = Type.Object(
     /** Per check id: what a non-passing result becomes (`warn` softens a failure, `fail` hardens a warning). */
     severity: Type.Record(Type.String(), SeveritySchema),
     autoApprove: Type.Boolean(),
-    /** Continuous audits: schedule, thresholds and the suite's bounds (audit-policy.ts). */
-    audit: AuditPolicySchema,
+    /**
+     * Continuous audits: schedule, thresholds and the suite's bounds (audit-policy.ts). Always in
+     * what `resolvePolicy` makes; optional so that an agent still reads the policy of a server
+     * from before audits (`auditPolicyOf` then gives the defaults).
+     */
+    audit: Type.Optional(AuditPolicySchema),
   },
   { additionalProperties: false },
 );
 export type Policy = Static<typeof PolicySchema>;
+/** A policy as `resolvePolicy` makes it: every part present. */
+export type ResolvedPolicy = Policy & { audit: AuditPolicy };
 
 /** A policy file may set any subset (in `audit`, any subset of thresholds and limits too). */
 export const PolicyOverridesSchema = Type.Partial(
@@ -51,7 +58,7 @@ export type PolicyOverrides = Static<typeof PolicyOverridesSchema>;
 
 const GiB = 1024 ** 3;
 
-export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze<Policy>({
+export const DEFAULT_POLICY: Readonly<ResolvedPolicy> = Object.freeze<ResolvedPolicy>({
   requireGpu: true,
   minMemoryBytes: 8 * GiB,
   minDiskBytes: 100 * GiB,
@@ -63,8 +70,13 @@ export const DEFAULT_POLICY: Readonly<Policy> = Object.freeze<Policy>({
   audit: DEFAULT_AUDIT_POLICY,
 });
 
+/** The audit part of a policy, or the defaults where the policy has none (an older server). */
+export function auditPolicyOf(policy: Pick<Policy, 'audit'>): AuditPolicy {
+  return policy.audit ?? resolveAuditPolicy();
+}
+
 /** Defaults overlaid with a (validated) policy file's values. */
-export function resolvePolicy(overrides: PolicyOverrides = {}): Policy {
+export function resolvePolicy(overrides: PolicyOverrides = {}): ResolvedPolicy {
   return {
     ...DEFAULT_POLICY,
     ...overrides,

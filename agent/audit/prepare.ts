@@ -8,7 +8,7 @@ import { statfs } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Policy } from '../../protocol/policy.js';
+import { auditPolicyOf, type Policy } from '../../protocol/policy.js';
 import { signConnectionToken } from '../control/dial.js';
 import { loadJoinState } from '../join/apply-join.js';
 import type { Identity } from '../state/state-store.js';
@@ -62,9 +62,10 @@ export async function prepareAudit(input: PrepareInput): Promise<AuditContext> {
   const expect = input.expectGpus ?? fromLast;
   const node = input.node;
   const started = input.now();
+  const audit = auditPolicyOf(input.policy);
   return {
     exec: input.exec,
-    policy: input.policy.audit,
+    policy: audit,
     requireGpu: input.policy.requireGpu,
     heavy: input.heavy,
     busyLeases,
@@ -87,7 +88,7 @@ export async function prepareAudit(input: PrepareInput): Promise<AuditContext> {
     now: input.now,
     monotonic: () => performance.now(),
     sleep: input.sleep,
-    deadline: started + input.policy.audit.limits.maxSeconds * 1000,
+    deadline: started + audit.limits.maxSeconds * 1000,
     seen: {},
   };
 }

@@ -5,7 +5,7 @@
  * did, 9 when another audit is running on this machine.
  */
 import { GPU_UUID_PATTERN } from '../../protocol/audit.js';
-import { DEFAULT_POLICY } from '../../protocol/policy.js';
+import { DEFAULT_POLICY, auditPolicyOf } from '../../protocol/policy.js';
 import { runAudit } from '../audit/run-audit.js';
 import { probeServer } from '../probe/connectivity.js';
 import { createStateStore } from '../state/state-store.js';
@@ -42,7 +42,7 @@ export async function auditCommand(ctx: AgentContext): Promise<number> {
     : undefined;
   const policy = probed?.policy ?? { ...DEFAULT_POLICY };
   const policySource = probed?.policy ? 'server' : 'defaults';
-  const minutes = Math.round(policy.audit.limits.maxSeconds / 60);
+  const minutes = Math.round(auditPolicyOf(policy).limits.maxSeconds / 60);
   ctx.err.write(
     ctx.style.dim(
       `Auditing this machine (at most ${minutes} min). Policy: ${policySource === 'server' ? `from ${serverUrl}` : 'built-in defaults'}.\n`,

@@ -27,9 +27,11 @@ import {
   retryDelayMinutes,
 } from '../../protocol/audit-policy.js';
 import { AgentMessageSchema, MAX_FRAME_BYTES, ServerMessageSchema } from '../../protocol/control.js';
+import { parsePolicy } from '../../agent/probe/connectivity.js';
 import {
   CHECK_IDS,
   DEFAULT_POLICY,
+  auditPolicyOf,
   PolicyOverridesSchema,
   PolicySchema,
   resolvePolicy,
@@ -199,6 +201,21 @@ describe('the audit policy', () => {
     expect(Compile(PolicySchema).Check(policy)).toBe(true);
     expect(overrides.Check({ audit: { thresholds: { gpuMinPcieWidht: 4 } } })).toBe(false);
     expect(overrides.Check({ audit: { limits: { cpuSeconds: 0 } } })).toBe(false);
+  });
+
+  it("is read from a server that predates audits, with the defaults (preflight's policy and welcome)", () => {
+    const { audit: _audit, ...older } = DEFAULT_POLICY;
+    const policy = parsePolicy({ ...older });
+    if (!policy) throw new Error('the older policy was refused');
+    expect(auditPolicyOf(policy)).toEqual(resolvePolicy().audit);
+    const welcome = {
+      type: 'welcome',
+      nodeId: 'node_1',
+      status: 'active',
+      policy: older,
+      serverTime: '2026-11-02T10:00:00Z',
+    };
+    expect(serverFrame.Check(welcome)).toBe(true);
   });
 
   it('climbs the retry ladder and stays on its last rung', () => {
