@@ -18,6 +18,7 @@ import {
   type Problem,
   type Verdict,
 } from './finding.js';
+import { execBenchmark } from './tool.js';
 import { FIO_SAFE_PATH, diskFigures, fioArgs, parseFioJson, type DiskFigures, type FioPlan } from './fio.js';
 
 const MiB = 1024 * 1024;
@@ -138,7 +139,7 @@ const ENOSPC = 28;
 async function runFio(ctx: AuditContext, plan: FioPlan): Promise<Bench> {
   const wanted = 4 * plan.secondsPerJob * 1000 + 60_000;
   const limit = timeoutMs(ctx, wanted);
-  const result = await ctx.exec('fio', fioArgs(plan), { timeoutMs: limit });
+  const result = await execBenchmark(ctx, 'fio', fioArgs(plan), { timeoutMs: limit });
   if (result.missing) return { ok: false, outcome: missingTool('fio', 'Disk speed') };
   if (result.timedOut)
     return {

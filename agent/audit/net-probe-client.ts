@@ -95,9 +95,12 @@ export function createNetProbeClient(options: {
         const code = 'code' in error && typeof error.code === 'string' ? error.code : 'ENETWORK';
         reject(new ProbeNetworkError(describeNetworkError(code, error.message)));
       };
-      req.on('timeout', () =>
-        req.destroy(Object.assign(new Error('the server did not answer in time'), { code: 'ETIMEDOUT' })),
-      );
+      const timedOut = () =>
+        req.destroy(Object.assign(new Error('the server did not answer in time'), { code: 'ETIMEDOUT' }));
+      // `timeout` is for a silent socket; the whole exchange is bounded too (a trickle ends as well).
+      const overall = setTimeout(timedOut, timeoutMs);
+      req.on('timeout', timedOut);
+      req.on('close', () => clearTimeout(overall));
       req.on('error', fail);
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;

@@ -3,7 +3,7 @@
  * between processes) and how fast a bounded file can be written to it; the file is removed at once.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditThresholds } from '../../protocol/audit-policy.js';
 import { busyReason, remainingMs, type AuditContext, type FsSpace } from './context.js';
@@ -42,9 +42,18 @@ export function assessShm(
   return combine(problems, `${dir}: ${gib(space.sizeBytes)}${speed}`, note, metrics);
 }
 
+const SHM_PREFIX = 'homenode-audit-';
+
+/** Remove test files an interrupted audit left in shared memory (they hold memory until removed). */
+async function removeLeftovers(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) if (name.startsWith(SHM_PREFIX)) await rm(join(dir, name), { force: true });
+}
+
 /** Write `bytes` in 1 MiB pieces to a new file in `dir`, then remove it; MiB/s. */
 async function measureWrite(ctx: AuditContext, bytes: number): Promise<number> {
-  const path = join(ctx.shmDir, `homenode-audit-${randomBytes(4).toString('hex')}`);
+  await removeLeftovers(ctx.shmDir);
+  const path = join(ctx.shmDir, `${SHM_PREFIX}${randomBytes(4).toString('hex')}`);
   const chunk = randomBytes(MiB);
   const handle = await open(path, 'wx', 0o600);
   const started = ctx.monotonic();

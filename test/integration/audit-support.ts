@@ -82,10 +82,10 @@ export function auditPath(...dirs: string[]): string {
   return [...dirs, process.env.PATH ?? ''].join(delimiter);
 }
 
-/** A PATH of only bash, cat and dirname (for the stand-ins) plus `dirs`: no fio, sysbench or k3s. */
+/** A PATH of only bash, cat, dirname (for the stand-ins) and nice, plus `dirs`: no fio, sysbench or k3s. */
 export function barePath(...dirs: string[]): string {
   const box = tempDir('homenode-toolbox-');
-  for (const tool of ['bash', 'cat', 'dirname']) {
+  for (const tool of ['bash', 'cat', 'dirname', 'nice']) {
     const real = execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     symlinkSync(real, join(box, tool));
   }
