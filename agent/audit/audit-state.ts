@@ -58,6 +58,9 @@ export interface AuditLock {
 
 export type LockResult = { ok: true; lock: AuditLock } | { ok: false; holder: { pid: number; what: string } };
 
+/** Longer than any suite can run (`maxSeconds` is at most an hour): such a lock is stale. */
+export const LOCK_MAX_AGE_MS = 2 * 3_600_000;
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -67,7 +70,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Take `audit.lock` (O_EXCL); a lock left by a process that no longer runs is removed first. */
+/**
+ * Take `audit.lock` (O_EXCL). A lock left by a process that no longer runs, by this very process
+ * id, or older than `LOCK_MAX_AGE_MS` is removed and taken.
+ */
 export async function acquireAuditLock(stateDir: string, what: string, nowIso: string): Promise<LockResult> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, AUDIT_FILES.lock);
@@ -86,13 +92,16 @@ export async function acquireAuditLock(stateDir: string, what: string, nowIso: s
     const pid = typeof holder === 'object' && holder !== null && 'pid' in holder ? Number(holder.pid) : NaN;
     const held =
       typeof holder === 'object' && holder !== null && 'what' in holder ? String(holder.what) : 'an audit';
-    if (Number.isInteger(pid) && pid > 0 && (pid === process.pid || alive(pid)))
-      return { ok: false, holder: { pid, what: held } };
-    // Unreadable: maybe another process is writing it this instant; only an old one is stale.
     const age = await stat(path).then(
-      (s) => Date.parse(nowIso) - s.mtimeMs,
+      (st) => Date.parse(nowIso) - st.mtimeMs,
       () => Infinity,
     );
+    // Our own pid in the lock is a previous life of this process (pid reused after a restart);
+    // no suite runs for hours, so an old lock is stale whoever holds the pid now.
+    const fresh = age < LOCK_MAX_AGE_MS;
+    if (fresh && Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+      return { ok: false, holder: { pid, what: held } };
+    // Unreadable: maybe another process is writing it this instant; only an old one is stale.
     if (!Number.isInteger(pid) && age < 10_000) return { ok: false, holder: { pid: 0, what: held } };
     await unlink(path).catch(() => undefined);
   }
