@@ -21,7 +21,9 @@ export async function debianRoot(o: BuildOptions, key: string): Promise<string> 
   await rm(tmp, { recursive: true, force: true });
   await mkdir(o.cacheDir, { recursive: true });
   const spec = { suite: SUITE, mirror: o.mirror, securityMirror: o.securityMirror };
-  await run('mmdebstrap', mmdebstrapArgs(spec, tmp));
+  // With SOURCE_DATE_EPOCH, mmdebstrap (and dpkg, the module build) date everything from it.
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  await run('mmdebstrap', mmdebstrapArgs(spec, tmp), epoch ? { SOURCE_DATE_EPOCH: epoch } : {});
   await writeFile(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
   await rm(cached, { recursive: true, force: true });
   await rename(tmp, cached);

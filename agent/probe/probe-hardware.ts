@@ -46,8 +46,18 @@ export interface ProbedGpus {
   notes: ProbeNote[];
 }
 
+/**
+ * nvidia-smi initialises every GPU when persistence mode is off (seconds each on a big machine) and,
+ * with no card, tries to load the module first: it gets longer than the other probes.
+ */
+export const GPU_PROBE_TIMEOUT_MS = 30_000;
+
 export async function probeGpus(run: RunProgram): Promise<ProbedGpus> {
-  const [smi, pci] = await Promise.all([run('nvidia-smi', NVIDIA_SMI_ARGS), run('lspci', LSPCI_ARGS)]);
+  const slow = { timeoutMs: GPU_PROBE_TIMEOUT_MS };
+  const [smi, pci] = await Promise.all([
+    run('nvidia-smi', NVIDIA_SMI_ARGS, slow),
+    run('lspci', LSPCI_ARGS, slow),
+  ]);
   const fromDriver = smi.outcome === 'ok' ? parseNvidiaSmi(smi.stdout) : [];
   const fromPci = pci.outcome === 'ok' ? parseLspciGpus(pci.stdout) : [];
   const nvidiaDriver = classifyNvidiaSmi(smi, fromDriver);

@@ -16,14 +16,19 @@ export type ProgramResult =
       exitCode?: number;
     };
 
-export type RunProgram = (program: string, args: readonly string[]) => Promise<ProgramResult>;
+export type RunProgram = (
+  program: string,
+  args: readonly string[],
+  options?: { timeoutMs?: number },
+) => Promise<ProgramResult>;
 
 export const PROGRAM_TIMEOUT_MS = 10_000;
 
 export function createProgramRunner(timeoutMs = PROGRAM_TIMEOUT_MS): RunProgram {
-  return async (program, args) => {
+  return async (program, args, options = {}) => {
+    const limit = options.timeoutMs ?? timeoutMs;
     const result = await execa(program, [...args], {
-      timeout: timeoutMs,
+      timeout: limit,
       reject: false,
       stdin: 'ignore',
       encoding: 'utf8',
@@ -35,7 +40,7 @@ export function createProgramRunner(timeoutMs = PROGRAM_TIMEOUT_MS): RunProgram 
       // Some programs (nvidia-smi) print their error on stdout.
       const firstLine = (text: string | undefined) => (text ?? '').trim().split('\n')[0] ?? '';
       const reason = result.timedOut
-        ? `did not answer within ${Math.round(timeoutMs / 1000)} s`
+        ? `did not answer within ${Math.round(limit / 1000)} s`
         : firstLine(result.stderr) || firstLine(result.stdout) || String(result.shortMessage);
       const failed: ProgramResult = { outcome: 'failed', program, message: reason };
       if (!result.timedOut && typeof result.exitCode === 'number') failed.exitCode = result.exitCode;

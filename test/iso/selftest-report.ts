@@ -9,8 +9,11 @@ export interface Section {
   exit: number;
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
 export function parseSelftest(text: string): Map<string, Section> | undefined {
-  const clean = text.replace(/\r/g, '');
+  const clean = text.replace(/\r/g, '').replace(ANSI, '');
   const begin = clean.lastIndexOf('HOMENODE-SELFTEST-BEGIN');
   const end = clean.indexOf('HOMENODE-SELFTEST-END', begin);
   if (begin < 0 || end < 0) return undefined;
