@@ -23,7 +23,8 @@ export async function debianRoot(o: BuildOptions, key: string): Promise<string> 
   const spec = { suite: SUITE, mirror: o.mirror, securityMirror: o.securityMirror };
   // With SOURCE_DATE_EPOCH, mmdebstrap (and dpkg, the module build) date everything from it.
   const epoch = process.env.SOURCE_DATE_EPOCH;
-  await run('mmdebstrap', mmdebstrapArgs(spec, tmp), epoch ? { SOURCE_DATE_EPOCH: epoch } : {});
+  // Generous: on a busy 2-core machine the module build alone took 19 minutes.
+  await run('mmdebstrap', mmdebstrapArgs(spec, tmp), epoch ? { SOURCE_DATE_EPOCH: epoch } : {}, 120 * 60_000);
   await writeFile(join(tmp, '.complete'), `${new Date().toISOString()}\n`);
   await rm(cached, { recursive: true, force: true });
   await rename(tmp, cached);
