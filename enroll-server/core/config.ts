@@ -72,7 +72,7 @@ export const DEV_CLUSTER: ClusterConfig = {
   server: 'https://100.64.0.1:6443',
   token: 'homenode-dev-cluster-token',
   overlayCidr: '100.64.0.0/10',
-  hubPublicKey: 'DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
+  hubPublicKey: 'CJ6G9Bnb+TEYalwoXvS51quxAOH4qCLTe6m8qFkNwnw=',
   hubEndpoint: '127.0.0.1:51820',
   keepaliveSeconds: 25,
 };
