@@ -43,12 +43,15 @@ export function createFleetWatch(deps: FleetWatchDeps) {
   let drops: { at: number; nodeId: string }[] = [];
   let lastDropAlert = -Infinity;
 
+  /** The last tick that saw each machine online (presence rows reach the database in batches). */
+  const lastOnline = new Map<string, number>();
+
   async function learnSince(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const seen = await repos.fleetWatch.lastSeen(ids);
     for (const id of ids) {
-      const last = seen.get(id);
-      offlineSince.set(id, last === undefined ? null : Math.max(last, deps.startedAt));
+      const last = Math.max(seen.get(id) ?? -Infinity, lastOnline.get(id) ?? -Infinity);
+      offlineSince.set(id, last === -Infinity ? null : Math.max(last, deps.startedAt));
     }
   }
 
@@ -57,6 +60,7 @@ export function createFleetWatch(deps: FleetWatchDeps) {
     const open = notices;
     const ids = new Set(watched.map((n) => n.id));
     // A machine revoked or rejected meanwhile is no longer watched: its notice just closes.
+    for (const id of [...lastOnline.keys()].filter((i) => !ids.has(i))) lastOnline.delete(id);
     for (const id of [...open.keys()].filter((i) => !ids.has(i))) {
       await repos.fleetWatch.closeNotice(id);
       open.delete(id);
@@ -65,6 +69,7 @@ export function createFleetWatch(deps: FleetWatchDeps) {
     for (const node of watched) {
       if (online.has(node.id)) {
         offlineSince.delete(node.id);
+        lastOnline.set(node.id, at);
         const since = open.get(node.id);
         if (since === undefined) continue;
         await repos.transaction(async (tx) => {
@@ -79,8 +84,7 @@ export function createFleetWatch(deps: FleetWatchDeps) {
         });
         open.delete(node.id);
       } else if (!offlineSince.has(node.id)) {
-        if (previouslyOnline?.has(node.id)) offlineSince.set(node.id, at);
-        else unknown.push(node.id);
+        unknown.push(node.id);
       }
     }
     await learnSince(unknown);

@@ -9,6 +9,7 @@ import { errors } from '../core/schemas.js';
 import type { PreferenceRepository } from './preference-repository.js';
 import {
   KIND_LABELS,
+  NOTIFICATION_KINDS,
   type NotificationKind,
   type NotificationPreferences,
   OFFLINE_MINUTES,
@@ -34,7 +35,22 @@ const Minutes = Type.Integer({
 });
 const PreferencesSchema = Type.Object({ choices: Choices, offlineMinutes: Minutes });
 const PreferencesBody = Type.Object(
-  { choices: Type.Optional(Type.Partial(Choices)), offlineMinutes: Type.Optional(Minutes) },
+  {
+    choices: Type.Optional(
+      Type.Object(
+        {
+          nodeApproved: Type.Optional(choice('nodeApproved')),
+          nodeRejected: Type.Optional(choice('nodeRejected')),
+          nodeRevoked: Type.Optional(choice('nodeRevoked')),
+          nodeOffline: Type.Optional(choice('nodeOffline')),
+          auditFailed: Type.Optional(choice('auditFailed')),
+          statementLocked: Type.Optional(choice('statementLocked')),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    offlineMinutes: Type.Optional(Minutes),
+  },
   { additionalProperties: false },
 );
 
@@ -73,9 +89,13 @@ export function preferenceRoutes(
       const ownerId = principalOf(request).ownerId ?? '';
       const current = await read(ownerId);
       const next: NotificationPreferences = {
-        choices: { ...current.choices, ...request.body.choices },
+        choices: { ...current.choices },
         offlineMinutes: request.body.offlineMinutes ?? current.offlineMinutes,
       };
+      for (const kind of NOTIFICATION_KINDS) {
+        const value = request.body.choices?.[kind];
+        if (value !== undefined) next.choices[kind] = value;
+      }
       await deps.preferences.put(ownerId, next, deps.now());
       return next;
     },
