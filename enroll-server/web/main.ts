@@ -48,7 +48,10 @@ const ROUTES: Route[] = [
 ];
 
 /** Pages a mailed link opens: shown whether or not anyone is signed in. */
-const LINK_PAGES: Record<string, { title: string; show: (root: HTMLElement, query: URLSearchParams) => unknown }> = {
+const LINK_PAGES: Record<
+  string,
+  { title: string; show: (root: HTMLElement, query: URLSearchParams) => unknown }
+> = {
   '/verify-email': {
     title: 'Confirm your email address',
     show: (root, query) => verifyEmailPage(root, query, session !== null),

@@ -18,8 +18,9 @@ function submitting(form: HTMLFormElement, status: HTMLElement, run: () => Promi
 
 /** What a failed provider sign-in (`/login?error=`) means, and what to do. */
 const SIGN_IN_ERRORS: Record<string, string> = {
-  expired:
-    'That sign-in took too long or was started in another browser. Start again with the button below.',
+  expired: 'That sign-in took too long or was started in another browser. Start again with the button below.',
+  state:
+    'That sign-in answer did not belong to the sign-in this browser started. Start again with the button below.',
   provider:
     'The sign-in provider did not complete the sign-in. Try again; if it keeps failing, sign in with your email and password.',
   denied: 'You cancelled the sign-in at the provider. Nothing was changed.',

@@ -14,7 +14,11 @@ function busy(form: HTMLFormElement, on: boolean): void {
   if (button instanceof HTMLButtonElement) button.disabled = on;
 }
 
-export async function verifyEmailPage(root: HTMLElement, query: URLSearchParams, signedIn: boolean): Promise<void> {
+export async function verifyEmailPage(
+  root: HTMLElement,
+  query: URLSearchParams,
+  signedIn: boolean,
+): Promise<void> {
   const token = query.get('token') ?? '';
   replace(root, h('h1', null, 'Confirm your email address'), notice('info', 'Confirming…'));
   try {
@@ -22,7 +26,10 @@ export async function verifyEmailPage(root: HTMLElement, query: URLSearchParams,
     replace(
       root,
       h('h1', null, 'Your address is confirmed'),
-      notice('ok', `Thank you: ${email} is confirmed. We sent you a welcome mail with the USB image and the steps.`),
+      notice(
+        'ok',
+        `Thank you: ${email} is confirmed. We sent you a welcome mail with the USB image and the steps.`,
+      ),
       h(
         'p',
         null,
@@ -36,7 +43,11 @@ export async function verifyEmailPage(root: HTMLElement, query: URLSearchParams,
       root,
       h('h1', null, 'Confirm your email address'),
       notice('error', errorText(error)),
-      h('p', null, h('a', { href: signedIn ? '/machines' : '/login' }, signedIn ? 'Back to my machines' : 'Sign in')),
+      h(
+        'p',
+        null,
+        h('a', { href: signedIn ? '/machines' : '/login' }, signedIn ? 'Back to my machines' : 'Sign in'),
+      ),
     );
   }
 }
@@ -112,7 +123,10 @@ function newPasswordForm(root: HTMLElement, token: string): void {
         form.hidden = true;
         replace(
           status,
-          notice('ok', 'Your password is changed, and every other session was signed out. Sign in with the new password.'),
+          notice(
+            'ok',
+            'Your password is changed, and every other session was signed out. Sign in with the new password.',
+          ),
         );
         form.after(status, h('p', null, h('a', { href: '/login', class: 'button' }, 'Sign in')));
       })

@@ -10,7 +10,8 @@ interface Account {
   providers: string[];
 }
 
-type Kind = 'nodeApproved' | 'nodeRejected' | 'nodeRevoked' | 'nodeOffline' | 'auditFailed' | 'statementLocked';
+type Kind =
+  'nodeApproved' | 'nodeRejected' | 'nodeRevoked' | 'nodeOffline' | 'auditFailed' | 'statementLocked';
 
 interface Preferences {
   choices: Record<Kind, boolean>;
@@ -94,7 +95,10 @@ export async function settingsPage(ctx: PageContext): Promise<void> {
     const choices = Object.fromEntries(boxes.map((b) => [b.kind, b.box.checked]));
     void api<Preferences>('PUT', '/v1/me/notifications', { choices, offlineMinutes: Number(minutes.value) })
       .then((saved) =>
-        replace(status, notice('ok', `Saved. You hear of an offline machine after ${saved.offlineMinutes} minutes.`)),
+        replace(
+          status,
+          notice('ok', `Saved. You hear of an offline machine after ${saved.offlineMinutes} minutes.`),
+        ),
       )
       .catch((error: unknown) => replace(status, notice('error', errorText(error))));
   });

@@ -112,7 +112,8 @@ export async function webhooksPage(ctx: PageContext): Promise<void> {
         {
           type: 'button',
           class: 'secondary',
-          onclick: () => void deliveryLog(hook, log).catch((e: unknown) => replace(log, notice('error', errorText(e)))),
+          onclick: () =>
+            void deliveryLog(hook, log).catch((e: unknown) => replace(log, notice('error', errorText(e)))),
         },
         'Deliveries',
       );
