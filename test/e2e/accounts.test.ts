@@ -4,11 +4,13 @@
  * owner signs up, cannot make a key until they open the mailed confirmation link, then can; they
  * forget their password, reset it from the mailed link (the old password and the old session stop
  * working, the link works once); someone signs in through the provider's own login and consent
- * pages; the owner chooses their notifications and registers a webhook whose secret is shown once.
+ * pages; the owner chooses their notifications, registers a webhook whose secret is shown once and
+ * deletes it, and turns off a kind of mail from the unsubscribe link in a real notification.
  * The steps share one server and browser (a story, in order).
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enrollBody, newMachine } from '../helpers/enrollment.js';
 import { type MailCatcher, linkIn, startMailCatcher } from '../helpers/mail-catcher.js';
 import { type TestIdp, startOidcProvider } from '../helpers/oidc-provider.js';
 import { type TestServer, freePort, startTestServer } from '../helpers/server.js';
@@ -194,7 +196,7 @@ describe.sequential('owner accounts (headless Chromium, real server, SMTP and Op
     await context.close();
   });
 
-  it('settings keep the notification choices; a webhook shows its secret once', async () => {
+  it('settings keep the notification choices; a webhook shows its secret once, its log, and is deleted', async () => {
     const { page, context } = await harness.newPage();
     await signIn(page, email, NEW_PASSWORD);
     await page.getByRole('heading', { name: 'My machines' }).waitFor();
@@ -220,6 +222,45 @@ describe.sequential('owner accounts (headless Chromium, real server, SMTP and Op
     await page.reload();
     await page.getByRole('heading', { name: 'https://hooks.example.com/homenode' }).waitFor();
     expect(await page.getByText(secret).count()).toBe(0);
+    await page.getByRole('button', { name: 'Deliveries' }).click();
+    await page.getByText('Nothing delivered yet.').waitFor();
+    // Deleting asks first (a native confirm dialog).
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('No webhooks yet.').waitFor();
+    await context.close();
+  });
+
+  it("an approval mail's unsubscribe link stops those mails, and Settings shows the choice off", async () => {
+    const owners = await server.api<{ owners: { id: string; email: string }[] }>(
+      'GET',
+      `/v1/owners?q=${encodeURIComponent(email)}`,
+    );
+    const ownerId = owners.body.owners.find((o) => o.email === email)?.id ?? '';
+    const enrolled = await server.api<{ nodeId: string }>('POST', '/v1/enroll', {
+      token: null,
+      body: enrollBody((await server.createKey(ownerId)).key, await newMachine()),
+    });
+    expect(enrolled.status).toBe(201);
+    const { nodeId } = enrolled.body;
+    expect((await server.api('POST', `/v1/nodes/${nodeId}/approve`, { body: {} })).status).toBe(200);
+    const approved = await mail.waitFor((m) => m.to.includes(email) && /approved/.test(m.subject));
+    expect(approved.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+
+    // Opened from the mail program: nobody is signed in in this profile.
+    const { page, context } = await harness.newPage();
+    await page.goto(linkIn(approved, `${server.url}/unsubscribe?token=`));
+    await page.getByText(`Stop sending ${email}`).waitFor();
+    await harness.screenshot(page, 'accounts-06-unsubscribe');
+    await page.getByRole('button', { name: 'Stop these mails' }).click();
+    await page.getByText(`Done: ${email} no longer gets`).waitFor();
+
+    await signIn(page, email, NEW_PASSWORD);
+    await page.getByRole('heading', { name: 'My machines' }).waitFor();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    expect(await page.getByLabel('A machine is approved').isChecked()).toBe(false);
+    expect(await page.getByLabel('A machine is rejected, with the reason').isChecked()).toBe(true);
     await context.close();
   });
 
