@@ -89,7 +89,14 @@ describe('the mail outbox', () => {
       // fetch keeps connections to the old process; the first call after a restart may meet a closed one.
       const restarted = server.url;
       await expect
-        .poll(() => fetch(`${restarted}/healthz`).then((r) => r.ok, () => false), { timeout: 5000 })
+        .poll(
+          () =>
+            fetch(`${restarted}/healthz`).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          { timeout: 5000 },
+        )
         .toBe(true);
       await browserClient(server.url).call('POST', '/v1/signup', {
         email: 'ken@example.com',
