@@ -8,7 +8,7 @@
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import * as client from 'openid-client';
-import type { GithubProviderConfig } from '../core/accounts-config.js';
+import type { GithubProviderConfig } from '../core/sign-in-providers-config.js';
 import {
   type ExternalProfile,
   type LoginCheck,

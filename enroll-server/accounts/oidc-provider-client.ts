@@ -4,7 +4,7 @@
  * checked by the library, and the address from the ID token or the userinfo endpoint.
  */
 import * as client from 'openid-client';
-import type { OidcProviderConfig } from '../core/accounts-config.js';
+import type { OidcProviderConfig } from '../core/sign-in-providers-config.js';
 import {
   type ExternalProfile,
   type LoginCheck,

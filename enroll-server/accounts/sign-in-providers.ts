@@ -1,5 +1,5 @@
 /** The sign-in providers of HOMENODE_OIDC_PROVIDERS, each as a `SignInProvider`. */
-import type { SignInProviderConfig } from '../core/accounts-config.js';
+import type { SignInProviderConfig } from '../core/sign-in-providers-config.js';
 import { createGithubProvider } from './github-provider-client.js';
 import { createOidcProvider } from './oidc-provider-client.js';
 import type { SignInProvider } from './sign-in-provider.js';

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../enroll-server/core/domain-events.js';
-import { loadAccountsConfig, loadProvidersFile } from '../../enroll-server/core/accounts-config.js';
+import { loadAccountsConfig } from '../../enroll-server/core/accounts-config.js';
+import { loadProvidersFile } from '../../enroll-server/core/sign-in-providers-config.js';
 import { duration, usd, utcTime } from '../../enroll-server/notifications/mail-format.js';
 import type { MailCategory } from '../../enroll-server/notifications/preferences.js';
 import { type RenderContext, renderMail } from '../../enroll-server/notifications/render-mail.js';
