@@ -14,6 +14,13 @@ import { MAX_FRAME_BYTES } from '../protocol/control.js';
 import { accountRoutes } from './accounts/account-routes.js';
 import { type BootstrapResult, ensureBootstrapToken } from './accounts/bootstrap-token.js';
 import { createCredentials } from './accounts/credentials.js';
+import { createEmailLinkTokens } from './accounts/email-link-tokens.js';
+import { type LinkRateLimit, emailRoutes } from './accounts/email-routes.js';
+import { createEmailVerification } from './accounts/email-verification.js';
+import { createExternalAccounts } from './accounts/external-accounts.js';
+import { createPasswordReset } from './accounts/password-reset.js';
+import { providerSignInRoutes } from './accounts/provider-sign-in-routes.js';
+import { createSignInProviders } from './accounts/sign-in-providers.js';
 import { type SignInRateLimit, sessionRoutes } from './accounts/session-routes.js';
 import { type SessionLimits, createSessionService } from './accounts/session-service.js';
 import { commandRoutes } from './control/command-routes.js';
@@ -23,6 +30,7 @@ import { nodeChannelRoutes } from './control/node-channel-routes.js';
 import { presenceRoutes } from './control/presence-routes.js';
 import { PresenceTracker } from './control/presence-tracker.js';
 import { shellRoutes } from './control/shell-routes.js';
+import { DEFAULT_ACCOUNTS_CONFIG } from './core/accounts-config.js';
 import { activityRoutes } from './core/activity-routes.js';
 import { registerAuth } from './core/auth.js';
 import { backupRoutes } from './core/backup-routes.js';
@@ -32,6 +40,7 @@ import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
 import type { App } from './core/http.js';
 import { newId } from './core/ids.js';
+import { deriveKey, loadServerSecret } from './core/server-secret.js';
 import { type Metrics, createMetrics, registerRequestMetrics } from './core/metrics.js';
 import { type Db, openDatabase } from './core/sqlite/database.js';
 import { createEnrollmentService } from './enrollment/enrollment-service.js';
@@ -41,6 +50,9 @@ import { createKeyService } from './enrollment/key-service.js';
 import { type NodeEvents, createNodeEvents } from './nodes/node-events.js';
 import { nodeRoutes } from './nodes/node-routes.js';
 import { createNodeService } from './nodes/node-service.js';
+import type { WorkerIntervals } from './notifications/notification-workers.js';
+import type { Notifier } from './notifications/notifier.js';
+import { setUpNotifications } from './notifications/notifications.js';
 import { adjustmentRoutes } from './payouts/adjustment-routes.js';
 import { earningsRoutes } from './payouts/earnings-routes.js';
 import { outageRoutes } from './payouts/outage-routes.js';
@@ -71,6 +83,12 @@ export interface AppDeps {
   /** Dashboard session lifetimes and sign-in rate limits (defaults in accounts/). */
   sessionLimits?: SessionLimits;
   signInRateLimit?: SignInRateLimit;
+  /** Rate limits on mailed links (reset requests, bad tokens). */
+  linkRateLimit?: LinkRateLimit;
+  /** How often the notification loops run (tests make them fast). */
+  notificationIntervals?: Partial<WorkerIntervals>;
+  /** DNS for webhook URLs (default: the system resolver). */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 /** What the running app holds, for main.ts and for tests that look inside. */
@@ -83,6 +101,8 @@ export interface AppContext {
   presence: PresenceTracker;
   events: NodeEvents;
   hub: ControlHub;
+  /** For other capabilities: `notify(event)` outside a transaction (notifications/notifier.ts). */
+  notifier: Notifier;
 }
 
 declare module 'fastify' {
@@ -100,7 +120,23 @@ export const REDACT_PATHS = [
   '*.token',
   '*.key',
   '*.password',
+  '*.secret',
 ];
+
+/** Tokens, codes and states in query strings (mailed links, sign-in callbacks) never reach the log. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|code|state)=)[^&#]*/gi, '$1[redacted]');
+}
+
+/** The request as the log shows it: Fastify's fields, with `redactUrl` applied. */
+export const LOG_SERIALIZERS = {
+  req: (request: { method: string; url: string; hostname?: string; ip?: string }) => ({
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.hostname,
+    remoteAddress: request.ip,
+  }),
+};
 
 export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promise<App> {
   const now = deps.now ?? Date.now;
@@ -158,8 +194,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
       { event: 'presence_recovered', intervals: closedAfterCrash },
       'closed presence intervals left open',
     );
-  const context: AppContext = { config, repos, store, now, metrics, presence, events, hub };
-  app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
+  const accounts = config.accounts ?? DEFAULT_ACCOUNTS_CONFIG;
+  const secret = loadServerSecret(accounts.secretFile ?? join(config.dataDir, 'secret.key'));
+  const links = createEmailLinkTokens(deriveKey(secret, 'email-links'), config.publicUrl);
 
   await app.register(swagger, {
     openapi: {
@@ -178,6 +215,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     await store.close();
   });
   registerErrorHandler(app);
+
   await app.register(cookie);
   registerAuth(app, createCredentials(repos.tokens, sessions));
   registerRequestMetrics(app, metrics);
@@ -227,11 +265,55 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     now,
     publicUrl: config.publicUrl,
     rateLimit: deps.signInRateLimit,
+    links,
   });
+  emailRoutes(app, {
+    verification: createEmailVerification({ repos, links, now }),
+    reset: createPasswordReset({ repos, links, now }),
+    repos,
+    now,
+    rateLimit: deps.linkRateLimit,
+  });
+  providerSignInRoutes(app, {
+    providers: createSignInProviders(accounts.providers),
+    accounts: createExternalAccounts({ repos, links, now }),
+    sessions,
+    activity: repos.activity,
+    stateKey: deriveKey(secret, 'sign-in-state'),
+    publicUrl: config.publicUrl,
+    now,
+  });
+  const notifications = setUpNotifications(app, {
+    repos,
+    config: accounts,
+    publicUrl: config.publicUrl,
+    dataDir: config.dataDir,
+    secret,
+    links,
+    presence,
+    now,
+    intervals: deps.notificationIntervals,
+    resolve: deps.resolve,
+  });
+  app.addHook('preClose', async () => notifications.stop());
+  const context: AppContext = {
+    config,
+    repos,
+    store,
+    now,
+    metrics,
+    presence,
+    events,
+    hub,
+    notifier: notifications.notifier,
+  };
+  app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
   // web
   registerDashboard(app, deps.webDir ?? DEFAULT_WEB_DIR);
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
 
   await app.ready();
+  notifications.start();
+  app.log.info({ event: 'mail_transport', to: notifications.mailTo }, 'mail goes out through this transport');
   return app;
 }

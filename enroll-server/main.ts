@@ -2,7 +2,7 @@
  * `npm start`: read the configuration once, build the app, listen, and shut down cleanly on
  * SIGTERM/SIGINT. The only file of the server that reads process.env or prints to the console.
  */
-import { REDACT_PATHS, buildApp } from './app.js';
+import { LOG_SERIALIZERS, REDACT_PATHS, buildApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
 
 async function main(): Promise<void> {
@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config, {
-    logger: { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: LOG_SERIALIZERS,
+    },
   });
 
   let closing = false;

@@ -4,6 +4,9 @@
  * better-sqlite3; another engine (PostgreSQL) implements the same `Store`. Only the composition
  * root (`app.ts`) and the engines import this file: services name the repositories they use.
  */
+import type { CredentialRepository } from './accounts/credential-repository.js';
+import type { EmailLinkRepository } from './accounts/email-link-repository.js';
+import type { IdentityRepository } from './accounts/identity-repository.js';
 import type { OwnerRepository } from './accounts/owner-repository.js';
 import type { SessionRepository } from './accounts/session-repository.js';
 import type { TokenRepository } from './accounts/token-repository.js';
@@ -12,19 +15,29 @@ import type { NetworkRepository } from './control/network-repository.js';
 import type { PresenceRepository } from './control/presence-repository.js';
 import type { UsageRepository } from './control/usage-repository.js';
 import type { ActivityLog } from './core/activity-log.js';
+import type { EventOutbox } from './core/domain-events.js';
 import type { Transactional } from './core/transactions.js';
 import type { KeyRepository } from './enrollment/key-repository.js';
 import type { FlagRepository } from './nodes/flag-repository.js';
 import type { NodeRepository } from './nodes/node-repository.js';
+import type { EventQueueRepository } from './notifications/event-queue-repository.js';
+import type { FleetWatchRepository } from './notifications/fleet-watch-repository.js';
+import type { MailOutboxRepository } from './notifications/mail-outbox-repository.js';
+import type { PreferenceRepository } from './notifications/preference-repository.js';
+import type { WebhookRepository } from './notifications/webhook-repository.js';
 import type { PayoutRepository } from './payouts/payout-repository.js';
 
 export interface RepositorySet {
   // core
   activity: ActivityLog;
+  events: EventOutbox;
   // accounts
   owners: OwnerRepository;
   tokens: TokenRepository;
   sessions: SessionRepository;
+  emailLinks: EmailLinkRepository;
+  identities: IdentityRepository;
+  credentials: CredentialRepository;
   // enrollment
   keys: KeyRepository;
   // nodes
@@ -38,6 +51,12 @@ export interface RepositorySet {
   shellSessions: ShellSessionRepository;
   // payouts
   payouts: PayoutRepository;
+  // notifications
+  eventQueue: EventQueueRepository;
+  mailOutbox: MailOutboxRepository;
+  preferences: PreferenceRepository;
+  webhooks: WebhookRepository;
+  fleetWatch: FleetWatchRepository;
 }
 
 export type Repositories = Transactional<RepositorySet>;

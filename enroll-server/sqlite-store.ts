@@ -2,6 +2,9 @@
  * The embedded engine: every repository on one better-sqlite3 connection (WAL), asynchronous
  * through `SqliteEngine`, which keeps other calls out of an open transaction.
  */
+import { sqliteCredentialRepository } from './accounts/sqlite/credential-repository.js';
+import { sqliteEmailLinkRepository } from './accounts/sqlite/email-link-repository.js';
+import { sqliteIdentityRepository } from './accounts/sqlite/identity-repository.js';
 import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
@@ -14,10 +17,16 @@ import { sqlitePresenceRepository } from './control/sqlite/presence-repository.j
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
 import { type Db, pingDatabase } from './core/sqlite/database.js';
+import { sqliteEventOutbox } from './core/sqlite/event-outbox.js';
 import { type BindRepositories, SqliteEngine } from './core/sqlite/engine.js';
 import { sqliteKeyRepository } from './enrollment/sqlite/key-repository.js';
 import { sqliteFlagRepository } from './nodes/sqlite/flag-repository.js';
 import { sqliteNodeRepository } from './nodes/sqlite/node-repository.js';
+import { sqliteEventQueueRepository } from './notifications/sqlite/event-queue-repository.js';
+import { sqliteFleetWatchRepository } from './notifications/sqlite/fleet-watch-repository.js';
+import { sqliteMailOutboxRepository } from './notifications/sqlite/mail-outbox-repository.js';
+import { sqlitePreferenceRepository } from './notifications/sqlite/preference-repository.js';
+import { sqliteWebhookRepository } from './notifications/sqlite/webhook-repository.js';
 import { sqlitePayoutRepository } from './payouts/sqlite/payout-repository.js';
 import type { Repositories, RepositorySet, Store } from './repositories.js';
 
@@ -36,6 +45,15 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
   const payouts = sqlitePayoutRepository(db);
+  const events = sqliteEventOutbox(db);
+  const emailLinks = sqliteEmailLinkRepository(db);
+  const identities = sqliteIdentityRepository(db);
+  const credentials = sqliteCredentialRepository(db);
+  const eventQueue = sqliteEventQueueRepository(db);
+  const mailOutbox = sqliteMailOutboxRepository(db);
+  const preferences = sqlitePreferenceRepository(db);
+  const webhooks = sqliteWebhookRepository(db);
+  const fleetWatch = sqliteFleetWatchRepository(db);
   return (run) => ({
     activity: activity(run),
     owners: owners(run),
@@ -50,6 +68,15 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     commands: commands(run),
     shellSessions: shellSessions(run),
     payouts: payouts(run),
+    events: events(run),
+    emailLinks: emailLinks(run),
+    identities: identities(run),
+    credentials: credentials(run),
+    eventQueue: eventQueue(run),
+    mailOutbox: mailOutbox(run),
+    preferences: preferences(run),
+    webhooks: webhooks(run),
+    fleetWatch: fleetWatch(run),
   });
 }
 

@@ -1,5 +1,5 @@
 /** Dashboard cookie sessions and owners' password hashes. Only hashes of session secrets are stored. */
-export type SessionMethod = 'token' | 'password' | 'signup';
+export type SessionMethod = 'token' | 'password' | 'signup' | 'oidc';
 
 export interface SessionRecord {
   id: string;

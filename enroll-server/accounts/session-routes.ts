@@ -15,6 +15,10 @@ import type { App } from '../core/http.js';
 import { newApiToken, newId, sha256Hex } from '../core/ids.js';
 import { IsoTime, errors, iso } from '../core/schemas.js';
 import type { Transactional } from '../core/transactions.js';
+import type { EventOutbox } from '../core/domain-events.js';
+import type { EmailLinkRepository } from './email-link-repository.js';
+import type { EmailLinkTokens } from './email-link-tokens.js';
+import { issueEmailLink } from './email-verification.js';
 import type { OwnerRepository } from './owner-repository.js';
 import {
   DUMMY_PASSWORD_HASH,
@@ -77,8 +81,12 @@ export interface SessionRouteDeps {
     tokens: TokenRepository;
     sessions: SessionRepository;
     activity: ActivityLog;
+    emailLinks: EmailLinkRepository;
+    events: EventOutbox;
   }>;
   sessions: SessionService;
+  /** The confirmation link a sign-up mails (accounts/email-verification.ts). */
+  links: EmailLinkTokens;
   now: () => number;
   /** Cookies get `Secure` when the public URL is https. */
   publicUrl: string;
@@ -214,7 +222,8 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     {
       schema: {
         tags: ['session'],
-        summary: 'Sign up as an owner with email and password (signs in at once)',
+        summary:
+          'Sign up as an owner with email and password (signs in at once; mails the confirmation link)',
         body: SignUpBody,
         response: { 201: SessionSchema, ...errors(400, 409, 429) },
       },
@@ -246,6 +255,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
         // The owner's dashboard token: never shown to anyone, only ever used through sessions.
         await tx.tokens.create(token, sha256Hex(newApiToken()));
         await tx.sessions.setPassword(owner.id, passwordHash, token.id, at);
+        await issueEmailLink(tx, deps.links, owner, 'verify-email', at);
         await tx.activity.record(
           at,
           actorOf({ tokenId: token.id, role: 'owner', ownerId: owner.id }),

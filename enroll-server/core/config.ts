@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
 import { type Policy, PolicyOverridesSchema, resolvePolicy } from '../../protocol/policy.js';
+import { type AccountsConfig, loadAccountsConfig } from './accounts-config.js';
+import { ConfigError } from './config-error.js';
 
 export interface KeyLimits {
   defaultTtlHours: number;
@@ -56,14 +58,11 @@ export interface ServerConfig {
   enrollRateLimit: EnrollRateLimit;
   cluster: ClusterConfig;
   shell: ShellLimits;
+  /** Accounts, mail, sign-in providers, webhooks (docs/accounts.md); defaults when absent. */
+  accounts?: AccountsConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(variable: string, value: string, problem: string) {
-    super(`${variable}=${JSON.stringify(value)}: ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export const DEFAULT_SHELL_LIMITS: ShellLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 2 * 3_600_000 };
 
@@ -160,6 +159,7 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
     bootstrapToken,
     policy: policyFile ? loadPolicyFile(policyFile, read) : resolvePolicy(),
     policyFile,
+    accounts: loadAccountsConfig(env, publicUrl, read),
     logLevel,
     trustProxy: env.HOMENODE_TRUST_PROXY === '1' || env.HOMENODE_TRUST_PROXY === 'true',
     keys: DEFAULT_KEY_LIMITS,

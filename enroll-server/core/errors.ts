@@ -89,3 +89,24 @@ export class NoRateCardError extends AppError {
   override readonly code = 'NO_RATE_CARD';
   override readonly status = 409;
 }
+export class EmailNotVerifiedError extends AppError {
+  override readonly code = 'EMAIL_NOT_VERIFIED';
+  override readonly status = 403;
+}
+/** A mailed link (confirmation, password reset) that is unknown, expired or used already. */
+export class LinkInvalidError extends AppError {
+  override readonly code = 'LINK_INVALID';
+  override readonly status = 400;
+}
+export class LinkExpiredError extends AppError {
+  override readonly code = 'LINK_EXPIRED';
+  override readonly status = 400;
+}
+export class LinkUsedError extends AppError {
+  override readonly code = 'LINK_USED';
+  override readonly status = 400;
+}
+export class WebhookUrlRefusedError extends AppError {
+  override readonly code = 'WEBHOOK_URL_REFUSED';
+  override readonly status = 400;
+}

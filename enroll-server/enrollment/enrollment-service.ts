@@ -22,6 +22,7 @@ import {
 } from '../core/errors.js';
 import type { FailureLimiter } from '../core/failure-limiter.js';
 import { newId, verifyKeySecret } from '../core/ids.js';
+import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
 import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents } from '../nodes/node-events.js';
@@ -30,6 +31,7 @@ import { enrollmentFields, keyProblem, reinstallStatus } from './enrollment-rule
 import type { InstallationKeyRecord, KeyRepository } from './key-repository.js';
 
 interface EnrollmentRepos {
+  events: EventOutbox;
   keys: KeyRepository;
   nodes: NodeRepository;
   flags: FlagRepository;
@@ -224,6 +226,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
       { type: 'node', id: nodeId },
       { status, ownerId: key.ownerId },
     );
+    await tx.events.append(at, { type: 'node.enrolled', nodeId, ownerId: key.ownerId, status });
     return { kind: 'done', outcome: { created: true, response: { nodeId, status } } };
   }
 

@@ -1,11 +1,12 @@
 /** Installation keys: issue (shown once), list and revoke, scoped to the caller's owner. */
 import { randomBytes } from 'node:crypto';
 import { generateInstallationKey, type InstallationKey } from '../../protocol/key.js';
+import type { EmailLinkRepository } from '../accounts/email-link-repository.js';
 import type { OwnerRepository } from '../accounts/owner-repository.js';
 import type { ActivityLog } from '../core/activity-log.js';
 import { type Principal, actorOf } from '../core/auth.js';
 import type { KeyLimits } from '../core/config.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { EmailNotVerifiedError, NotFoundError, ValidationError } from '../core/errors.js';
 import { hashKeySecret, newId, newSalt } from '../core/ids.js';
 import type { Transactional } from '../core/transactions.js';
 import type { InstallationKeyRecord, KeyRepository } from './key-repository.js';
@@ -18,7 +19,12 @@ export interface CreateKeyInput {
 }
 
 export interface KeyServiceDeps {
-  repos: Transactional<{ keys: KeyRepository; owners: OwnerRepository; activity: ActivityLog }>;
+  repos: Transactional<{
+    keys: KeyRepository;
+    owners: OwnerRepository;
+    emailLinks: EmailLinkRepository;
+    activity: ActivityLog;
+  }>;
   limits: KeyLimits;
   now: () => number;
 }
@@ -65,6 +71,13 @@ export function createKeyService({ repos, limits, now }: KeyServiceDeps) {
       input: CreateKeyInput,
     ): Promise<{ record: InstallationKeyRecord; key: string }> {
       const ownerId = await targetOwner(principal, input.ownerId);
+      // An owner confirms their address first; ops making a key for an owner vouch for them.
+      if (principal.role === 'owner' && (await repos.emailLinks.verifiedAt(ownerId)) === null) {
+        const email = (await repos.owners.get(ownerId))?.email ?? 'your address';
+        throw new EmailNotVerifiedError(
+          `Confirm your email address before you add a machine: open the link we sent to ${email}. No mail? Look in your spam folder, or send it again from the dashboard.`,
+        );
+      }
       const ttlHours = input.ttlHours ?? limits.defaultTtlHours;
       const maxUses = input.maxUses ?? 1;
       checkRange('ttlHours', ttlHours, limits.maxTtlHours);

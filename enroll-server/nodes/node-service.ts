@@ -1,6 +1,7 @@
 /** Node queries scoped by role, and the ops status machine (approve, reject, revoke) with the activity log. */
 import type { NodeStatus } from '../../protocol/api.js';
 import type { ActivityLog } from '../core/activity-log.js';
+import type { NodeEvent, EventOutbox } from '../core/domain-events.js';
 import { type Principal, actorOf } from '../core/auth.js';
 import { InvalidTransitionError, NotFoundError } from '../core/errors.js';
 import type { Transactional } from '../core/transactions.js';
@@ -9,6 +10,13 @@ import type { NodeListFilter, NodeRecord, NodeRepository } from './node-reposito
 import type { PresenceSource } from './presence-view.js';
 
 type Action = 'approve' | 'reject' | 'revoke';
+
+/** What owners and webhooks hear of a transition (notifications/). */
+function eventOf(action: Action, node: NodeRecord, reason: string | null): NodeEvent {
+  const ids = { nodeId: node.id, ownerId: node.ownerId };
+  if (action === 'approve') return { type: 'node.approved', ...ids, note: reason };
+  return { type: action === 'reject' ? 'node.rejected' : 'node.revoked', ...ids, reason: reason ?? '' };
+}
 
 const TRANSITIONS: Record<Action, { from: readonly NodeStatus[]; to: NodeStatus; verb: string }> = {
   approve: { from: ['pending'], to: 'approved', verb: 'approved' },
@@ -26,7 +34,7 @@ export interface NodeQuery {
 }
 
 export interface NodeServiceDeps {
-  repos: Transactional<{ nodes: NodeRepository; activity: ActivityLog }>;
+  repos: Transactional<{ nodes: NodeRepository; activity: ActivityLog; events: EventOutbox }>;
   presence: PresenceSource;
   events: NodeEvents;
   now: () => number;
@@ -80,6 +88,7 @@ export function createNodeService({ repos, presence, events, now }: NodeServiceD
           { type: 'node', id },
           { from: current.status, reason },
         );
+        await tx.events.append(at, eventOf(action, current, reason));
         return (await tx.nodes.get(id)) ?? current;
       });
       events.emit({ nodeId: id, status: node.status, reason });

@@ -16,7 +16,9 @@ import {
   ValidationError,
 } from '../core/errors.js';
 import { newId } from '../core/ids.js';
+import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
+import { statementLockedEvent } from './statement-event.js';
 import { MINUTE_MS, type Span } from '../core/uptime.js';
 import type { PayoutRepository, PeriodRecord, RateCardRecord } from './payout-repository.js';
 import { cardInForce, toRateCard } from './rate-cards.js';
@@ -38,7 +40,7 @@ export { cardInForce, toRateCard } from './rate-cards.js';
 const DETECTED_OUTAGE_MIN_MS = 2 * MINUTE_MS;
 
 export interface PayoutDeps {
-  repos: Transactional<{ payouts: PayoutRepository; activity: ActivityLog }>;
+  repos: Transactional<{ payouts: PayoutRepository; activity: ActivityLog; events: EventOutbox }>;
   now: () => number;
   /** Write buffered presence before reading it. */
   flushPresence: () => Promise<void>;
@@ -231,6 +233,7 @@ export function createPayoutService({ repos, now, flushPresence }: PayoutDeps) {
           { type: 'payout_period', id },
           { hash, total: statement.totals.totalUusd },
         );
+        await tx.events.append(at, statementLockedEvent(locked, p));
         return locked;
       });
     },

@@ -8,13 +8,17 @@ import type { Page, PageContext } from './page.js';
 import { addMachinePage } from './pages/add-machine.js';
 import { earningsPage } from './pages/earnings.js';
 import { fleetPage } from './pages/fleet.js';
+import { accountBanner } from './account-banner.js';
 import { loginPage, signupPage } from './pages/login.js';
+import { resetPasswordPage, unsubscribePage, verifyEmailPage } from './pages/mailed-links.js';
 import { machinesPage } from './pages/machines.js';
 import { nodePage } from './pages/node.js';
 import { outagesPage } from './pages/outages.js';
 import { payoutsPage } from './pages/payouts.js';
 import { pendingPage } from './pages/pending.js';
+import { settingsPage } from './pages/settings.js';
 import { statementPage } from './pages/statement.js';
+import { webhooksPage } from './pages/webhooks.js';
 import { type Session, can, homeFor, loadSession, signOut } from './session.js';
 
 interface Route {
@@ -39,7 +43,22 @@ const ROUTES: Route[] = [
   { pattern: '/outages', page: outagesPage, title: 'Outage windows', allowed: can.operate },
   { pattern: '/payouts', page: payoutsPage, title: 'Payout periods', allowed: can.review },
   { pattern: '/payouts/:id', page: statementPage, title: 'Statement', allowed: can.review },
+  { pattern: '/settings', page: settingsPage, title: 'Settings', allowed: (s) => s.role === 'owner' },
+  { pattern: '/webhooks', page: webhooksPage, title: 'Webhooks', allowed: (s) => s.role !== 'reviewer' },
 ];
+
+/** Pages a mailed link opens: shown whether or not anyone is signed in. */
+const LINK_PAGES: Record<
+  string,
+  { title: string; show: (root: HTMLElement, query: URLSearchParams) => unknown }
+> = {
+  '/verify-email': {
+    title: 'Confirm your email address',
+    show: (root, query) => verifyEmailPage(root, query, session !== null),
+  },
+  '/reset-password': { title: 'Reset your password', show: resetPasswordPage },
+  '/unsubscribe': { title: 'Unsubscribe', show: unsubscribePage },
+};
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
   const a = pattern.split('/');
@@ -70,6 +89,8 @@ function navLinks(s: Session): [string, string][] {
   if (can.operate(s)) links.push(['/pending', 'Pending'], ['/fleet', 'Fleet'], ['/outages', 'Outages']);
   else if (can.readFleet(s)) links.push(['/fleet', 'Fleet']);
   if (can.review(s)) links.push(['/payouts', 'Payouts']);
+  if (s.role !== 'reviewer') links.push(['/webhooks', 'Webhooks']);
+  if (s.role === 'owner') links.push(['/settings', 'Settings']);
   return links;
 }
 
@@ -131,6 +152,13 @@ async function render(): Promise<void> {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   const main = h('main', { id: 'main', tabindex: '-1' });
   const publicPage = path === '/login' || path === '/signup';
+  const linkPage = LINK_PAGES[path];
+  if (linkPage) {
+    replace(app, h('a', { href: '#main', class: 'skip' }, 'Skip to content'), header(session), main);
+    document.title = `${linkPage.title} · Home Node`;
+    await linkPage.show(main, new URLSearchParams(location.search));
+    return;
+  }
   if (!session && !publicPage) {
     navigate('/login', true);
     return;
@@ -155,7 +183,7 @@ async function render(): Promise<void> {
       navigate(homeFor(s), true);
     };
     if (path === '/signup') signupPage(main, onSignedIn);
-    else loginPage(main, onSignedIn);
+    else loginPage(main, onSignedIn, new URLSearchParams(location.search));
     document.title = `${path === '/signup' ? 'Sign up' : 'Sign in'} · Home Node`;
     return;
   }
@@ -168,6 +196,10 @@ async function render(): Promise<void> {
       return;
     }
     try {
+      if (session.role === 'owner') {
+        const banner = await accountBanner().catch(() => null);
+        if (banner) main.before(banner);
+      }
       await route.page(ctx(params));
     } catch (error) {
       main.append(notice('error', errorText(error)));

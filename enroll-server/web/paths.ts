@@ -15,4 +15,9 @@ export const SPA_PATHS = [
   '/outages',
   '/payouts',
   '/payouts/:id',
+  '/settings',
+  '/webhooks',
+  '/verify-email',
+  '/reset-password',
+  '/unsubscribe',
 ] as const;

@@ -1,16 +1,19 @@
 /**
- * The dashboard in headless Chromium against a real server on loopback: an owner signs up and
- * creates a key, the real agent enrolls with it, ops approve it from the page and watch it come
- * online once the real agent daemon runs, a remote shell on it (real bash) echoes, a reviewer
- * computes, locks and downloads a statement, and a second owner sees none of the first one's data. The steps share one server and browser (a story, in order);
- * each step opens its own browser profile, so cookies never leak between people.
+ * The dashboard in headless Chromium against a real server on loopback: an owner signs up, confirms
+ * their address from the mailed link (a real SMTP server on loopback) and creates a key, the real
+ * agent enrolls with it, ops approve it from the page and watch it come online once the real agent
+ * daemon runs, a remote shell on it (real bash) echoes, a reviewer computes, locks and downloads a
+ * statement, and a second owner sees none of the first one's data. The steps share one server and
+ * browser (a story, in order); each step opens its own browser profile, so cookies never leak
+ * between people.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, FACTS, runAgent, tempDir } from '../integration/agent-support.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { type MailCatcher, linkIn, startMailCatcher } from '../helpers/mail-catcher.js';
+import { type TestServer, freePort, startTestServer } from '../helpers/server.js';
 import { type BrowserHarness, launchBrowser } from './browser.js';
 import { startRealAgent } from './real-agent.js';
 
@@ -20,6 +23,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
   let server: TestServer;
   let harness: BrowserHarness;
   let agent: AgentProcess | undefined;
+  let mail: MailCatcher;
   const story = {
     key: '',
     nodeId: '',
@@ -28,7 +32,13 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
+    mail = await startMailCatcher();
+    // A fixed port, so that the mailed confirmation link points at this server.
+    server = await startTestServer({
+      port: await freePort(),
+      accounts: { smtpUrl: mail.url },
+      deps: { notificationIntervals: { dispatchMs: 50, mailMs: 50, webhookMs: 50, watchMs: 60_000 } },
+    });
     harness = await launchBrowser();
   });
 
@@ -37,6 +47,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await agent?.done;
     await harness?.close();
     await server?.close();
+    await mail?.stop();
   });
 
   async function signInWithToken(page: Page, token: string) {
@@ -45,7 +56,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.keyboard.press('Enter'); // keyboard only: Enter submits the form
   }
 
-  it('an owner signs up and creates an installation key, shown once with the steps', async () => {
+  it('an owner signs up and confirms the mailed link and creates an installation key, shown once with the steps', async () => {
     const { page, context } = await harness.newPage();
     await page.goto(server.url);
     await expect.poll(() => page.url()).toBe(`${server.url}/login`);
@@ -59,6 +70,11 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.getByRole('heading', { name: 'My machines' }).waitFor();
     const cookie = (await context.cookies()).find((c) => c.name === 'hn_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    const confirmation = await mail.waitFor(
+      (m) => m.to.includes(story.ownerEmail) && /confirm/i.test(m.subject),
+    );
+    await page.goto(linkIn(confirmation, `${server.url}/verify-email?token=`));
+    await page.getByRole('heading', { name: 'Your address is confirmed' }).waitFor();
 
     await page.getByRole('link', { name: 'Add a machine' }).first().click();
     await page.getByLabel('Name for this key (optional)').fill('Study PC');

@@ -3,9 +3,11 @@
  * HTTP helpers. Each test builds its own with `startTestServer()`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../enroll-server/app.js';
+import { type AppDeps, buildApp } from '../../enroll-server/app.js';
+import { type AccountsConfig, DEFAULT_ACCOUNTS_CONFIG } from '../../enroll-server/core/accounts-config.js';
 import {
   DEFAULT_ENROLL_RATE_LIMIT,
   DEFAULT_KEY_LIMITS,
@@ -36,6 +38,13 @@ export interface TestServerOptions {
   db?: Db;
   /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
   cluster?: Partial<ServerConfig['cluster']>;
+  /** Mail, sign-in providers, webhooks (default: no SMTP, .eml files in the temp dir). */
+  accounts?: Partial<AccountsConfig>;
+  /** Notification loop intervals, link rate limits, session limits. */
+  deps?: Pick<
+    AppDeps,
+    'notificationIntervals' | 'linkRateLimit' | 'sessionLimits' | 'signInRateLimit' | 'resolve'
+  >;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -76,7 +85,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     dataDir: dir,
     host: '127.0.0.1',
     port: options.port ?? 0,
-    publicUrl: 'http://127.0.0.1',
+    // With a fixed port the public URL is exact, so mailed links and sign-in callbacks work.
+    publicUrl: options.port ? `http://127.0.0.1:${options.port}` : 'http://127.0.0.1',
     bootstrapToken: TEST_ADMIN_TOKEN,
     policy: resolvePolicy(options.policy),
     logLevel: 'silent',
@@ -85,8 +95,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
     cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
+    accounts: { ...DEFAULT_ACCOUNTS_CONFIG, ...options.accounts },
   };
-  const app = await buildApp(config, { now: options.now, webDir: options.webDir, db: options.db });
+  const app = await buildApp(config, {
+    now: options.now,
+    webDir: options.webDir,
+    db: options.db,
+    ...options.deps,
+  });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
@@ -146,6 +162,16 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   };
   return server;
+}
+
+/** A free TCP port on loopback (for a server whose public URL must name its port). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
 }
 
 /** A clock tests move by hand. */

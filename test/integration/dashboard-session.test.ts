@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connectControl, newSimIdentity, signNodeToken, simHello } from '../../scripts/sim/sim-agent.js';
 import { enrollBody, newMachine } from '../helpers/enrollment.js';
+import { linkIn, mailFiles } from '../helpers/mail-catcher.js';
 import { type TestServer, type TestServerOptions, startTestServer } from '../helpers/server.js';
 
 interface SessionBody {
@@ -126,6 +127,12 @@ describe('dashboard sessions', () => {
     const forged = await owner.call('POST', '/v1/keys', {}, { csrf: false });
     expect(forged.status).toBe(403);
     expect(forged.body).toMatchObject({ error: { code: 'FORBIDDEN', details: { reason: 'CSRF' } } });
+    // Keys need a confirmed address: without a mail server, the confirmation is an .eml file.
+    await expect.poll(() => mailFiles(join(server.dir, 'mail')).length, { timeout: 10_000 }).toBe(1);
+    const [confirmation] = mailFiles(join(server.dir, 'mail'));
+    const link = confirmation ? linkIn(confirmation, 'http://127.0.0.1/verify-email?token=') : '';
+    const token = new URL(link).searchParams.get('token');
+    expect((await owner.call('POST', '/v1/auth/verify-email', { token })).status).toBe(200);
     const created = await owner.call<{ key: string }>('POST', '/v1/keys', {});
     expect(created.status).toBe(201);
     expect((await owner.call<{ keys: unknown[] }>('GET', '/v1/keys')).body.keys).toHaveLength(1);
