@@ -11,6 +11,7 @@ import {
 } from './control/sqlite/command-repository.js';
 import { sqliteNetworkRepository } from './control/sqlite/network-repository.js';
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
+import { sqliteReplayRepository } from './control/sqlite/replay-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
 import { type Db, pingDatabase } from './core/sqlite/database.js';
@@ -35,6 +36,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const network = sqliteNetworkRepository(db);
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
+  const replay = sqliteReplayRepository(db);
   const payouts = sqlitePayoutRepository(db);
   return (run) => ({
     activity: activity(run),
@@ -49,6 +51,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     network: network(run),
     commands: commands(run),
     shellSessions: shellSessions(run),
+    replay: replay(run),
     payouts: payouts(run),
   });
 }

@@ -89,3 +89,11 @@ export class NoRateCardError extends AppError {
   override readonly code = 'NO_RATE_CARD';
   override readonly status = 409;
 }
+/** The server cannot take this now (e.g. it holds as many connections as it may); try again later. */
+export class UnavailableError extends AppError {
+  override readonly code = 'UNAVAILABLE';
+  override readonly status = 503;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retryAfterSeconds } });
+  }
+}

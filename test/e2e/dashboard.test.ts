@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, FACTS, runAgent, tempDir } from '../integration/agent-support.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import { type BrowserHarness, launchBrowser } from './browser.js';
 import { startRealAgent } from './real-agent.js';
 
@@ -28,7 +28,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
   };
 
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ control: FAST_AGENTS });
     harness = await launchBrowser();
   });
 

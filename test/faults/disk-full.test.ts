@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
 import type { FleetAgent } from '../../scripts/sim/fleet-agent.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import { approvedFleet, until, window } from './fault-support.js';
 
 describe('disk full', () => {
@@ -31,6 +31,7 @@ describe('disk full', () => {
       db,
       dbPath: join(dir, 'full.db'),
       enrollRateLimit: { perAddress: 100_000 },
+      control: FAST_AGENTS,
     });
     fleet = await approvedFleet(server.url, server.adminToken, 2, server.url, { storageRetryMs: 200 });
     fleet.forEach((a) => a.start());

@@ -12,7 +12,7 @@ import { createStateStore } from '../../agent/state/state-store.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { resolvePolicy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import {
   FACTS,
   FIXTURES,
@@ -54,7 +54,10 @@ export type NodeDetail = {
 };
 
 export async function setupDaemon(options: DaemonSetupOptions = {}) {
-  const server: TestServer = await startTestServer(options.serverNow ? { now: options.serverNow } : {});
+  const server: TestServer = await startTestServer({
+    control: FAST_AGENTS,
+    ...(options.serverNow ? { now: options.serverNow } : {}),
+  });
   const dir = tempDir('homenode-daemon-');
   const stateDir = join(dir, 'state');
   const standinState = join(dir, 'standin-state');
