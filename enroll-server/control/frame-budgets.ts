@@ -39,7 +39,7 @@ export class FrameBudgets {
   /** Take one frame of `type` from the node's budget; false when it is spent. */
   take(nodeId: string, type: FrameType, now: number): boolean {
     let buckets = this.byNode.get(nodeId);
-    if (!buckets) this.byNode.set(nodeId, (buckets = new Map()));
+    if (!buckets) this.byNode.set(nodeId, (buckets = new Map<FrameType, TokenBucket>()));
     let bucket = buckets.get(type);
     if (!bucket) buckets.set(type, (bucket = new TokenBucket(this.rate(type), now)));
     return bucket.take(now);
