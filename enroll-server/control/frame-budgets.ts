@@ -22,6 +22,11 @@ export const FRAME_BUDGETS: Readonly<Record<FrameType, BucketRate>> = {
   'shell-opened': { burst: 20, perSecond: 2 },
   'shell-data': { burst: 2000, perSecond: 1000 },
   'shell-close': { burst: 20, perSecond: 2 },
+  // An audit (daily, retried after a failure, or asked for by ops or the owner) reports each of
+  // its checks as it starts, then once.
+  'audit-progress': { burst: 40, perSecond: 1 / 10 },
+  'audit-report': { burst: 5, perSecond: 1 / 60 },
+  'audit-error': { burst: 5, perSecond: 1 / 60 },
 };
 
 export function scaledBudget(rate: BucketRate, factor: number): BucketRate {

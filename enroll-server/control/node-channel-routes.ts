@@ -95,9 +95,12 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
       },
     },
     (socket: WebSocket, request) => {
-      if (!request.controlNode) return socket.close(CLOSE_CODES.AUTH_FAILED, 'unauthenticated');
+      const node = request.controlNode;
+      // The request lives as long as the socket: it must not keep the record (hardware and all).
+      request.controlNode = undefined;
+      if (!node) return socket.close(CLOSE_CODES.AUTH_FAILED, 'unauthenticated');
       request.controlTicket?.live();
-      hub.attach(request.controlNode, socket);
+      hub.attach(node, socket);
     },
   );
 }

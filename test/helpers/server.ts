@@ -43,6 +43,8 @@ export interface TestServerOptions {
   webDir?: string;
   /** Use this open database (the test closes it), e.g. to limit its size. */
   db?: Db;
+  /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
+  cluster?: Partial<ServerConfig['cluster']>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -90,7 +92,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     trustProxy: false,
     keys: DEFAULT_KEY_LIMITS,
     enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
-    cluster: DEV_CLUSTER,
+    cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
     control: { ...DEFAULT_CONTROL_LIMITS, ...options.control },
   };

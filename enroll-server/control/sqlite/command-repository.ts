@@ -45,20 +45,25 @@ export function sqliteCommandRepository(db: Db): (run: Run) => CommandRepository
     'SELECT * FROM node_commands WHERE node_id = ? ORDER BY requested_at DESC LIMIT ?',
   );
   return (run) => ({
-    create: (c) =>
-      run(() => {
+    create(c) {
+      return run(() => {
         insert.run(c.id, c.nodeId, c.name, JSON.stringify(c.args), c.requestedBy, c.requestedAt);
-      }),
-    finish: (id, at, ok, output, error) =>
-      run(() => {
+      });
+    },
+    finish(id, at, ok, output, error) {
+      return run(() => {
         finish.run(at, ok ? 1 : 0, output, error, id);
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = get.get(id);
         return row && toRun(row);
-      }),
-    forNode: (nodeId, limit) => run(() => forNode.all(nodeId, limit).map(toRun)),
+      });
+    },
+    forNode(nodeId, limit) {
+      return run(() => forNode.all(nodeId, limit).map(toRun));
+    },
   });
 }
 
@@ -105,12 +110,13 @@ export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSession
     'SELECT SUM(recorded_bytes) AS n FROM shell_sessions WHERE node_id = ? AND opened_at >= ?',
   );
   return (run) => ({
-    open: (s) =>
-      run(() => {
+    open(s) {
+      return run(() => {
         insert.run(s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath);
-      }),
-    close: (id, end) =>
-      run(() => {
+      });
+    },
+    close(id, end) {
+      return run(() => {
         close.run({
           id,
           at: end.at,
@@ -119,13 +125,19 @@ export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSession
           recordedBytes: end.recordedBytes,
           truncated: end.recordingTruncated ? 1 : 0,
         });
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = get.get(id);
         return row && toShell(row);
-      }),
-    forNode: (nodeId, limit, offset) => run(() => forNode.all(nodeId, limit, offset).map(toShell)),
-    recordedBytesSince: (nodeId, since) => run(() => recordedSince.get(nodeId, since)?.n ?? 0),
+      });
+    },
+    forNode(nodeId, limit, offset) {
+      return run(() => forNode.all(nodeId, limit, offset).map(toShell));
+    },
+    recordedBytesSince(nodeId, since) {
+      return run(() => recordedSince.get(nodeId, since)?.n ?? 0);
+    },
   });
 }

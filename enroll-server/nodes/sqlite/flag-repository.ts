@@ -42,14 +42,16 @@ export function sqliteFlagRepository(db: Db): (run: Run) => FlagRepository {
     'SELECT COUNT(*) AS n FROM node_flags WHERE node_id = ?',
   );
   return (run) => ({
-    add: (nodeId, kind, message, details, at) =>
-      run(() => {
+    add(nodeId, kind, message, details, at) {
+      return run(() => {
         upsert.run({ nodeId, kind, message, details: JSON.stringify(details), at });
-      }),
-    forNode: (nodeId, limit, offset) =>
-      run(() => ({
+      });
+    },
+    forNode(nodeId, limit, offset) {
+      return run(() => ({
         flags: forNode.all(nodeId, limit, offset).map(toFlag),
         total: countForNode.get(nodeId)?.n ?? 0,
-      })),
+      }));
+    },
   });
 }

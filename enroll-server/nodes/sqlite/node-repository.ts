@@ -145,20 +145,22 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
   }
 
   return (run) => ({
-    create: (id, ownerId, fingerprint, fields, now) =>
-      run(() => {
+    create(id, ownerId, fingerprint, fields, now) {
+      return run(() => {
         const params = enrollmentParams(id, fields, now);
         insert.run({ ...params, owner_id: ownerId, fingerprint });
         history.run(id, now, params.hardware);
-      }),
-    reenroll: (id, fields, now) =>
-      run(() => {
+      });
+    },
+    reenroll(id, fields, now) {
+      return run(() => {
         const params = enrollmentParams(id, fields, now);
         reenroll.run(params);
         history.run(id, now, params.hardware);
-      }),
-    updateHardware: (id, fields, now, write) =>
-      run(() => {
+      });
+    },
+    updateHardware(id, fields, now, write) {
+      return run(() => {
         const hardware = JSON.stringify(fields.hardware);
         const latest = latestHistory.get(id);
         if (write === 'append' || (write === 'amend-latest' && !latest)) history.run(id, now, hardware);
@@ -170,26 +172,37 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
           labels: JSON.stringify(fields.labels),
           now,
         });
-      }),
-    latestHardware: (id) =>
-      run(() => {
+      });
+    },
+    latestHardware(id) {
+      return run(() => {
         const row = latestHistory.get(id);
         return row && { at: row.at, hardware: json<HardwareFacts>(row.hardware) };
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = byId.get(id);
         return row && toNode(row);
-      }),
-    findByThumbprint: (thumbprint) =>
-      run(() => {
+      });
+    },
+    findByThumbprint(thumbprint) {
+      return run(() => {
         const row = byThumbprint.get(thumbprint);
         return row && toNode(row);
-      }),
-    findByFingerprint: (fingerprint) => run(() => byFingerprint.all(fingerprint).map(toNode)),
-    transition: (id, from, to, reason, actor, now) =>
-      run(() => setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1),
-    list: (filter) => run(() => list(filter)),
-    countByStatus: () => run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n]))),
+      });
+    },
+    findByFingerprint(fingerprint) {
+      return run(() => byFingerprint.all(fingerprint).map(toNode));
+    },
+    transition(id, from, to, reason, actor, now) {
+      return run(() => setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1);
+    },
+    list(filter) {
+      return run(() => list(filter));
+    },
+    countByStatus() {
+      return run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n])));
+    },
   });
 }
