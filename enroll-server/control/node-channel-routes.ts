@@ -33,7 +33,7 @@ export interface NodeChannelDeps {
 export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
   const { hub, repos, gate } = ctx;
   const replay = new ReplayGuard(repos.replay, ctx.now, (error) =>
-    app.log.error({ err: error }, 'pruning used node tokens failed'),
+    app.log.error({ err: error }, 'the replay guard could not write used node tokens to the database'),
   );
 
   app.get(

@@ -6,6 +6,7 @@
 import { type JWTPayload, decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
 import { CONTROL_AUDIENCE, MAX_JWT_TTL_SECONDS } from '../../protocol/control.js';
 import type { PublicJwk } from '../../protocol/api.js';
+import { isStorageFull } from '../core/error-handler.js';
 import type { ReplayRepository } from './replay-repository.js';
 
 export class NodeAuthError extends Error {
@@ -51,7 +52,14 @@ export class ReplayGuard {
     if (cached !== undefined && cached > t) return false;
     // Remembered before the write, so that two copies racing here cannot both pass.
     this.seen.set(key, expiresAtMs);
-    return this.repo.use(nodeId, jti, expiresAtMs);
+    try {
+      return await this.repo.use(nodeId, jti, expiresAtMs);
+    } catch (error) {
+      // Storage full: nodes keep connecting; the cache above still refuses a replay to this process.
+      if (!isStorageFull(error)) throw error;
+      this.onError(error);
+      return true;
+    }
   }
 
   get size(): number {

@@ -69,6 +69,7 @@ export class FleetAgent {
     this.stopped = true;
     clearTimeout(this.retry);
     clearTimeout(this.storageRetry);
+    this.storageRetry = undefined;
     clearInterval(this.heartbeat);
     await this.conn?.close(bye).catch(() => undefined);
   }

@@ -8,7 +8,11 @@ export function sqliteReplayRepository(db: Db): (run: Run) => ReplayRepository {
   );
   const prune = db.prepare('DELETE FROM used_node_tokens WHERE expires_at <= ?');
   return (run) => ({
-    use: (nodeId, jti, expiresAt) => run(() => insert.run(nodeId, jti, expiresAt).changes === 1),
-    prune: (now) => run(() => prune.run(now).changes),
+    use(nodeId, jti, expiresAt) {
+      return run(() => insert.run(nodeId, jti, expiresAt).changes === 1);
+    },
+    prune(now) {
+      return run(() => prune.run(now).changes);
+    },
   });
 }
