@@ -24,17 +24,19 @@ import { createSignInProviders } from './accounts/sign-in-providers.js';
 import { type SignInRateLimit, sessionRoutes } from './accounts/session-routes.js';
 import { type SessionLimits, createSessionService } from './accounts/session-service.js';
 import { commandRoutes } from './control/command-routes.js';
+import { ConnectionGate } from './control/connection-gate.js';
 import { ControlHub } from './control/hub.js';
 import { networkRoutes } from './control/network-routes.js';
 import { nodeChannelRoutes } from './control/node-channel-routes.js';
 import { presenceRoutes } from './control/presence-routes.js';
 import { PresenceTracker } from './control/presence-tracker.js';
+import { RecordingBudget } from './control/recording-budget.js';
 import { shellRoutes } from './control/shell-routes.js';
 import { DEFAULT_ACCOUNTS_CONFIG } from './core/accounts-config.js';
 import { activityRoutes } from './core/activity-routes.js';
 import { registerAuth } from './core/auth.js';
 import { backupRoutes } from './core/backup-routes.js';
-import type { ServerConfig } from './core/config.js';
+import { DEFAULT_CONTROL_LIMITS, type ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
 import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
@@ -160,7 +162,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     newId: () => newId('pi'),
     enrolledAt: async (nodeId) => (await repos.nodes.get(nodeId))?.enrolledAt,
   });
+  const controlLimits = config.control ?? DEFAULT_CONTROL_LIMITS;
+  const gate = new ConnectionGate(controlLimits, now);
   const hub = new ControlHub({
+    limits: controlLimits,
     policy: config.policy,
     cluster: config.cluster,
     repos,
@@ -235,7 +240,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
   nodeRoutes(app, { nodes, repos, presence, now });
   activityRoutes(app, { activity: repos.activity });
-  nodeChannelRoutes(app, { hub, repos, policy: config.policy, metrics, now });
+  nodeChannelRoutes(app, { hub, gate, repos, policy: config.policy, metrics, now });
   commandRoutes(app, { hub, repos, now });
   shellRoutes(app, {
     hub,
@@ -243,6 +248,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     now,
     shell: config.shell,
     dataDir: config.dataDir,
+    recordings: new RecordingBudget(config.shell),
     log: app.log.child({ module: 'shell' }),
   });
   networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr });

@@ -13,6 +13,7 @@ import type { TokenRepository } from './accounts/token-repository.js';
 import type { CommandRepository, ShellSessionRepository } from './control/command-repository.js';
 import type { NetworkRepository } from './control/network-repository.js';
 import type { PresenceRepository } from './control/presence-repository.js';
+import type { ReplayRepository } from './control/replay-repository.js';
 import type { UsageRepository } from './control/usage-repository.js';
 import type { ActivityLog } from './core/activity-log.js';
 import type { EventOutbox } from './core/domain-events.js';
@@ -49,6 +50,7 @@ export interface RepositorySet {
   network: NetworkRepository;
   commands: CommandRepository;
   shellSessions: ShellSessionRepository;
+  replay: ReplayRepository;
   // payouts
   payouts: PayoutRepository;
   // notifications

@@ -14,6 +14,7 @@ import {
 } from './control/sqlite/command-repository.js';
 import { sqliteNetworkRepository } from './control/sqlite/network-repository.js';
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
+import { sqliteReplayRepository } from './control/sqlite/replay-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
 import { type Db, pingDatabase } from './core/sqlite/database.js';
@@ -44,6 +45,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const network = sqliteNetworkRepository(db);
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
+  const replay = sqliteReplayRepository(db);
   const payouts = sqlitePayoutRepository(db);
   const events = sqliteEventOutbox(db);
   const emailLinks = sqliteEmailLinkRepository(db);
@@ -67,6 +69,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     network: network(run),
     commands: commands(run),
     shellSessions: shellSessions(run),
+    replay: replay(run),
     payouts: payouts(run),
     events: events(run),
     emailLinks: emailLinks(run),

@@ -40,7 +40,7 @@ export const CLOSE_CODES = {
   AUTH_FAILED: 4401,
   /** The node is rejected or revoked: do not reconnect until something changes. */
   NODE_REFUSED: 4403,
-  /** Too many malformed frames. */
+  /** Too many malformed frames, or frames over the node's budget. */
   ABUSE: 4408,
   /** A newer session of the same node replaced this one. */
   REPLACED: 4409,
@@ -140,6 +140,11 @@ export const ShellResizeSchema = Type.Object({
   cols: Type.Integer({ minimum: 10, maximum: 500 }),
   rows: Type.Integer({ minimum: 5, maximum: 200 }),
 });
+/** The node started the shell it was asked for (sent before any output). */
+export const ShellOpenedSchema = Type.Object({ type: Type.Literal('shell-opened'), sessionId: Id });
+/** Flow control: the ops terminal is not keeping up; stop reading the shell's output until resumed. */
+export const ShellPauseSchema = Type.Object({ type: Type.Literal('shell-pause'), sessionId: Id });
+export const ShellResumeSchema = Type.Object({ type: Type.Literal('shell-resume'), sessionId: Id });
 export const ShellCloseSchema = Type.Object({
   type: Type.Literal('shell-close'),
   sessionId: Id,
@@ -155,6 +160,7 @@ export const AgentMessageSchema = Type.Union([
   ResultSchema,
   JoinResultSchema,
   ByeSchema,
+  ShellOpenedSchema,
   ShellDataSchema,
   ShellCloseSchema,
   // Continuous audits (protocol/audit.ts)
@@ -245,6 +251,8 @@ export const ServerMessageSchema = Type.Union([
   ShellOpenSchema,
   ShellDataSchema,
   ShellResizeSchema,
+  ShellPauseSchema,
+  ShellResumeSchema,
   ShellCloseSchema,
   // Continuous audits (protocol/audit.ts)
   AuditRequestSchema,

@@ -11,6 +11,7 @@ import { weekContaining } from '../protocol/periods.js';
 import { enrollSimNodes } from './bench/fleet.js';
 import { startServerProcess } from './bench/server-process.js';
 import { FleetAgent } from './sim/fleet-agent.js';
+import { ONE_ADDRESS_FLEET_ENV } from './sim/one-address.js';
 import { connectControl, signNodeToken, simHello } from './sim/sim-agent.js';
 
 const { values } = parseArgs({
@@ -31,9 +32,9 @@ if (!Number.isInteger(count) || count < 4 || count > 2000) {
 const dbPath = resolve('data/demo.db');
 for (const suffix of ['', '-wal', '-shm']) rmSync(dbPath + suffix, { force: true });
 const server = await startServerProcess({
+  ...ONE_ADDRESS_FLEET_ENV,
   HOMENODE_DB: dbPath,
   HOMENODE_LOG_LEVEL: 'warn',
-  HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '100000',
 });
 const auth = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
 const api = async (method: string, path: string, body?: unknown) => {

@@ -239,6 +239,10 @@ export class ControlSession {
         return this.shells.input(message.sessionId, message.data);
       case 'shell-resize':
         return this.shells.resize(message.sessionId, message.cols, message.rows);
+      case 'shell-pause':
+        return this.shells.pause(message.sessionId);
+      case 'shell-resume':
+        return this.shells.resume(message.sessionId);
       case 'shell-close':
         return this.shells.close(message.sessionId, message.reason);
       case 'audit':

@@ -1,8 +1,10 @@
 /**
- * Remote shells on this machine (node-pty): `shell-open` spawns the configured login shell,
- * `shell-data` (base64) flows both ways, `shell-resize`, `shell-close` from the server kills it, and
- * the shell exiting sends `shell-close` with its exit code. With remote shells disabled every open
- * is answered with a close. Idle and duration limits are enforced by the server.
+ * Remote shells on this machine (node-pty): `shell-open` spawns the configured login shell and is
+ * answered with `shell-opened` (or, when it cannot start, `shell-close`), `shell-data` (base64)
+ * flows both ways, `shell-resize`, `shell-pause`/`shell-resume` stop and restart reading the shell's
+ * output while the ops terminal catches up, `shell-close` from the server kills it, and the shell
+ * exiting sends `shell-close` with its exit code. With remote shells disabled every open is
+ * answered with a close. Idle and duration limits are enforced by the server.
  */
 import pty from 'node-pty';
 import type { AgentMessage } from '../../protocol/control.js';
@@ -50,6 +52,7 @@ export class RemoteShells {
       return refuse(`The shell could not start: ${error instanceof Error ? error.message : String(error)}`);
     }
     this.shells.set(sessionId, term);
+    send({ type: 'shell-opened', sessionId });
     log('shell_opened', `Remote shell ${sessionId} opened (${program}).`);
     term.onData((text) => {
       const bytes = Buffer.from(text, 'utf8');
@@ -72,6 +75,15 @@ export class RemoteShells {
 
   input(sessionId: string, base64: string): void {
     this.shells.get(sessionId)?.write(Buffer.from(base64, 'base64').toString('utf8'));
+  }
+
+  /** The ops terminal is behind: stop reading the shell's output (the shell blocks when its pty fills). */
+  pause(sessionId: string): void {
+    this.shells.get(sessionId)?.pause();
+  }
+
+  resume(sessionId: string): void {
+    this.shells.get(sessionId)?.resume();
   }
 
   resize(sessionId: string, cols: number, rows: number): void {

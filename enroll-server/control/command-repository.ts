@@ -32,13 +32,27 @@ export interface ShellSessionRecord {
   closeReason: string | null;
   recordingPath: string;
   bytesOut: number;
+  /** Size of the recording file, and whether it stopped at its cap. */
+  recordedBytes: number;
+  recordingTruncated: boolean;
+}
+
+export interface ShellSessionEnd {
+  at: number;
+  reason: string;
+  bytesOut: number;
+  recordedBytes: number;
+  recordingTruncated: boolean;
 }
 
 export interface ShellSessionRepository {
   open(
     s: Pick<ShellSessionRecord, 'id' | 'nodeId' | 'openedBy' | 'openedAt' | 'recordingPath'>,
   ): Promise<void>;
-  close(id: string, at: number, reason: string, bytesOut: number): Promise<void>;
+  close(id: string, end: ShellSessionEnd): Promise<void>;
+  get(id: string): Promise<ShellSessionRecord | undefined>;
   /** Newest first. */
-  forNode(nodeId: string): Promise<ShellSessionRecord[]>;
+  forNode(nodeId: string, limit: number, offset: number): Promise<ShellSessionRecord[]>;
+  /** Bytes recorded by the node's closed sessions opened at or after `since`. */
+  recordedBytesSince(nodeId: string, since: number): Promise<number>;
 }

@@ -1,23 +1,17 @@
 /**
- * The control-channel hub: one live session per node over `/v1/control`. It validates every frame
- * against the protocol schemas, keeps presence, stores signed usage reports once, applies hardware
- * snapshots, tells nodes about status changes at once, sends `join`, relays commands and shells.
+ * The control-channel hub: one live session per node over `/v1/control`. It keeps presence, tells
+ * nodes about status changes at once, sends `join`, relays commands and shells, and ends sessions:
+ * after `bye`, a revoke or reject, a newer session of the node, repeated abuse or a server shutdown
+ * a session processes nothing more and its socket is closed (docs/control-channel.md).
+ * Frames are read and budgeted here and handled in `agent-messages.ts`.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { NodeStatus } from '../../protocol/api.js';
-import {
-  type AgentMessage,
-  CLOSE_CODES,
-  type CommandName,
-  PING_INTERVAL_MS,
-  PONG_TIMEOUT_MS,
-  type ServerMessage,
-} from '../../protocol/control.js';
+import { CLOSE_CODES, type CommandName, PING_INTERVAL_MS, PONG_TIMEOUT_MS } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import type { ActivityLog } from '../core/activity-log.js';
-import type { ClusterConfig } from '../core/config.js';
-import { isStorageFull } from '../core/error-handler.js';
+import { type ClusterConfig, type ControlLimits, DEFAULT_CONTROL_LIMITS } from '../core/config.js';
 import { newId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Transactional } from '../core/transactions.js';
@@ -25,29 +19,20 @@ import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { type FrameResult, readAgentFrame } from './agent-frames.js';
+import { handleAgentMessage } from './agent-messages.js';
+import { ControlSession } from './control-session.js';
+import { FrameBudgets } from './frame-budgets.js';
 import { buildJoinMessage } from './join.js';
-import { NodeShells, type ShellListener } from './node-shells.js';
-import { type JoinResult, recordJoinResult } from './join-results.js';
 import type { NetworkRepository } from './network-repository.js';
+import { NodeShells, type ShellListener } from './node-shells.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
 import type { UsageRepository } from './usage-repository.js';
 
-const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
-const ABUSE_LIMIT = 10;
-
-interface Session {
-  id: string;
-  nodeId: string;
-  /** The status the node was last told (welcome or a status push). */
-  status: NodeStatus;
-  socket: WebSocket;
-  lastHeardAt: number;
-  bye: boolean;
-  badFrames: number;
-  shellEnabled: boolean;
-}
+export const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
+/** Refused frames (invalid, or over the node's budget) a session may send before it is closed. */
+export const ABUSE_LIMIT = 10;
 
 export interface HubDeps {
   policy: Policy;
@@ -64,22 +49,24 @@ export interface HubDeps {
   metrics: Metrics;
   now: () => number;
   log: FastifyBaseLogger;
+  limits?: ControlLimits;
 }
 
 export class ControlHub {
-  private readonly sessions = new Map<string, Session>();
-  private readonly commands = new PendingCommands();
+  private readonly sessions = new Map<string, ControlSession>();
+  readonly commands = new PendingCommands();
   /** Remote shells open on the nodes (the shell relay talks to them through this). */
-  readonly shells = new NodeShells((nodeId, message) => {
-    const session = this.sessions.get(nodeId);
-    if (session) this.send(session, message);
-  });
-  private readonly reports: SignedReports;
+  readonly shells = new NodeShells((nodeId, message) => this.sessions.get(nodeId)?.send(message));
+  readonly reports: SignedReports;
+  private readonly budgets: FrameBudgets;
+  private readonly limits: ControlLimits;
   private readonly pingTimer: NodeJS.Timeout;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly deps: HubDeps) {
+  constructor(readonly deps: HubDeps) {
+    this.limits = deps.limits ?? DEFAULT_CONTROL_LIMITS;
+    this.budgets = new FrameBudgets(this.limits.frameBudgetFactor);
     this.reports = createSignedReports({
       repos: deps.repos,
       now: deps.now,
@@ -124,23 +111,21 @@ export class ControlHub {
         ),
         nodeId,
       );
-      previous.socket.close(CLOSE_CODES.REPLACED, 'replaced by a newer session');
-      this.end(previous, 'replaced', true);
+      this.end(previous, 'replaced', true, CLOSE_CODES.REPLACED, 'replaced by a newer session');
     }
-    const session: Session = {
-      id: newId('ses'),
+    const session = new ControlSession(
+      newId('ses'),
       nodeId,
-      status: node.status,
       socket,
-      lastHeardAt: this.deps.now(),
-      bye: false,
-      badFrames: 0,
-      shellEnabled: false,
-    };
+      node.status,
+      this.deps.now(),
+      this.limits.closeGraceMs,
+    );
     this.sessions.set(nodeId, session);
     this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
     this.deps.metrics.controlConnects.inc();
     socket.on('pong', () => {
+      if (session.ended) return;
       session.lastHeardAt = this.deps.now();
       this.deps.presence.seen(nodeId);
     });
@@ -151,7 +136,7 @@ export class ControlHub {
     });
     socket.on('close', () => this.end(session, session.bye ? 'bye' : 'disconnected', session.bye));
     socket.on('error', (error) => this.deps.log.warn({ err: error, nodeId }, 'control socket error'));
-    this.send(session, {
+    session.send({
       type: 'welcome',
       nodeId,
       status: node.status,
@@ -164,7 +149,7 @@ export class ControlHub {
   }
 
   /** A status committed between the token check and `attach` reaches the node as a push. */
-  private async recheck(session: Session): Promise<void> {
+  private async recheck(session: ControlSession): Promise<void> {
     const told = session.status;
     const node = await this.deps.repos.nodes.get(session.nodeId);
     // A status event since then already told the node something newer.
@@ -173,7 +158,7 @@ export class ControlHub {
   }
 
   /** Work the frame or event path does not wait for: its failure is logged. */
-  private background(work: Promise<unknown>, nodeId: string): void {
+  background(work: Promise<unknown>, nodeId: string): void {
     work.catch((error: unknown) =>
       this.deps.log.error({ err: error, nodeId }, 'control channel work failed'),
     );
@@ -190,7 +175,7 @@ export class ControlHub {
     const session = this.sessions.get(nodeId);
     if (!session) return { ok: false, error: 'The node is offline.' };
     const outcome = this.commands.wait(id, nodeId, timeoutMs);
-    this.send(session, { type: 'command', id, name, args });
+    session.send({ type: 'command', id, name, args });
     return outcome;
   }
 
@@ -216,13 +201,19 @@ export class ControlHub {
     this.unsubscribe();
     this.commands.failAll('The server is shutting down.');
     for (const session of [...this.sessions.values()]) {
-      session.socket.close(CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
-      this.end(session, 'server-shutdown', true);
+      this.end(session, 'server-shutdown', true, CLOSE_CODES.SERVER_SHUTDOWN, 'server shutting down');
     }
     await this.deps.presence.closeAll('server-shutdown');
   }
 
-  private end(session: Session, reason: string, clean: boolean): void {
+  /**
+   * The session is over: nothing it sends is processed any more, and (with a code) its socket is
+   * closed. Presence, commands and shells of the node end with it unless a newer session took over.
+   */
+  end(session: ControlSession, reason: string, clean: boolean, code?: number, closeReason = reason): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (code !== undefined) session.close(code, closeReason);
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
@@ -230,111 +221,59 @@ export class ControlHub {
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
   }
 
-  private send(session: Session, message: ServerMessage): void {
-    if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(message));
-  }
-
-  private async sendJoin(session: Session): Promise<void> {
+  async sendJoin(session: ControlSession): Promise<void> {
     const node = await this.deps.repos.nodes.get(session.nodeId);
-    if (!node) return;
+    if (!node || session.ended) return;
     const network = await this.deps.repos.network.ensure(node.id, this.deps.now());
-    this.send(session, buildJoinMessage(this.deps.cluster, node, network));
+    if (session.ended) return;
+    session.joinsOutstanding += 1;
+    session.send(buildJoinMessage(this.deps.cluster, node, network));
   }
 
-  private refuse(session: Session, code: string, message: string): void {
+  /** Answer a frame the server will not take; repeated, it ends the session. */
+  refuse(session: ControlSession, code: string, message: string): void {
     session.badFrames += 1;
-    this.deps.metrics.controlMessages.inc({ type: 'invalid' });
-    this.send(session, { type: 'error', code, message });
-    if (session.badFrames >= ABUSE_LIMIT) session.socket.close(CLOSE_CODES.ABUSE, 'too many invalid frames');
+    this.deps.metrics.controlMessages.inc({ type: code === 'RATE_LIMITED' ? 'over-budget' : 'invalid' });
+    session.send({ type: 'error', code, message });
+    if (session.badFrames >= ABUSE_LIMIT)
+      this.end(session, 'abuse', false, CLOSE_CODES.ABUSE, 'too many refused frames');
   }
 
-  private async onFrame(session: Session, frame: FrameResult): Promise<void> {
+  private async onFrame(session: ControlSession, frame: FrameResult): Promise<void> {
+    if (session.ended) return;
     // Any frame proves the connection alive, as a pong does.
-    session.lastHeardAt = this.deps.now();
+    const now = this.deps.now();
+    session.lastHeardAt = now;
     this.deps.presence.seen(session.nodeId);
     if (!frame.ok) return this.refuse(session, frame.code, frame.message);
-    this.deps.metrics.controlMessages.inc({ type: frame.message.type });
-    await this.dispatch(session, frame.message);
-  }
-
-  private async dispatch(session: Session, message: AgentMessage): Promise<void> {
-    const { nodeId } = session;
-    switch (message.type) {
-      case 'hello':
-        session.shellEnabled = message.shellEnabled !== false;
-        return;
-      case 'heartbeat':
-        this.deps.presence.heartbeat(nodeId, message.metrics);
-        return;
-      case 'usage': {
-        let result;
-        try {
-          result = await this.reports.usage(nodeId, message.seq, message.report);
-        } catch (error) {
-          if (!isStorageFull(error)) throw error;
-          // Not the node's fault and not acked: it keeps the report and sends it again.
-          this.send(session, {
-            type: 'error',
-            code: 'STORAGE_FULL',
-            message: `Usage report ${message.seq} could not be stored (server storage full); send it again later.`,
-          });
-          return;
-        }
-        if (result.ok) this.send(session, { type: 'ack', seq: message.seq });
-        else this.refuse(session, 'USAGE_REFUSED', result.error);
-        return;
-      }
-      case 'hardware': {
-        const result = await this.reports.hardware(nodeId, message.snapshot);
-        if (!result.ok) this.refuse(session, 'HARDWARE_REFUSED', result.error);
-        return;
-      }
-      case 'result':
-        this.commands.settle(message.id, nodeId, {
-          ok: message.ok,
-          output: message.output,
-          error: message.error,
-        });
-        return;
-      case 'join-result':
-        return this.onJoinResult(session, message);
-      case 'bye':
-        session.bye = true;
-        this.end(session, 'bye', true);
-        return;
-      case 'shell-data':
-        this.shells.output(nodeId, message.sessionId, message.data);
-        return;
-      case 'shell-close':
-        this.shells.closedByNode(nodeId, message.sessionId, message.reason, message.exitCode);
-        return;
+    const { type } = frame.message;
+    if (!this.budgets.take(session.nodeId, type, now)) {
+      const rate = this.budgets.rate(type);
+      return this.refuse(
+        session,
+        'RATE_LIMITED',
+        `Too many "${type}" messages: at most ${rate.burst} at once and ${describeRate(rate.perSecond)}. This one was not processed.`,
+      );
     }
+    this.deps.metrics.controlMessages.inc({ type });
+    await handleAgentMessage(this, session, frame.message);
   }
 
-  private async onJoinResult(session: Session, result: JoinResult): Promise<void> {
-    const node = await recordJoinResult(this.deps.repos, session.nodeId, result, this.deps.now());
-    if (node) {
-      session.status = node.status;
-      this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
-    }
-  }
-
-  private onStatus(event: NodeStatusEvent): void {
+  onStatus(event: NodeStatusEvent): void {
     const session = this.sessions.get(event.nodeId);
     this.deps.presence.setCountable(event.nodeId, COUNTABLE.includes(event.status));
     if (!session) return;
     session.status = event.status;
-    this.send(session, { type: 'status', status: event.status, reason: event.reason });
+    session.send({ type: 'status', status: event.status, reason: event.reason });
     if (event.status === 'approved') this.background(this.sendJoin(session), session.nodeId);
-    if (event.status === 'revoked' || event.status === 'rejected') {
-      session.socket.close(CLOSE_CODES.NODE_REFUSED, event.status);
-      this.end(session, event.status, true);
-    }
+    if (event.status === 'revoked' || event.status === 'rejected')
+      this.end(session, event.status, true, CLOSE_CODES.NODE_REFUSED, event.status);
   }
 
   private pingAll(): void {
     const now = this.deps.now();
-    for (const session of this.sessions.values()) {
+    this.budgets.sweep(now);
+    for (const session of [...this.sessions.values()]) {
       if (now - session.lastHeardAt > PONG_TIMEOUT_MS) {
         session.socket.terminate();
         this.end(session, 'pong-timeout', false);
@@ -343,4 +282,9 @@ export class ControlHub {
       session.socket.ping();
     }
   }
+}
+
+function describeRate(perSecond: number): string {
+  if (perSecond >= 1) return `${Math.round(perSecond)} per second`;
+  return `one every ${Math.round(1 / perSecond)} s`;
 }

@@ -1,16 +1,20 @@
 /**
- * `GET /v1/control`: the nodes' WebSocket control channel. The node's JWT is checked before the
- * upgrade, so a refused node gets an HTTP status and an error body it can show on its screen.
+ * `GET /v1/control`: the nodes' WebSocket control channel. The connection limits and the node's
+ * JWT are checked before the upgrade, so a refused node gets an HTTP status (with `Retry-After`
+ * when it should wait) and an error body it can show on its screen.
  */
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import { AppError, NodeRevokedError, UnauthenticatedError } from '../core/errors.js';
 import type { App } from '../core/http.js';
 import type { Metrics } from '../core/metrics.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
+import type { ConnectionGate, ConnectionTicket } from './connection-gate.js';
 import type { ControlHub } from './hub.js';
-import { NodeAuthError, ReplayCache, verifyNodeToken } from './node-token.js';
+import { NodeAuthError, ReplayGuard, verifyNodeToken } from './node-token.js';
+import type { ReplayRepository } from './replay-repository.js';
 
 class NodeRejectedError extends AppError {
   override readonly code = 'NODE_REJECTED';
@@ -19,15 +23,18 @@ class NodeRejectedError extends AppError {
 
 export interface NodeChannelDeps {
   hub: ControlHub;
-  repos: { nodes: NodeRepository };
+  gate: ConnectionGate;
+  repos: { nodes: NodeRepository; replay: ReplayRepository };
   policy: Policy;
   metrics: Metrics;
   now: () => number;
 }
 
 export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
-  const replay = new ReplayCache(ctx.now);
-  const { hub, repos } = ctx;
+  const { hub, repos, gate } = ctx;
+  const replay = new ReplayGuard(repos.replay, ctx.now, (error) =>
+    app.log.error({ err: error }, 'the replay guard could not write used node tokens to the database'),
+  );
 
   app.get(
     '/v1/control',
@@ -36,6 +43,16 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
       schema: { hide: true },
       config: { auth: 'public' },
       preValidation: async (request) => {
+        let ticket: ConnectionTicket;
+        try {
+          ticket = gate.admit(request.ip);
+        } catch (error) {
+          ctx.metrics.controlAuthFailures.inc({ code: error instanceof AppError ? error.code : 'LIMIT' });
+          throw error;
+        }
+        // Held until the socket closes, whether it is upgraded or refused.
+        request.raw.socket.once('close', () => ticket.release());
+        request.controlTicket = ticket;
         const header = request.headers.authorization ?? '';
         const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
         try {
@@ -60,8 +77,10 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
               `This machine was not approved: ${node.statusReason ?? 'no reason given'}.`,
             );
           }
+          gate.nodeConnect(node.id);
           request.controlNode = node;
         } catch (error) {
+          ticket.failed();
           const code =
             error instanceof NodeAuthError
               ? error.code
@@ -79,8 +98,9 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
       const node = request.controlNode;
       // The request lives as long as the socket: it must not keep the record (hardware and all).
       request.controlNode = undefined;
-      if (node) hub.attach(node, socket);
-      else socket.close(4401, 'unauthenticated');
+      if (!node) return socket.close(CLOSE_CODES.AUTH_FAILED, 'unauthenticated');
+      request.controlTicket?.live();
+      hub.attach(node, socket);
     },
   );
 }
@@ -89,5 +109,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The node whose token the control-channel upgrade verified. */
     controlNode?: NodeRecord;
+    /** The upgrade's place in the connection limits. */
+    controlTicket?: ConnectionTicket;
   }
 }

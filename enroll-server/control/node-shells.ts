@@ -1,10 +1,13 @@
 /**
- * Remote shells open on nodes, by node and shell session id: ops' input goes to the node over its
- * control channel, the node's output and its end come back to the listener (the shell relay).
+ * Remote shells open on nodes, by node and shell session id: ops' input and flow control go to the
+ * node over its control channel; the node's confirmation, output and end come back to the listener
+ * (the shell relay).
  */
 import type { ServerMessage } from '../../protocol/control.js';
 
 export interface ShellListener {
+  /** The node started the shell (`shell-opened`). */
+  opened(): void;
   data(base64: string): void;
   closed(reason: string, exitCode?: number): void;
 }
@@ -31,10 +34,24 @@ export class NodeShells {
       this.send(nodeId, { type: 'shell-resize', sessionId, cols, rows });
   }
 
+  /** Flow control: the ops terminal is behind (pause) or has caught up (resume). */
+  pause(nodeId: string, sessionId: string): void {
+    if (this.byNode.get(nodeId)?.has(sessionId)) this.send(nodeId, { type: 'shell-pause', sessionId });
+  }
+
+  resume(nodeId: string, sessionId: string): void {
+    if (this.byNode.get(nodeId)?.has(sessionId)) this.send(nodeId, { type: 'shell-resume', sessionId });
+  }
+
   /** Ops closed the shell: tell the node. */
   close(nodeId: string, sessionId: string, reason: string): void {
     if (this.byNode.get(nodeId)?.delete(sessionId))
       this.send(nodeId, { type: 'shell-close', sessionId, reason });
+  }
+
+  /** The node confirmed the shell. */
+  opened(nodeId: string, sessionId: string): void {
+    this.byNode.get(nodeId)?.get(sessionId)?.opened();
   }
 
   /** Output from the node. */

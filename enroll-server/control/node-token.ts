@@ -6,6 +6,8 @@
 import { type JWTPayload, decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
 import { CONTROL_AUDIENCE, MAX_JWT_TTL_SECONDS } from '../../protocol/control.js';
 import type { PublicJwk } from '../../protocol/api.js';
+import { isStorageFull } from '../core/error-handler.js';
+import type { ReplayRepository } from './replay-repository.js';
 
 export class NodeAuthError extends Error {
   constructor(
@@ -18,24 +20,46 @@ export class NodeAuthError extends Error {
   }
 }
 
-/** Remembers `jti`s until their token expires, so a captured token cannot be replayed. */
-export class ReplayCache {
+/** `jti`s are random ids (the agent sends a UUID); anything else is refused before it is stored. */
+const JTI_PATTERN = /^[A-Za-z0-9._~:-]{8,128}$/;
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * Remembers used `jti`s until their token expires, so that a captured token cannot be replayed:
+ * in the database (behind `ReplayRepository`, so a restart or another replica does not forget),
+ * with an in-memory cache in front that refuses a replay seen here without a database call.
+ */
+export class ReplayGuard {
   private readonly seen = new Map<string, number>();
   private sweepAt = 0;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly repo: ReplayRepository,
+    private readonly now: () => number,
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
-  /** False when the jti was already used. */
-  use(jti: string, expiresAtMs: number): boolean {
+  /** False when the node's jti was already used. */
+  async use(nodeId: string, jti: string, expiresAtMs: number): Promise<boolean> {
     const t = this.now();
     if (t >= this.sweepAt) {
       for (const [k, exp] of this.seen) if (exp <= t) this.seen.delete(k);
-      this.sweepAt = t + 30_000;
+      this.sweepAt = t + PRUNE_EVERY_MS;
+      this.repo.prune(t).catch(this.onError);
     }
-    const existing = this.seen.get(jti);
-    if (existing !== undefined && existing > t) return false;
-    this.seen.set(jti, expiresAtMs);
-    return true;
+    const key = `${nodeId} ${jti}`;
+    const cached = this.seen.get(key);
+    if (cached !== undefined && cached > t) return false;
+    // Remembered before the write, so that two copies racing here cannot both pass.
+    this.seen.set(key, expiresAtMs);
+    try {
+      return await this.repo.use(nodeId, jti, expiresAtMs);
+    } catch (error) {
+      // Storage full: nodes keep connecting; the cache above still refuses a replay to this process.
+      if (!isStorageFull(error)) throw error;
+      this.onError(error);
+      return true;
+    }
   }
 
   get size(): number {
@@ -52,7 +76,7 @@ function describeSkew(seconds: number): string {
 export async function verifyNodeToken(
   token: string | undefined,
   lookupKey: (nodeId: string) => Promise<PublicJwk | undefined>,
-  replay: ReplayCache,
+  replay: ReplayGuard,
   options: { now: () => number; maxSkewSeconds: number },
 ): Promise<{ nodeId: string; jti: string; expiresAt: number }> {
   if (!token) throw new NodeAuthError('TOKEN_MISSING', 'No node token: send "Authorization: Bearer <JWT>".');
@@ -101,7 +125,13 @@ export async function verifyNodeToken(
     );
   }
   const jti = String(claims.jti);
-  if (!replay.use(jti, (exp + options.maxSkewSeconds) * 1000)) {
+  if (!JTI_PATTERN.test(jti)) {
+    throw new NodeAuthError(
+      'TOKEN_INVALID',
+      "The node token's jti must be a random id of 8 to 128 characters.",
+    );
+  }
+  if (!(await replay.use(nodeId, jti, (exp + options.maxSkewSeconds) * 1000))) {
     throw new NodeAuthError(
       'TOKEN_REPLAYED',
       'This node token was already used. Each connection needs a new token.',

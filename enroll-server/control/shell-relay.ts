@@ -1,7 +1,9 @@
 /**
- * Relays one ops terminal (a browser WebSocket) to a node's shell over its control channel,
- * recording it (asciicast), with idle and duration limits. Opening and closing are written to the
- * shell sessions and the activity log; a shell whose opening cannot be recorded does not open.
+ * Relays one ops terminal (a browser WebSocket) to a node's shell over its control channel. The
+ * opening is recorded first (a shell whose opening cannot be recorded does not open); then the node
+ * is asked for the shell and the browser is told `ready` only once the node confirms it
+ * (`shell-opened`), or told why not. Output is relayed with backpressure (`shell-flow.ts`) and
+ * recorded as asciicast up to its cap (`recording-budget.ts`), with idle and duration limits.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +15,8 @@ import type { ShellLimits } from '../core/config.js';
 import type { Transactional } from '../core/transactions.js';
 import type { ShellSessionRepository } from './command-repository.js';
 import type { ControlHub } from './hub.js';
+import { DAY_MS, type RecordingBudget } from './recording-budget.js';
+import { ShellFlow } from './shell-flow.js';
 import { ShellRecorder } from './shell-recorder.js';
 
 export interface ShellRelayDeps {
@@ -22,6 +26,7 @@ export interface ShellRelayDeps {
   shell: ShellLimits;
   /** Recordings go to `<dataDir>/recordings/<nodeId>/<sessionId>.cast`. */
   dataDir: string;
+  recordings: RecordingBudget;
   log: FastifyBaseLogger;
 }
 
@@ -55,6 +60,7 @@ interface Opened {
   principal: Principal;
   openedAt: number;
   recordingPath: string;
+  recording: { maxBytes: number; limitText: string };
 }
 
 /** Record the opening first; then relay (or, if the operator left meanwhile, record the end). */
@@ -70,12 +76,12 @@ export function openShellSession(
   const sessionId = newShellSessionId();
   const openedAt = now();
   const recordingPath = join(ctx.dataDir, 'recordings', nodeId, `${sessionId}.cast`);
-  const opened: Opened = { sessionId, nodeId, principal, openedAt, recordingPath };
   let operatorLeft = false;
   const onEarlyClose = () => (operatorLeft = true);
   socket.on('close', onEarlyClose);
   repos
     .transaction(async (tx) => {
+      const recordedToday = await tx.shellSessions.recordedBytesSince(nodeId, openedAt - DAY_MS);
       await tx.shellSessions.open({
         id: sessionId,
         nodeId,
@@ -90,11 +96,14 @@ export function openShellSession(
         { type: 'node', id: nodeId },
         { sessionId, recordingPath },
       );
+      return recordedToday;
     })
     .then(
-      () => {
+      (recordedToday) => {
         socket.off('close', onEarlyClose);
-        if (operatorLeft) recordClose(ctx, opened, 'The operator disconnected.', 0);
+        const recording = ctx.recordings.allowance(nodeId, recordedToday);
+        const opened: Opened = { sessionId, nodeId, principal, openedAt, recordingPath, recording };
+        if (operatorLeft) recordClose(ctx, opened, 'The operator disconnected.', undefined);
         else relay(ctx, socket, opened, cols, rows);
       },
       (error: unknown) => {
@@ -112,12 +121,19 @@ export function openShellSession(
     );
 }
 
-function recordClose(ctx: ShellRelayDeps, opened: Opened, reason: string, bytesOut: number): void {
+function recordClose(ctx: ShellRelayDeps, opened: Opened, reason: string, recorder?: ShellRecorder): void {
   const at = ctx.now();
   const { sessionId, nodeId, principal, openedAt } = opened;
+  const bytesOut = recorder?.bytesOut ?? 0;
   ctx.repos
     .transaction(async (tx) => {
-      await tx.shellSessions.close(sessionId, at, reason, bytesOut);
+      await tx.shellSessions.close(sessionId, {
+        at,
+        reason,
+        bytesOut,
+        recordedBytes: recorder?.recordedBytes ?? 0,
+        recordingTruncated: recorder?.truncated ?? false,
+      });
       await tx.activity.record(
         at,
         actorOf(principal),
@@ -131,6 +147,21 @@ function recordClose(ctx: ShellRelayDeps, opened: Opened, reason: string, bytesO
     );
 }
 
+function recordTruncated(ctx: ShellRelayDeps, opened: Opened, recordedBytes: number): void {
+  const { sessionId, nodeId } = opened;
+  ctx.repos.activity
+    .record(
+      ctx.now(),
+      { type: 'system', id: null },
+      'shell.recording_truncated',
+      { type: 'node', id: nodeId },
+      { sessionId, recordedBytes, limit: opened.recording.limitText },
+    )
+    .catch((error: unknown) =>
+      ctx.log.error({ err: error, nodeId }, 'shell recording cap could not be recorded'),
+    );
+}
+
 function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: number, rows: number): void {
   const { hub, now, shell } = ctx;
   const { sessionId, nodeId, principal, openedAt, recordingPath } = opened;
@@ -138,20 +169,35 @@ function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: num
     recordingPath,
     { cols, rows, startedAt: openedAt, title: `${nodeId} by ${principal.tokenId}` },
     now,
+    { ...opened.recording, onLimit: (bytes) => recordTruncated(ctx, opened, bytes) },
   );
-  let ended = false;
+  const untrack = ctx.recordings.track(nodeId, recorder);
+  let state: 'opening' | 'open' | 'ended' = 'opening';
   let idleTimer: NodeJS.Timeout | undefined;
   const send = (frame: unknown) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(frame));
+  const flow = new ShellFlow(socket, shell, {
+    pause: () => hub.shells.pause(nodeId, sessionId),
+    resume: () => hub.shells.resume(nodeId, sessionId),
+    overflow: (waiting) =>
+      end(
+        `The shell was closed: the machine sent output faster than this terminal could take it (${Math.round(waiting / 1024 / 1024)} MiB waiting) and did not pause when asked. Update the agent on the machine, then open the terminal again.`,
+      ),
+  });
   const end = (reason: string, exitCode?: number, fromNode = false) => {
-    if (ended) return;
-    ended = true;
+    if (state === 'ended') return;
+    state = 'ended';
     clearTimeout(idleTimer);
     clearTimeout(maxTimer);
+    clearTimeout(openTimer);
+    flow.stop();
     if (!fromNode) hub.shells.close(nodeId, sessionId, reason);
     recorder.close();
-    recordClose(ctx, opened, reason, recorder.bytesOut);
+    untrack();
+    recordClose(ctx, opened, reason, recorder);
     send({ type: 'end', reason, ...(exitCode === undefined ? {} : { exitCode }) });
     socket.close(1000, 'shell ended');
+    // A browser that does not read never finishes the close: do not keep its buffer.
+    setTimeout(() => socket.terminate(), 1_000).unref();
   };
   const touch = () => {
     clearTimeout(idleTimer);
@@ -165,21 +211,36 @@ function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: num
       end(`Closed: a shell session may last at most ${Math.round(shell.maxDurationMs / 60_000)} minutes.`),
     shell.maxDurationMs,
   );
-  touch();
+  const openTimer = setTimeout(
+    () =>
+      end(
+        `The machine did not open a shell within ${Math.round(shell.openTimeoutMs / 1000)} s: its agent did not confirm the request. The machine may be busy, or run an agent too old for remote shells; try again, or collect its diagnostics.`,
+      ),
+    shell.openTimeoutMs,
+  );
+  const confirm = () => {
+    if (state !== 'opening') return;
+    state = 'open';
+    clearTimeout(openTimer);
+    touch();
+    send({ type: 'ready', sessionId });
+  };
 
-  const opening = hub.openShell(nodeId, sessionId, cols, rows, {
+  const asked = hub.openShell(nodeId, sessionId, cols, rows, {
+    opened: confirm,
     data(base64) {
-      const bytes = Buffer.from(base64, 'base64');
-      recorder.output(bytes);
+      if (state === 'ended') return;
+      confirm();
+      recorder.output(Buffer.from(base64, 'base64'));
       touch();
       send({ type: 'output', data: base64 });
+      flow.check();
     },
     closed(reason, exitCode) {
       end(reason, exitCode, true);
     },
   });
-  if (!opening) return end('The node went offline or disabled remote shells.', undefined, true);
-  send({ type: 'ready', sessionId });
+  if (!asked) return end('The node went offline or disabled remote shells.', undefined, true);
   socket.on('message', (data: Buffer) => {
     const frame = parseClientFrame(data.toString());
     if (!frame)
@@ -187,15 +248,16 @@ function relay(ctx: ShellRelayDeps, socket: WebSocket, opened: Opened, cols: num
         type: 'error',
         message: 'Send {"type":"input","data":…}, {"type":"resize","cols":…,"rows":…} or {"type":"close"}.',
       });
+    if (frame.type === 'close') return end('Closed by the operator.');
+    // Until the node confirms the shell there is nothing to type into.
+    if (state !== 'open') return;
     touch();
     if (frame.type === 'input') {
       recorder.input(frame.data);
       hub.shells.input(nodeId, sessionId, Buffer.from(frame.data, 'utf8').toString('base64'));
-    } else if (frame.type === 'resize') {
+    } else {
       recorder.resize(frame.cols, frame.rows);
       hub.shells.resize(nodeId, sessionId, frame.cols, frame.rows);
-    } else {
-      end('Closed by the operator.');
     }
   });
   socket.on('close', () => end('The operator disconnected.'));

@@ -1,18 +1,56 @@
-/** `GET /v1/nodes/:id/shell` (ops' remote terminal, a WebSocket) and the list of shell sessions. */
+/**
+ * `GET /v1/nodes/:id/shell` (ops' remote terminal, a WebSocket), the list of a node's shell
+ * sessions and the download of each session's recording.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import type {} from '@fastify/websocket';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
-import { principalOf } from '../core/auth.js';
+import type { ActivityLog } from '../core/activity-log.js';
+import { actorOf, principalOf } from '../core/auth.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/http.js';
-import { IdParams, IsoTime, NullableIsoTime, errors, iso, isoOrNull } from '../core/schemas.js';
+import { IdParams, IsoTime, NullableIsoTime, Paging, errors, iso, isoOrNull } from '../core/schemas.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
-import type { ShellSessionRepository } from './command-repository.js';
+import type { ShellSessionRecord, ShellSessionRepository } from './command-repository.js';
 import { type ShellRelayDeps, openShellSession } from './shell-relay.js';
 
 export interface ShellRouteDeps extends ShellRelayDeps {
-  repos: ShellRelayDeps['repos'] & { nodes: NodeRepository; shellSessions: ShellSessionRepository };
+  repos: ShellRelayDeps['repos'] & {
+    nodes: NodeRepository;
+    shellSessions: ShellSessionRepository;
+    activity: ActivityLog;
+  };
 }
+
+const ShellSessionSchema = Type.Object({
+  id: Type.String(),
+  /** The API token (id) of the operator who opened it. */
+  openedBy: Type.String(),
+  openedAt: IsoTime,
+  closedAt: NullableIsoTime,
+  closeReason: Type.Union([Type.String(), Type.Null()]),
+  /** Terminal output from the machine, in bytes. */
+  bytesOut: Type.Integer(),
+  /** Size of the recording, and whether it stopped at its cap (0 while the session is open). */
+  recordedBytes: Type.Integer(),
+  recordingTruncated: Type.Boolean(),
+  /** Where ops download the recording (asciicast v2). */
+  recordingUrl: Type.String(),
+});
+
+const shellSessionView = (s: ShellSessionRecord) => ({
+  id: s.id,
+  openedBy: s.openedBy,
+  openedAt: iso(s.openedAt),
+  closedAt: isoOrNull(s.closedAt),
+  closeReason: s.closeReason,
+  bytesOut: s.bytesOut,
+  recordedBytes: s.recordedBytes,
+  recordingTruncated: s.recordingTruncated,
+  recordingUrl: `/v1/nodes/${s.nodeId}/shell-sessions/${s.id}/recording`,
+});
 
 export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
   const { hub, repos } = ctx;
@@ -48,37 +86,67 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
     },
   );
 
+  const SessionParams = Type.Object({
+    id: IdParams.properties.id,
+    sessionId: Type.String({ pattern: '^sh_[A-Za-z0-9_-]{1,32}$' }),
+  });
+  const recordingsDir = resolve(ctx.dataDir, 'recordings');
+
   app.get(
     '/v1/nodes/:id/shell-sessions',
     {
       schema: {
         tags: ['nodes'],
-        summary: "A node's remote shell sessions",
+        summary: "A node's remote shell sessions, newest first, with their recordings",
         params: IdParams,
+        querystring: Type.Object(Paging),
         response: {
-          200: Type.Object({
-            sessions: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                openedBy: Type.String(),
-                openedAt: IsoTime,
-                closedAt: NullableIsoTime,
-                closeReason: Type.Union([Type.String(), Type.Null()]),
-                bytesOut: Type.Integer(),
-              }),
-            ),
-          }),
-          ...errors(401, 403, 404),
+          200: Type.Object({ sessions: Type.Array(ShellSessionSchema) }),
+          ...errors(400, 401, 403, 404),
         },
       },
       config: { auth: ['admin', 'ops'] },
     },
-    async (request) => ({
-      sessions: (await repos.shellSessions.forNode(request.params.id)).map((s) => ({
-        ...s,
-        openedAt: iso(s.openedAt),
-        closedAt: isoOrNull(s.closedAt),
-      })),
-    }),
+    async (request) => {
+      const { id } = request.params;
+      if (!(await repos.nodes.get(id))) throw new NotFoundError(`Node ${id} not found.`);
+      const { limit = 100, offset = 0 } = request.query;
+      return { sessions: (await repos.shellSessions.forNode(id, limit, offset)).map(shellSessionView) };
+    },
+  );
+
+  app.get(
+    '/v1/nodes/:id/shell-sessions/:sessionId/recording',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Download the recording of a shell session (asciicast v2)',
+        params: SessionParams,
+        // The answer is the recording file itself (a stream), so it has no JSON response schema.
+        description:
+          'application/x-asciicast: a JSON header line, then one `[seconds, "o"|"i"|"r", data]` event per line.',
+      },
+      config: { auth: ['admin', 'ops'] },
+    },
+    async (request, reply) => {
+      const { id, sessionId } = request.params;
+      const session = await repos.shellSessions.get(sessionId);
+      const path = session ? resolve(session.recordingPath) : '';
+      // Only a file under the recordings folder is ever served, whatever the row says.
+      if (!session || session.nodeId !== id || !path.startsWith(recordingsDir + sep) || !existsSync(path))
+        throw new NotFoundError(`No recording of shell session ${sessionId} on node ${id}.`);
+      await repos.activity.record(
+        ctx.now(),
+        actorOf(principalOf(request)),
+        'shell.recording_downloaded',
+        { type: 'node', id },
+        { sessionId },
+      );
+      return reply
+        .type('application/x-asciicast')
+        .header('content-disposition', `attachment; filename="${sessionId}.cast"`)
+        .header('cache-control', 'no-store')
+        .send(createReadStream(path));
+    },
   );
 }

@@ -14,6 +14,8 @@ import {
 import type { ActivityLog } from '../core/activity-log.js';
 import type { Transactional } from '../core/transactions.js';
 import { gpuSignature } from '../nodes/gpu-signature.js';
+import { knownHardware } from '../nodes/hardware-facts.js';
+import { historyWrite } from '../nodes/hardware-history.js';
 import type { NodeEvents } from '../nodes/node-events.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
 import type { UsageRepository } from './usage-repository.js';
@@ -84,8 +86,9 @@ export function createSignedReports(deps: SignedReportDeps) {
       if (!checkSnapshot.Check(payload) || payload.nodeId !== nodeId)
         return { ok: false, error: 'The hardware snapshot is not valid.' };
       const at = now();
-      const profile = deriveProviderProfile(payload.hardware);
-      const after = gpuSignature(payload.hardware);
+      const hardware = knownHardware(payload.hardware);
+      const profile = deriveProviderProfile(hardware);
+      const after = gpuSignature(hardware);
       // Read and write in one transaction: a concurrent approval cannot slip in between.
       const outcome = await repos.transaction(async (tx) => {
         const node = await tx.nodes.get(nodeId);
@@ -93,10 +96,12 @@ export function createSignedReports(deps: SignedReportDeps) {
         const before = gpuSignature(node.hardware);
         const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
         let changedStatus = false;
+        const latest = await tx.nodes.latestHardware(nodeId);
         await tx.nodes.updateHardware(
           nodeId,
-          { hardware: payload.hardware, attributes: profile.attributes, labels: profile.labels },
+          { hardware, attributes: profile.attributes, labels: profile.labels },
           at,
+          historyWrite(latest, node, hardware),
         );
         if (before !== after) {
           await tx.activity.record(

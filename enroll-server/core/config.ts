@@ -11,8 +11,12 @@ import { ConfigError } from './config-error.js';
 
 export interface KeyLimits {
   defaultTtlHours: number;
+  /** The most ops and admins may set. */
   maxTtlHours: number;
   maxUses: number;
+  /** The most an owner may set for their own keys (DESIGN: default 1 use; more via ops). */
+  ownerMaxTtlHours: number;
+  ownerMaxUses: number;
 }
 
 export interface EnrollRateLimit {
@@ -40,6 +44,38 @@ export interface ClusterConfig {
 export interface ShellLimits {
   idleTimeoutMs: number;
   maxDurationMs: number;
+  /** How long the node has to confirm a shell (`shell-opened`) before ops are told it did not. */
+  openTimeoutMs: number;
+  /** Output waiting for the ops browser above which the node is told to pause (`shell-pause`). */
+  highWaterBytes: number;
+  /** Below this the node is told to resume. */
+  lowWaterBytes: number;
+  /** Output waiting above which the shell is closed (a node that does not pause). */
+  dropAfterBytes: number;
+  /** Bytes one session's recording may hold; past it the recording stops with a marker line. */
+  recordingMaxBytes: number;
+  /** Bytes of recordings one node may produce in 24 hours, all its sessions together. */
+  recordingMaxBytesPerNodeDay: number;
+}
+
+/** Limits of the control channel (docs/control-channel.md "Limits"). */
+export interface ControlLimits {
+  /** Control connections (live and being checked) the process holds at most; then 503. */
+  maxConnections: number;
+  /** Live control sessions from one client address; then 429. */
+  maxPerAddress: number;
+  /** Upgrades from one address whose token is still being checked; then 429. */
+  maxPendingPerAddress: number;
+  /** Refused upgrades (bad token, unknown or refused node) per address in the window; then 429. */
+  maxFailuresPerAddress: number;
+  failureWindowSeconds: number;
+  /** Connections one node may open at once; then one more per `nodeConnectIntervalSeconds`. */
+  nodeConnectBurst: number;
+  nodeConnectIntervalSeconds: number;
+  /** Multiplies every frame budget (tests and simulators that beat faster than real agents). */
+  frameBudgetFactor: number;
+  /** How long a peer has to finish the close handshake before its socket is destroyed. */
+  closeGraceMs: number;
 }
 
 export interface ServerConfig {
@@ -60,11 +96,37 @@ export interface ServerConfig {
   shell: ShellLimits;
   /** Accounts, mail, sign-in providers, webhooks (docs/accounts.md); defaults when absent. */
   accounts?: AccountsConfig;
+  /** Control-channel limits (default `DEFAULT_CONTROL_LIMITS`). */
+  control?: ControlLimits;
 }
 
 export { ConfigError };
 
-export const DEFAULT_SHELL_LIMITS: ShellLimits = { idleTimeoutMs: 15 * 60_000, maxDurationMs: 2 * 3_600_000 };
+const MiB = 1024 * 1024;
+
+export const DEFAULT_SHELL_LIMITS: ShellLimits = {
+  idleTimeoutMs: 15 * 60_000,
+  maxDurationMs: 2 * 3_600_000,
+  openTimeoutMs: 10_000,
+  highWaterBytes: 1 * MiB,
+  lowWaterBytes: 256 * 1024,
+  dropAfterBytes: 8 * MiB,
+  recordingMaxBytes: 50 * MiB,
+  recordingMaxBytesPerNodeDay: 200 * MiB,
+};
+
+export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
+  // The process may hold 20,000 descriptors: leave room for the database, HTTP and shells.
+  maxConnections: 15_000,
+  maxPerAddress: 100,
+  maxPendingPerAddress: 20,
+  maxFailuresPerAddress: 30,
+  failureWindowSeconds: 60,
+  nodeConnectBurst: 6,
+  nodeConnectIntervalSeconds: 10,
+  frameBudgetFactor: 1,
+  closeGraceMs: 1_000,
+};
 
 /** Development defaults: a real deployment sets every HOMENODE_CLUSTER_* / HOMENODE_WG_* variable. */
 export const DEV_CLUSTER: ClusterConfig = {
@@ -76,7 +138,13 @@ export const DEV_CLUSTER: ClusterConfig = {
   keepaliveSeconds: 25,
 };
 
-export const DEFAULT_KEY_LIMITS: KeyLimits = { defaultTtlHours: 7 * 24, maxTtlHours: 90 * 24, maxUses: 1000 };
+export const DEFAULT_KEY_LIMITS: KeyLimits = {
+  defaultTtlHours: 7 * 24,
+  maxTtlHours: 90 * 24,
+  maxUses: 1000,
+  ownerMaxTtlHours: 7 * 24,
+  ownerMaxUses: 5,
+};
 export const DEFAULT_ENROLL_RATE_LIMIT: EnrollRateLimit = {
   windowSeconds: 900,
   perKeyId: 10,
@@ -96,6 +164,30 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(name, raw, `must be a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+function controlLimits(env: Env): ControlLimits {
+  const d = DEFAULT_CONTROL_LIMITS;
+  return {
+    ...d,
+    maxConnections: integer(env, 'HOMENODE_CONTROL_MAX_CONNECTIONS', d.maxConnections, 1, 1_000_000),
+    maxPerAddress: integer(env, 'HOMENODE_CONTROL_MAX_PER_ADDRESS', d.maxPerAddress, 1, 1_000_000),
+    maxPendingPerAddress: integer(
+      env,
+      'HOMENODE_CONTROL_MAX_PENDING_PER_ADDRESS',
+      d.maxPendingPerAddress,
+      1,
+      100_000,
+    ),
+    maxFailuresPerAddress: integer(
+      env,
+      'HOMENODE_CONTROL_MAX_FAILURES_PER_ADDRESS',
+      d.maxFailuresPerAddress,
+      1,
+      1_000_000,
+    ),
+    frameBudgetFactor: integer(env, 'HOMENODE_CONTROL_FRAME_BUDGET_FACTOR', d.frameBudgetFactor, 1, 1000),
+  };
 }
 
 /** Read and validate a policy file; its keys overlay the built-in defaults. */
@@ -162,7 +254,18 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
     accounts: loadAccountsConfig(env, publicUrl, read),
     logLevel,
     trustProxy: env.HOMENODE_TRUST_PROXY === '1' || env.HOMENODE_TRUST_PROXY === 'true',
-    keys: DEFAULT_KEY_LIMITS,
+    keys: {
+      ...DEFAULT_KEY_LIMITS,
+      ownerMaxUses: integer(env, 'HOMENODE_OWNER_KEY_MAX_USES', DEFAULT_KEY_LIMITS.ownerMaxUses, 1, 1000),
+      ownerMaxTtlHours: integer(
+        env,
+        'HOMENODE_OWNER_KEY_MAX_TTL_HOURS',
+        DEFAULT_KEY_LIMITS.ownerMaxTtlHours,
+        1,
+        DEFAULT_KEY_LIMITS.maxTtlHours,
+      ),
+    },
+    control: controlLimits(env),
     cluster: {
       server: env.HOMENODE_CLUSTER_SERVER || DEV_CLUSTER.server,
       token: env.HOMENODE_CLUSTER_TOKEN || DEV_CLUSTER.token,
@@ -172,6 +275,23 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
       keepaliveSeconds: DEV_CLUSTER.keepaliveSeconds,
     },
     shell: {
+      ...DEFAULT_SHELL_LIMITS,
+      recordingMaxBytes:
+        integer(
+          env,
+          'HOMENODE_SHELL_RECORDING_MAX_MIB',
+          DEFAULT_SHELL_LIMITS.recordingMaxBytes / MiB,
+          1,
+          10_240,
+        ) * MiB,
+      recordingMaxBytesPerNodeDay:
+        integer(
+          env,
+          'HOMENODE_SHELL_RECORDING_MAX_MIB_PER_NODE_DAY',
+          DEFAULT_SHELL_LIMITS.recordingMaxBytesPerNodeDay / MiB,
+          1,
+          102_400,
+        ) * MiB,
       idleTimeoutMs:
         integer(env, 'HOMENODE_SHELL_IDLE_SECONDS', DEFAULT_SHELL_LIMITS.idleTimeoutMs / 1000, 10, 86_400) *
         1000,

@@ -110,3 +110,11 @@ export class WebhookUrlRefusedError extends AppError {
   override readonly code = 'WEBHOOK_URL_REFUSED';
   override readonly status = 400;
 }
+/** The server cannot take this now (e.g. it holds as many connections as it may); try again later. */
+export class UnavailableError extends AppError {
+  override readonly code = 'UNAVAILABLE';
+  override readonly status = 503;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retryAfterSeconds } });
+  }
+}

@@ -25,6 +25,7 @@ import { newId, verifyKeySecret } from '../core/ids.js';
 import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
 import type { FlagRepository } from '../nodes/flag-repository.js';
+import { assertStorable, knownChecks, knownHardware } from '../nodes/hardware-facts.js';
 import type { NodeEvents } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { enrollmentFields, keyProblem, reinstallStatus } from './enrollment-rules.js';
@@ -68,6 +69,22 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     }
   }
 
+  /** Only the fields the schema knows are kept (unknown ones are dropped), within the size bound. */
+  function storedBody(body: EnrollRequest): EnrollRequest {
+    const hardware = knownHardware(body.hardware);
+    const preflight = knownChecks(body.preflight);
+    assertStorable('hardware', hardware);
+    assertStorable('preflight', preflight);
+    return {
+      installationKey: body.installationKey,
+      publicKey: body.publicKey,
+      fingerprint: body.fingerprint,
+      hardware,
+      preflight,
+      agentVersion: body.agentVersion,
+    };
+  }
+
   async function matchKey(
     keys: KeyRepository,
     keyId: string,
@@ -81,13 +98,14 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     return match;
   }
 
-  async function enroll(body: EnrollRequest, clientAddress: string): Promise<EnrollmentOutcome> {
-    if ('d' in body.publicKey) {
+  async function enroll(request: EnrollRequest, clientAddress: string): Promise<EnrollmentOutcome> {
+    if ('d' in request.publicKey) {
       throw new PrivateKeySentError(
         "publicKey contains the private key ('d'). Send only the public JWK; the private key must never leave the machine.",
       );
     }
     limit(deps.addressLimiter, clientAddress, 'from this network address');
+    const body = storedBody(request);
     const parsed = parseInstallationKey(body.installationKey);
     if (!parsed.ok) {
       deps.addressLimiter.recordFailure(clientAddress);

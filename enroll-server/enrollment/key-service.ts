@@ -48,9 +48,9 @@ export function createKeyService({ repos, limits, now }: KeyServiceDeps) {
     return ownerId;
   }
 
-  function checkRange(field: string, value: number, max: number): void {
+  function checkRange(field: string, value: number, max: number, who: string): void {
     if (value > max) {
-      throw new ValidationError(`body field '${field}' must be at most ${max}`, {
+      throw new ValidationError(`body field '${field}' must be at most ${max}${who}`, {
         details: [{ field, message: `at most ${max}` }],
       });
     }
@@ -78,10 +78,14 @@ export function createKeyService({ repos, limits, now }: KeyServiceDeps) {
           `Confirm your email address before you add a machine: open the link we sent to ${email}. No mail? Look in your spam folder, or send it again from the dashboard.`,
         );
       }
-      const ttlHours = input.ttlHours ?? limits.defaultTtlHours;
+      // Owners make keys for a few machines of their own; a larger batch goes through ops.
+      const self = principal.role === 'owner';
+      const maxTtlHours = self ? limits.ownerMaxTtlHours : limits.maxTtlHours;
+      const ttlHours = input.ttlHours ?? Math.min(limits.defaultTtlHours, maxTtlHours);
       const maxUses = input.maxUses ?? 1;
-      checkRange('ttlHours', ttlHours, limits.maxTtlHours);
-      checkRange('maxUses', maxUses, limits.maxUses);
+      const more = self ? ' for a key you make yourself; ask the operations team for a key with more' : '';
+      checkRange('ttlHours', ttlHours, maxTtlHours, more && `${more} time`);
+      checkRange('maxUses', maxUses, self ? limits.ownerMaxUses : limits.maxUses, more && `${more} uses`);
       const at = now();
       const salt = newSalt();
       return repos.transaction(async (tx) => {

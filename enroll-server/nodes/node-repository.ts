@@ -2,6 +2,7 @@
 import type { NodeStatus, PublicJwk } from '../../protocol/api.js';
 import type { ProviderAttribute } from '../../protocol/attributes.js';
 import type { Check, HardwareFacts } from '../../protocol/hardware.js';
+import type { HistoryWrite } from './hardware-history.js';
 
 export interface NodeRecord {
   id: string;
@@ -61,12 +62,15 @@ export interface NodeRepository {
   ): Promise<void>;
   /** A re-install of a known machine: new identity and facts, same node id and history. */
   reenroll(id: string, fields: EnrollmentFields, now: number): Promise<void>;
-  /** New hardware facts; the history records a snapshot only when it differs from the last. */
+  /** New hardware facts; `history` (from `historyWrite`) says what the hardware history records. */
   updateHardware(
     id: string,
     fields: Pick<NodeRecord, 'hardware' | 'attributes' | 'labels'>,
     now: number,
+    history: HistoryWrite,
   ): Promise<void>;
+  /** The newest row of the node's hardware history. */
+  latestHardware(id: string): Promise<{ at: number; hardware: HardwareFacts } | undefined>;
   get(id: string): Promise<NodeRecord | undefined>;
   findByThumbprint(thumbprint: string): Promise<NodeRecord | undefined>;
   /** Newest first. */

@@ -2,16 +2,19 @@
 import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
 import type { App } from '../core/http.js';
-import { IdParams, errors } from '../core/schemas.js';
+import { IdParams, Paging, errors } from '../core/schemas.js';
 import type { FlagRepository } from './flag-repository.js';
 import type { NodeRepository } from './node-repository.js';
 import type { NodeService } from './node-service.js';
 import type { PresenceSource } from './presence-view.js';
 import {
+  DETAIL_FLAGS,
   NodeDetailSchema,
+  NodeFlagSchema,
   NodeListQuery,
   NodeSummarySchema,
   nodeDetailView,
+  flagView,
   nodeSummaryView,
 } from './schemas.js';
 
@@ -39,7 +42,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     if (!node) throw new Error(`node ${id} vanished`);
     const [presence, flags] = await Promise.all([
       ctx.presence.view(id, ctx.now()),
-      ctx.repos.flags.forNode(id),
+      ctx.repos.flags.forNode(id, DETAIL_FLAGS, 0),
     ]);
     return nodeDetailView(node, presence, flags);
   };
@@ -78,6 +81,29 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
       config: readers,
     },
     async (request) => detail((await ctx.nodes.get(principalOf(request), request.params.id)).id),
+  );
+
+  app.get(
+    '/v1/nodes/:id/flags',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: "A node's flags, most recently seen first (paged)",
+        params: IdParams,
+        querystring: Type.Object(Paging),
+        response: {
+          200: Type.Object({ flags: Type.Array(NodeFlagSchema), total: Type.Integer() }),
+          ...errors(400, 401, 403, 404),
+        },
+      },
+      config: readers,
+    },
+    async (request) => {
+      const node = await ctx.nodes.get(principalOf(request), request.params.id);
+      const { limit = 100, offset = 0 } = request.query;
+      const page = await ctx.repos.flags.forNode(node.id, limit, offset);
+      return { flags: page.flags.map(flagView), total: page.total };
+    },
   );
 
   app.post(

@@ -14,8 +14,14 @@ export const NodeFlagSchema = Type.Object({
   kind: Type.String(),
   message: Type.String(),
   createdAt: IsoTime,
+  /** How many times it happened while open, and when last. */
+  count: Type.Integer({ minimum: 1 }),
+  lastSeenAt: IsoTime,
   resolvedAt: NullableIsoTime,
 });
+
+/** Node detail carries this many of the most recently seen flags; `GET /v1/nodes/:id/flags` pages the rest. */
+export const DETAIL_FLAGS = 20;
 
 export const NodeSummarySchema = Type.Object({
   id: Type.String(),
@@ -40,7 +46,9 @@ export const NodeDetailSchema = Type.Intersect([
     attributes: Type.Array(AttributeSchema),
     labels: Type.Record(Type.String(), Type.String()),
     metrics: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-    flags: Type.Array(NodeFlagSchema),
+    flags: Type.Array(NodeFlagSchema, { description: `the ${DETAIL_FLAGS} most recently seen` }),
+    /** How many flags the node has in all (open and resolved). */
+    flagsTotal: Type.Integer(),
     createdAt: IsoTime,
   }),
 ]);
@@ -72,7 +80,20 @@ export function nodeSummaryView(n: NodeRecord, presence: PresenceView): NodeSumm
   };
 }
 
-export function nodeDetailView(n: NodeRecord, presence: PresenceView, flags: NodeFlag[]): NodeDetailView {
+export const flagView = (f: NodeFlag): Static<typeof NodeFlagSchema> => ({
+  kind: f.kind,
+  message: f.message,
+  createdAt: iso(f.createdAt),
+  count: f.count,
+  lastSeenAt: iso(f.lastSeenAt),
+  resolvedAt: isoOrNull(f.resolvedAt),
+});
+
+export function nodeDetailView(
+  n: NodeRecord,
+  presence: PresenceView,
+  flags: { flags: NodeFlag[]; total: number },
+): NodeDetailView {
   return {
     ...nodeSummaryView(n, presence),
     fingerprint: n.fingerprint,
@@ -81,12 +102,8 @@ export function nodeDetailView(n: NodeRecord, presence: PresenceView, flags: Nod
     attributes: n.attributes,
     labels: n.labels,
     metrics: presence.metrics,
-    flags: flags.map((f) => ({
-      kind: f.kind,
-      message: f.message,
-      createdAt: iso(f.createdAt),
-      resolvedAt: isoOrNull(f.resolvedAt),
-    })),
+    flags: flags.flags.map(flagView),
+    flagsTotal: flags.total,
     createdAt: iso(n.createdAt),
   };
 }

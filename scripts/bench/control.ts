@@ -7,6 +7,7 @@
  */
 import { HEARTBEAT_INTERVAL_MS } from '../../protocol/control.js';
 import { enrollSimNodes } from './fleet.js';
+import { ONE_ADDRESS_FLEET_ENV } from '../sim/one-address.js';
 import { startServerProcess } from './server-process.js';
 import { percentile, round } from './stats.js';
 import { type SimConnection, connectControl, signNodeToken, simHello, simMetrics } from '../sim/sim-agent.js';
@@ -49,7 +50,7 @@ export async function benchControl({
   seconds,
   log,
 }: ControlBenchOptions): Promise<Record<string, number>> {
-  const server = await startServerProcess({ HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '1000000' });
+  const server = await startServerProcess({ ...ONE_ADDRESS_FLEET_ENV });
   const conns: SimConnection[] = [];
   try {
     log(`enrolling ${agents} simulated nodes…`);

@@ -5,6 +5,7 @@
  */
 import { FleetAgent } from '../sim/fleet-agent.js';
 import { enrollSimNodes } from './fleet.js';
+import { ONE_ADDRESS_FLEET_ENV } from '../sim/one-address.js';
 import { startServerProcess } from './server-process.js';
 import { round } from './stats.js';
 
@@ -26,7 +27,7 @@ export async function benchStorm({
   kill: boolean;
   log: (l: string) => void;
 }): Promise<Record<string, number>> {
-  const server = await startServerProcess({ HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '1000000' });
+  const server = await startServerProcess({ ...ONE_ADDRESS_FLEET_ENV });
   const fleet: FleetAgent[] = [];
   try {
     log(`enrolling ${agents} simulated nodes…`);

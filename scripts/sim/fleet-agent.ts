@@ -1,8 +1,8 @@
 /**
  * A simulated node that behaves like the real agent on the wire: it reconnects with capped,
  * full-jitter backoff, heartbeats, keeps signed usage reports until the server acks them and sends
- * them again after every reconnect. Many run in one process (simulator, demo, storm benchmark,
- * fault tests).
+ * them again after every reconnect, and refuses remote shells (it has none). Many run in one
+ * process (simulator, demo, storm benchmark, fault tests).
  */
 import {
   HEARTBEAT_INTERVAL_MS,
@@ -69,6 +69,7 @@ export class FleetAgent {
     this.stopped = true;
     clearTimeout(this.retry);
     clearTimeout(this.storageRetry);
+    this.storageRetry = undefined;
     clearInterval(this.heartbeat);
     await this.conn?.close(bye).catch(() => undefined);
   }
@@ -152,6 +153,14 @@ export class FleetAgent {
         if (this.connected)
           for (const [seq, jws] of this.unacked) this.conn?.send({ type: 'usage', seq, report: jws });
       }, this.options.storageRetryMs ?? 30_000);
+    }
+    if (message.type === 'shell-open') {
+      // A simulated machine has no shell: it refuses at once, so ops read why instead of waiting.
+      this.conn?.send({
+        type: 'shell-close',
+        sessionId: message.sessionId,
+        reason: 'This is a simulated machine (the demo or a benchmark): it has no shell to open.',
+      });
     }
     if (message.type === 'join' && this.options.joins) {
       this.conn?.send({

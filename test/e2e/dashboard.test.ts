@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, FACTS, runAgent, tempDir } from '../integration/agent-support.js';
 import { type MailCatcher, linkIn, startMailCatcher } from '../helpers/mail-catcher.js';
-import { type TestServer, freePort, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, freePort, startTestServer } from '../helpers/server.js';
 import { type BrowserHarness, launchBrowser } from './browser.js';
 import { startRealAgent } from './real-agent.js';
 
@@ -38,6 +38,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
       port: await freePort(),
       accounts: { smtpUrl: mail.url },
       deps: { notificationIntervals: { dispatchMs: 50, mailMs: 50, webhookMs: 50, watchMs: 60_000 } },
+      control: FAST_AGENTS,
     });
     harness = await launchBrowser();
   });

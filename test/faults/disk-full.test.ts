@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
 import type { FleetAgent } from '../../scripts/sim/fleet-agent.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import { approvedFleet, until, window } from './fault-support.js';
 
 describe('disk full', () => {
@@ -31,6 +31,7 @@ describe('disk full', () => {
       db,
       dbPath: join(dir, 'full.db'),
       enrollRateLimit: { perAddress: 100_000 },
+      control: FAST_AGENTS,
     });
     fleet = await approvedFleet(server.url, server.adminToken, 2, server.url, { storageRetryMs: 200 });
     fleet.forEach((a) => a.start());
@@ -53,16 +54,24 @@ describe('disk full', () => {
     expect((await server.api('GET', '/healthz', { token: null })).status).toBe(200);
 
     // Reports made while full are refused (not acked) and kept by the agents. A few may still fit
-    // into free space inside existing pages, so report until some are refused.
+    // into free space inside existing pages, so report until some are refused: a report counts as
+    // refused once its answer had time to come (one just sent is unacked only because it is in flight).
     let made = 0;
     while (made < 200 && !fleet.every((a) => a.unackedCount > 0)) {
       const [from, to] = window(made);
       await Promise.all(fleet.map((a) => a.report(from, to, [{ leaseId: 'l', gpus: 1, seconds: 5 }])));
       made += 1;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 150));
     }
     await new Promise((r) => setTimeout(r, 500));
     expect(fleet.every((a) => a.unackedCount > 0)).toBe(true);
+
+    // A node that loses its connection while the storage is full gets back in (its token's jti
+    // cannot be written: the replay guard's cache in this process still refuses a replay).
+    const [dropped] = fleet;
+    await dropped!.stop(false);
+    dropped!.start();
+    await until(() => dropped!.connected, 10_000, 'a node to reconnect while the storage is full');
 
     // Space returns.
     db.pragma('max_page_count = 1073741823');

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetAgent } from '../../scripts/sim/fleet-agent.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import { type ChaosProxy, startChaosProxy } from './chaos-proxy.js';
 import { approvedFleet, until, window } from './fault-support.js';
 
@@ -19,7 +19,7 @@ describe('flaky network between agents and server', () => {
   });
 
   it('delivers every report exactly once despite cuts and stalls', async () => {
-    server = await startTestServer({ enrollRateLimit: { perAddress: 100_000 } });
+    server = await startTestServer({ enrollRateLimit: { perAddress: 100_000 }, control: FAST_AGENTS });
     proxy = await startChaosProxy({
       target: { host: '127.0.0.1', port: server.port },
       cutChance: 0.04,

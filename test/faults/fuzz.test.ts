@@ -113,7 +113,8 @@ describe('fuzzing', () => {
   });
 
   it('answers random frames of every message type with error frames, never crashing', async () => {
-    server = await startTestServer();
+    // Abuse closes the session every few frames: let the node reconnect as often as it needs to.
+    server = await startTestServer({ control: { nodeConnectBurst: 1000 } });
     const owner = await server.createOwner();
     const identity = await newSimIdentity();
     const machine = { ...(await newMachine()), publicKey: identity.publicJwk };

@@ -18,7 +18,10 @@ describe('server killed under traffic', () => {
   });
 
   it('loses no acknowledged report, stores none twice, and closes presence at the last sign of life', async () => {
-    server = await startServerProcess({ HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '100000' });
+    server = await startServerProcess({
+      HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '100000',
+      HOMENODE_CONTROL_FRAME_BUDGET_FACTOR: '50',
+    });
     fleet = await approvedFleet(server.url, server.token, 12);
     fleet.forEach((a) => a.start());
     await until(

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { type AppDeps, buildApp } from '../../enroll-server/app.js';
 import { type AccountsConfig, DEFAULT_ACCOUNTS_CONFIG } from '../../enroll-server/core/accounts-config.js';
 import {
+  type ControlLimits,
+  DEFAULT_CONTROL_LIMITS,
   DEFAULT_ENROLL_RATE_LIMIT,
   DEFAULT_KEY_LIMITS,
   DEFAULT_SHELL_LIMITS,
@@ -21,6 +23,12 @@ import type { App } from '../../enroll-server/core/http.js';
 import type { Db } from '../../enroll-server/core/sqlite/database.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
 
+/**
+ * Frame budgets for tests whose agents beat many times faster than real ones (a heartbeat every
+ * few hundred ms instead of 15 s): every budget ×50. Tests of the budgets themselves leave it out.
+ */
+export const FAST_AGENTS: Partial<ControlLimits> = { frameBudgetFactor: 50 };
+
 export const TEST_ADMIN_TOKEN = 'hn_test-admin-token-0123456789abcdefghijklmnop';
 
 export interface TestServerOptions {
@@ -28,6 +36,7 @@ export interface TestServerOptions {
   policy?: PolicyOverrides;
   enrollRateLimit?: Partial<EnrollRateLimit>;
   shell?: Partial<ShellLimits>;
+  control?: Partial<ControlLimits>;
   /** Reuse a port (to restart "the same" server); default: any free port. */
   port?: number;
   /** Reuse a database file (to restart with the same data); default: a new temp file. */
@@ -96,6 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
     accounts: { ...DEFAULT_ACCOUNTS_CONFIG, ...options.accounts },
+    control: { ...DEFAULT_CONTROL_LIMITS, ...options.control },
   };
   const app = await buildApp(config, {
     now: options.now,

@@ -12,7 +12,7 @@ import { createStateStore } from '../../agent/state/state-store.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { resolvePolicy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
 import {
   FACTS,
   FIXTURES,
@@ -59,6 +59,7 @@ export const TEST_HUB_PUBLIC_KEY = 'A5PdAVG5X3iapC5I1ezbrc0nZD1SxpVMI8NrK5VkM1o=
 
 export async function setupDaemon(options: DaemonSetupOptions = {}) {
   const server: TestServer = await startTestServer({
+    control: FAST_AGENTS,
     ...(options.serverNow ? { now: options.serverNow } : {}),
     cluster: { hubPublicKey: TEST_HUB_PUBLIC_KEY },
   });

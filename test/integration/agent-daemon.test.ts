@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, startTestServer } from '../helpers/server.js';
 import { type DaemonSetup, setupDaemon, startAckDroppingRelay } from './agent-daemon-support.js';
 
 let setups: DaemonSetup[] = [];
@@ -128,7 +128,7 @@ describe('agent daemon: presence and status', () => {
     const { port, dbPath } = s.server;
     await s.server.close({ keepFiles: true });
     await agent.waitFor(/Trying again in \d+\.\d s/, 20_000);
-    const restarted = await startTestServer({ port, dbPath });
+    const restarted = await startTestServer({ port, dbPath, control: FAST_AGENTS });
     extra.push(() => restarted.close());
     const upAt = Date.now();
     await expect.poll(async () => (await s.node(s.nodeId, restarted)).online, poll).toBe(true);
@@ -236,7 +236,7 @@ describe('agent daemon: usage reports', () => {
     first.kill('SIGKILL');
     await first.done;
     const waiting = spooled(s).map((f) => Number(/\d+/.exec(f)?.[0]));
-    const restarted = await startTestServer({ port, dbPath });
+    const restarted = await startTestServer({ port, dbPath, control: FAST_AGENTS });
     extra.push(() => restarted.close());
     const second = s.start();
     await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 20_000);

@@ -286,6 +286,8 @@ describe('control channel hub (simulated agents, real server)', () => {
     await new Promise((r) => ops.once('open', r));
     const open = await conn.next('shell-open');
     expect(open).toMatchObject({ cols: 100, rows: 30 });
+    conn.send({ type: 'shell-opened', sessionId: open.sessionId });
+    await expect.poll(() => fromServer.map((f) => f.type)).toEqual(['ready']);
     ops.send(JSON.stringify({ type: 'input', data: 'echo hello\n' }));
     const input = await conn.next('shell-data');
     expect(Buffer.from(input.data, 'base64').toString()).toBe('echo hello\n');

@@ -210,7 +210,11 @@ describe('dashboard sessions', () => {
         });
       });
     expect(await attempt('http://evil.example')).toEqual({ status: 403 });
-    expect(await attempt(server.url)).toMatchObject({ frame: { type: 'ready' } });
+    // The shell is ready once the node confirms it (docs/control-channel.md "Remote shell").
+    const sameOrigin = attempt(server.url);
+    const open = await conn.next('shell-open');
+    conn.send({ type: 'shell-opened', sessionId: open.sessionId });
+    expect(await sameOrigin).toMatchObject({ frame: { type: 'ready' } });
     await conn.close();
   });
 

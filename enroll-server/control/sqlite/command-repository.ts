@@ -76,6 +76,8 @@ interface ShellRow {
   close_reason: string | null;
   recording_path: string;
   bytes_out: number;
+  recorded_bytes: number;
+  recording_truncated: number;
 }
 
 const toShell = (r: ShellRow): ShellSessionRecord => ({
@@ -87,6 +89,8 @@ const toShell = (r: ShellRow): ShellSessionRecord => ({
   closeReason: r.close_reason,
   recordingPath: r.recording_path,
   bytesOut: r.bytes_out,
+  recordedBytes: r.recorded_bytes,
+  recordingTruncated: r.recording_truncated === 1,
 });
 
 export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSessionRepository {
@@ -94,10 +98,16 @@ export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSession
     'INSERT INTO shell_sessions (id, node_id, opened_by, opened_at, recording_path) VALUES (?, ?, ?, ?, ?)',
   );
   const close = db.prepare(
-    'UPDATE shell_sessions SET closed_at = ?, close_reason = ?, bytes_out = ? WHERE id = ? AND closed_at IS NULL',
+    `UPDATE shell_sessions SET closed_at = @at, close_reason = @reason, bytes_out = @bytesOut,
+       recorded_bytes = @recordedBytes, recording_truncated = @truncated
+     WHERE id = @id AND closed_at IS NULL`,
   );
-  const forNode = db.prepare<[string], ShellRow>(
-    'SELECT * FROM shell_sessions WHERE node_id = ? ORDER BY opened_at DESC',
+  const get = db.prepare<[string], ShellRow>('SELECT * FROM shell_sessions WHERE id = ?');
+  const forNode = db.prepare<[string, number, number], ShellRow>(
+    'SELECT * FROM shell_sessions WHERE node_id = ? ORDER BY opened_at DESC, id LIMIT ? OFFSET ?',
+  );
+  const recordedSince = db.prepare<[string, number], { n: number | null }>(
+    'SELECT SUM(recorded_bytes) AS n FROM shell_sessions WHERE node_id = ? AND opened_at >= ?',
   );
   return (run) => ({
     open(s) {
@@ -105,13 +115,29 @@ export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSession
         insert.run(s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath);
       });
     },
-    close(id, at, reason, bytesOut) {
+    close(id, end) {
       return run(() => {
-        close.run(at, reason, bytesOut, id);
+        close.run({
+          id,
+          at: end.at,
+          reason: end.reason,
+          bytesOut: end.bytesOut,
+          recordedBytes: end.recordedBytes,
+          truncated: end.recordingTruncated ? 1 : 0,
+        });
       });
     },
-    forNode(nodeId) {
-      return run(() => forNode.all(nodeId).map(toShell));
+    get(id) {
+      return run(() => {
+        const row = get.get(id);
+        return row && toShell(row);
+      });
+    },
+    forNode(nodeId, limit, offset) {
+      return run(() => forNode.all(nodeId, limit, offset).map(toShell));
+    },
+    recordedBytesSince(nodeId, since) {
+      return run(() => recordedSince.get(nodeId, since)?.n ?? 0);
     },
   });
 }

@@ -67,6 +67,10 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
      WHERE id = @id`,
   );
   const history = db.prepare('INSERT INTO node_hardware_history (node_id, at, hardware) VALUES (?, ?, ?)');
+  const latestHistory = db.prepare<[string], { id: number; at: number; hardware: string }>(
+    'SELECT id, at, hardware FROM node_hardware_history WHERE node_id = ? ORDER BY at DESC, id DESC LIMIT 1',
+  );
+  const amendHistory = db.prepare('UPDATE node_hardware_history SET hardware = ? WHERE id = ?');
   const byId = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?');
   const byThumbprint = db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE public_key_thumbprint = ?');
   const byFingerprint = db.prepare<[string], NodeRow>(
@@ -155,11 +159,12 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
         history.run(id, now, params.hardware);
       });
     },
-    updateHardware(id, fields, now) {
+    updateHardware(id, fields, now, write) {
       return run(() => {
         const hardware = JSON.stringify(fields.hardware);
-        // Agents send a snapshot at every connect; history only records real changes.
-        if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
+        const latest = latestHistory.get(id);
+        if (write === 'append' || (write === 'amend-latest' && !latest)) history.run(id, now, hardware);
+        else if (write === 'amend-latest' && latest) amendHistory.run(hardware, latest.id);
         setHardware.run({
           id,
           hardware,
@@ -167,6 +172,12 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
           labels: JSON.stringify(fields.labels),
           now,
         });
+      });
+    },
+    latestHardware(id) {
+      return run(() => {
+        const row = latestHistory.get(id);
+        return row && { at: row.at, hardware: json<HardwareFacts>(row.hardware) };
       });
     },
     get(id) {

@@ -1,0 +1,113 @@
+/**
+ * What the hub does with each valid, budgeted frame from a node: presence, signed reports stored
+ * and acked, command results, join results (only in answer to a `join`), shell frames, `bye`.
+ */
+import { type AgentMessage, CLOSE_CODES } from '../../protocol/control.js';
+import { isStorageFull } from '../core/error-handler.js';
+import type { ActivityLog } from '../core/activity-log.js';
+import type { Transactional } from '../core/transactions.js';
+import type { FlagRepository } from '../nodes/flag-repository.js';
+import type { NodeRepository } from '../nodes/node-repository.js';
+import type { ControlSession } from './control-session.js';
+import { recordJoinResult } from './join-results.js';
+import type { NetworkRepository } from './network-repository.js';
+import type { NodeShells } from './node-shells.js';
+import type { PendingCommands } from './pending-commands.js';
+import type { PresenceTracker } from './presence-tracker.js';
+import type { SignedReports } from './signed-reports.js';
+
+/** What handling a message needs of the hub (`ControlHub` is one). */
+export interface MessageHub {
+  readonly deps: {
+    presence: PresenceTracker;
+    repos: Transactional<{
+      nodes: NodeRepository;
+      flags: FlagRepository;
+      network: NetworkRepository;
+      activity: ActivityLog;
+    }>;
+    now: () => number;
+  };
+  readonly reports: SignedReports;
+  readonly commands: PendingCommands;
+  readonly shells: NodeShells;
+  refuse(session: ControlSession, code: string, message: string): void;
+  end(session: ControlSession, reason: string, clean: boolean, code?: number, closeReason?: string): void;
+}
+
+export async function handleAgentMessage(
+  hub: MessageHub,
+  session: ControlSession,
+  message: AgentMessage,
+): Promise<void> {
+  const { nodeId } = session;
+  const { deps } = hub;
+  switch (message.type) {
+    case 'hello':
+      session.shellEnabled = message.shellEnabled !== false;
+      return;
+    case 'heartbeat':
+      deps.presence.heartbeat(nodeId, message.metrics);
+      return;
+    case 'usage':
+      return onUsage(hub, session, message);
+    case 'hardware': {
+      const result = await hub.reports.hardware(nodeId, message.snapshot);
+      if (!result.ok) hub.refuse(session, 'HARDWARE_REFUSED', result.error);
+      return;
+    }
+    case 'result':
+      hub.commands.settle(message.id, nodeId, {
+        ok: message.ok,
+        output: message.output,
+        error: message.error,
+      });
+      return;
+    case 'join-result': {
+      // Only an answer to a join this session was sent counts; anything else is noise.
+      if (session.joinsOutstanding === 0) return;
+      session.joinsOutstanding -= 1;
+      const node = await recordJoinResult(deps.repos, nodeId, message, deps.now());
+      if (node) {
+        session.status = node.status;
+        session.send({ type: 'status', status: node.status, reason: node.statusReason });
+      }
+      return;
+    }
+    case 'bye':
+      session.bye = true;
+      hub.end(session, 'bye', true, CLOSE_CODES.NORMAL, 'bye');
+      return;
+    case 'shell-opened':
+      hub.shells.opened(nodeId, message.sessionId);
+      return;
+    case 'shell-data':
+      hub.shells.output(nodeId, message.sessionId, message.data);
+      return;
+    case 'shell-close':
+      hub.shells.closedByNode(nodeId, message.sessionId, message.reason, message.exitCode);
+      return;
+  }
+}
+
+async function onUsage(
+  hub: MessageHub,
+  session: ControlSession,
+  message: Extract<AgentMessage, { type: 'usage' }>,
+): Promise<void> {
+  let result;
+  try {
+    result = await hub.reports.usage(session.nodeId, message.seq, message.report);
+  } catch (error) {
+    if (!isStorageFull(error)) throw error;
+    // Not the node's fault and not acked: it keeps the report and sends it again.
+    session.send({
+      type: 'error',
+      code: 'STORAGE_FULL',
+      message: `Usage report ${message.seq} could not be stored (server storage full); send it again later.`,
+    });
+    return;
+  }
+  if (result.ok) session.send({ type: 'ack', seq: message.seq });
+  else hub.refuse(session, 'USAGE_REFUSED', result.error);
+}
