@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { AgentMessage } from '../../protocol/control.js';
+import { type AgentMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { EXIT, type AgentContext } from '../cli/context.js';
@@ -210,8 +210,18 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       if (!result.ok) note('error', 'reboot_failed', `The reboot failed: ${result.problem}`);
     },
     log: note,
-    onServerError: (code, message) =>
-      note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
+    onServerError: async (code, message, seq) => {
+      note('warn', 'server_error', `The server refused a message (${code}): ${message}`);
+      // A report refused for good would be refused again on every reconnect: drop it.
+      if (seq === undefined || !USAGE_FINAL_CODES.includes(code)) return;
+      await spool.ack(seq);
+      note(
+        'warn',
+        'usage_dropped',
+        `Usage report ${seq} was refused by the server and will not be sent again.`,
+      );
+      await refreshSpoolCount();
+    },
     shells: (send) =>
       new RemoteShells({
         enabled: d.remoteShell,

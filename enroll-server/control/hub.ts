@@ -83,6 +83,7 @@ export class ControlHub {
     this.reports = createSignedReports({
       repos: deps.repos,
       now: deps.now,
+      maxClockSkewMs: deps.policy.maxClockSkewSeconds * 1000,
       events: deps.events,
       onStored: () => deps.metrics.usageReports.inc(),
     });
@@ -241,10 +242,10 @@ export class ControlHub {
     this.send(session, buildJoinMessage(this.deps.cluster, node, network));
   }
 
-  private refuse(session: Session, code: string, message: string): void {
+  private refuse(session: Session, code: string, message: string, seq?: number): void {
     session.badFrames += 1;
     this.deps.metrics.controlMessages.inc({ type: 'invalid' });
-    this.send(session, { type: 'error', code, message });
+    this.send(session, { type: 'error', code, message, ...(seq === undefined ? {} : { seq }) });
     if (session.badFrames >= ABUSE_LIMIT) session.socket.close(CLOSE_CODES.ABUSE, 'too many invalid frames');
   }
 
@@ -277,11 +278,13 @@ export class ControlHub {
             type: 'error',
             code: 'STORAGE_FULL',
             message: `Usage report ${message.seq} could not be stored (server storage full); send it again later.`,
+            seq: message.seq,
           });
           return;
         }
+        // A refusal names the seq, so the agent drops that report instead of sending it again.
         if (result.ok) this.send(session, { type: 'ack', seq: message.seq });
-        else this.refuse(session, 'USAGE_REFUSED', result.error);
+        else this.refuse(session, result.code, result.error, message.seq);
         return;
       }
       case 'hardware': {
