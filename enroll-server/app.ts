@@ -30,6 +30,7 @@ import type { ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
 import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
+import { registerNoStore } from './core/no-store.js';
 import type { App } from './core/http.js';
 import { newId } from './core/ids.js';
 import { type Metrics, createMetrics, registerRequestMetrics } from './core/metrics.js';
@@ -181,6 +182,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   await app.register(cookie);
   registerAuth(app, createCredentials(repos.tokens, sessions));
   registerRequestMetrics(app, metrics);
+  registerNoStore(app);
 
   // Registered in the order the OpenAPI document lists them.
   healthRoutes(app, {

@@ -13,6 +13,7 @@ import {
   CreateTokenBody,
   OwnerSchema,
   TokenSchema,
+  ownerName,
   ownerView,
   tokenView,
 } from './schemas.js';
@@ -58,7 +59,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     async (request, reply) => {
       const principal = principalOf(request);
       const email = request.body.email.trim().toLowerCase();
-      const owner = { id: newId('own'), email, name: request.body.name.trim(), createdAt: now() };
+      const owner = { id: newId('own'), email, name: ownerName(request.body.name), createdAt: now() };
       await repos.transaction(async (tx) => {
         if (await tx.owners.getByEmail(email))
           throw new ConflictError(`An owner with email ${email} already exists.`);

@@ -1,6 +1,6 @@
 /** `GET /v1/admin/backup`: a consistent snapshot of the live database (SQLite online backup), streamed. */
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityLog } from './activity-log.js';
 import { actorOf, principalOf } from './auth.js';
@@ -31,6 +31,8 @@ export function backupRoutes(app: App, ctx: BackupRouteDeps): void {
       const dir = join(ctx.dataDir, 'backups');
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, `${newId('bak')}.db`);
+      // Created 0600 before SQLite writes the copy into it (it keeps the mode).
+      await writeFile(file, '', { mode: 0o600 });
       // Flush buffered presence first so that the copy holds everything acknowledged so far.
       await ctx.flush();
       await ctx.backup(file);

@@ -89,3 +89,11 @@ export class NoRateCardError extends AppError {
   override readonly code = 'NO_RATE_CARD';
   override readonly status = 409;
 }
+/** The server cannot take this request now (e.g. too many password checks waiting); try again later. */
+export class ServerBusyError extends AppError {
+  override readonly code = 'UNAVAILABLE';
+  override readonly status = 503;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message, { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retryAfterSeconds } });
+  }
+}

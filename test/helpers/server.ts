@@ -5,6 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  DEFAULT_SIGN_IN_RATE_LIMIT,
+  type SignInRateLimit,
+} from '../../enroll-server/accounts/session-routes.js';
 import { buildApp } from '../../enroll-server/app.js';
 import {
   DEFAULT_ENROLL_RATE_LIMIT,
@@ -34,6 +38,7 @@ export interface TestServerOptions {
   webDir?: string;
   /** Use this open database (the test closes it), e.g. to limit its size. */
   db?: Db;
+  signInRateLimit?: Partial<SignInRateLimit>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -84,7 +89,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     cluster: DEV_CLUSTER,
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
-  const app = await buildApp(config, { now: options.now, webDir: options.webDir, db: options.db });
+  const app = await buildApp(config, {
+    now: options.now,
+    webDir: options.webDir,
+    db: options.db,
+    signInRateLimit: { ...DEFAULT_SIGN_IN_RATE_LIMIT, ...options.signInRateLimit },
+  });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');

@@ -85,7 +85,7 @@ describe('dashboard sessions', () => {
     const row = db.prepare('SELECT password_hash FROM owner_passwords').get() as { password_hash: string };
     const sessions = db.prepare('SELECT secret_hash FROM sessions').all() as { secret_hash: string }[];
     db.close();
-    expect(row.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(row.password_hash).toMatch(/^scrypt\$131072\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(row.password_hash).not.toContain('correct horse');
     expect(sessions[0]?.secret_hash).not.toBe(ada.cookie().split('=')[1]);
 
