@@ -2,6 +2,7 @@
  * The agent's entry point (`npm run agent -- <command>`): the only file that reads argv and the
  * environment. It builds the context, runs the command and makes sure the terminal is left usable.
  */
+import { basename } from 'node:path';
 import { UsageError, parseCliArgs, type CliArgs } from './cli/args.js';
 import { loadConfig } from './cli/config.js';
 import { EXIT, type AgentContext } from './cli/context.js';
@@ -43,6 +44,14 @@ function shellEnv(): Record<string, string> {
   return env;
 }
 
+/** `npm run agent --` from the repository, else the program's own name (`homenode-agent` on the ISO). */
+function agentCommand(): string {
+  const name = basename(process.argv[1] ?? '').replace(/\.(mjs|js|ts)$/, '');
+  return process.env.npm_lifecycle_event === 'agent' || name === 'main' || name === ''
+    ? 'npm run agent --'
+    : name;
+}
+
 async function buildContext(args: CliArgs): Promise<AgentContext> {
   const config = await loadConfig(args);
   const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
@@ -55,7 +64,11 @@ async function buildContext(args: CliArgs): Promise<AgentContext> {
     style,
     envKey: process.env.HOMENODE_KEY || undefined,
     interactive: process.stdin.isTTY && process.stdout.isTTY,
-    askKey: createKeyPrompt(style, { input: process.stdin, output: process.stdout }),
+    askKey: createKeyPrompt(
+      style,
+      { input: process.stdin, output: process.stdout },
+      outputWidth(process.stdout.isTTY ? process.stdout.columns : undefined),
+    ),
     http: createHttpClient({ serverPin: config.serverPin }),
     runProgram: createProgramRunner(),
     resolve: resolveHost,
@@ -63,6 +76,7 @@ async function buildContext(args: CliArgs): Promise<AgentContext> {
     random: Math.random,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     onStop,
+    agentCommand: agentCommand(),
     shellEnv: shellEnv(),
   };
 }

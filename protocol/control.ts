@@ -6,7 +6,14 @@
  */
 import { Type, type Static } from 'typebox';
 import { NodeStatusSchema } from './api.js';
+import {
+  AuditErrorSchema,
+  AuditProgressSchema,
+  AuditReportMessageSchema,
+  AuditRequestSchema,
+} from './audit.js';
 import { HardwareFactsSchema } from './hardware.js';
+import { MAX_ALLOWED_IPS, MAX_JOIN_LABELS, joinField } from './join-fields.js';
 import { PolicySchema } from './policy.js';
 
 export const CONTROL_PATH = '/v1/control';
@@ -150,6 +157,10 @@ export const AgentMessageSchema = Type.Union([
   ByeSchema,
   ShellDataSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditReportMessageSchema,
+  AuditProgressSchema,
+  AuditErrorSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
 
@@ -170,18 +181,29 @@ export const StatusMessageSchema = Type.Object({
   reason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
+/**
+ * Every field is checked by pattern (protocol/join-fields.ts): the agent writes them into wg-quick
+ * and k3s configs, where a newline would add lines of the sender's choosing.
+ */
 export const JoinSchema = Type.Object({
   type: Type.Literal('join'),
-  cluster: Type.Object({ server: Type.String(), token: Type.String(), nodeName: Type.String() }),
+  cluster: Type.Object({
+    server: joinField('k3sServer'),
+    token: joinField('k3sToken'),
+    nodeName: joinField('nodeName'),
+  }),
   network: Type.Object({
     /** This node's overlay address, CIDR (e.g. `100.64.0.7/32`). */
-    address: Type.String(),
-    hubPublicKey: Type.String(),
-    hubEndpoint: Type.String(),
-    allowedIps: Type.Array(Type.String()),
-    persistentKeepalive: Type.Integer(),
+    address: joinField('ipv4Cidr'),
+    hubPublicKey: joinField('wireguardKey'),
+    hubEndpoint: joinField('endpoint'),
+    allowedIps: Type.Array(joinField('ipv4Cidr'), { minItems: 1, maxItems: MAX_ALLOWED_IPS }),
+    persistentKeepalive: Type.Integer({ minimum: 0, maximum: 65535 }),
   }),
-  labels: Type.Record(Type.String(), Type.String()),
+  labels: Type.Record(joinField('labelKey'), joinField('labelValue'), {
+    additionalProperties: false,
+    maxProperties: MAX_JOIN_LABELS,
+  }),
 });
 export type JoinMessage = Static<typeof JoinSchema>;
 
@@ -241,6 +263,8 @@ export const ServerMessageSchema = Type.Union([
   ShellDataSchema,
   ShellResizeSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditRequestSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 

@@ -1,7 +1,7 @@
 /** Command-line parsing (node:util parseArgs): argv in, a typed command or a usage error out. */
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['run', 'preflight', 'enroll', 'status', 'reset'] as const;
+export const COMMANDS = ['run', 'preflight', 'enroll', 'status', 'reset', 'audit'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -13,6 +13,12 @@ export interface CliArgs {
   facts?: string | undefined;
   key?: string | undefined;
   yes: boolean;
+  /** `--allow-insecure-http`: plain http to a non-loopback server, shown as a warning. */
+  allowInsecureHttp: boolean;
+  /** audit: health checks only, no benchmarks. */
+  light?: boolean;
+  /** audit: the GPU UUIDs that must be present, comma-separated. */
+  expectGpus?: string | undefined;
 }
 
 export class UsageError extends Error {
@@ -27,16 +33,23 @@ const OPTIONS = {
   facts: { type: 'string' },
   key: { type: 'string' },
   yes: { type: 'boolean', default: false },
+  'allow-insecure-http': { type: 'boolean', default: false },
+  light: { type: 'boolean', default: false },
+  'expect-gpus': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-/** Which options each command accepts besides the common ones (`--server`, `--state-dir`, `--config`). */
+/**
+ * Which options each command accepts besides the common ones (`--server`, `--state-dir`,
+ * `--config`, `--allow-insecure-http`).
+ */
 const ALLOWED: Record<CommandName, readonly string[]> = {
   run: ['key', 'facts'],
   preflight: ['json', 'facts'],
   enroll: ['key', 'facts'],
   status: ['json'],
   reset: ['yes'],
+  audit: ['json', 'light', 'expect-gpus'],
 };
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -49,11 +62,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   const { values, positionals } = parsed;
   const [name, ...extra] = positionals;
   if (values.help || name === undefined || name === 'help')
-    return { command: 'help', json: false, yes: false };
+    return { command: 'help', json: false, yes: false, allowInsecureHttp: false };
   if (!isCommand(name)) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.join(', ')}.`);
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}" after "${name}".`);
-  for (const option of ['json', 'facts', 'key', 'yes'] as const) {
-    const given = option === 'json' || option === 'yes' ? values[option] : values[option] !== undefined;
+  for (const option of ['json', 'facts', 'key', 'yes', 'light', 'expect-gpus'] as const) {
+    const given =
+      option === 'json' || option === 'yes' || option === 'light'
+        ? values[option]
+        : values[option] !== undefined;
     if (given && !ALLOWED[name].includes(option)) {
       throw new UsageError(`The option --${option} does not apply to "${name}".`);
     }
@@ -67,6 +83,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     facts: values.facts,
     key: values.key,
     yes: values.yes,
+    allowInsecureHttp: values['allow-insecure-http'],
+    light: values.light,
+    expectGpus: values['expect-gpus'],
   };
 }
 

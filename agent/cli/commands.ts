@@ -1,9 +1,19 @@
 /** The commands other than the enrollment flow: preflight, status, reset, and run's dispatch. */
+import { checkServerUrl } from '../../protocol/server-url.js';
+import { loadAuditRecord } from '../audit/audit-state.js';
 import { runDaemon } from '../control/daemon.js';
 import { createInstallDeps, installFlow } from '../install/install-flow.js';
-import { createStateStore, STATE_FILES, StateFileError } from '../state/state-store.js';
+import {
+  createStateStore,
+  type LiveStatus,
+  type NodeRecord,
+  STATE_FILES,
+  StateFileError,
+} from '../state/state-store.js';
+import { lastAuditLines } from '../ui/audit-view.js';
 import { renderChecksTable, renderPreflightReport, summarizeChecks } from '../ui/checks-table.js';
-import { welcomeScreen } from '../ui/screens.js';
+import { wrapIndented } from '../ui/output.js';
+import { insecureHttpWarning, welcomeScreen } from '../ui/screens.js';
 import { EXIT, type AgentContext } from './context.js';
 import { enrollFlow } from './enroll-flow.js';
 import { gatherPreflight } from './gather-preflight.js';
@@ -14,6 +24,10 @@ function print(ctx: AgentContext, lines: readonly string[]): void {
 
 export async function preflightCommand(ctx: AgentContext): Promise<number> {
   const outcome = await gatherPreflight(ctx, { liveServer: !ctx.args.facts });
+  if (ctx.config.insecureHttp && ctx.config.serverUrl) {
+    const warning = insecureHttpWarning(ctx.config.serverUrl, ctx.out.width, ctx.style);
+    (ctx.args.json ? ctx.err : ctx.out).write(`${warning.join('\n')}\n\n`);
+  }
   if (ctx.args.json) {
     const { checks, facts, fingerprint, policySource } = outcome;
     ctx.out.write(`${JSON.stringify({ checks, facts, fingerprint, policySource }, null, 2)}\n`);
@@ -32,35 +46,55 @@ export async function preflightCommand(ctx: AgentContext): Promise<number> {
   return outcome.failed ? EXIT.CHECK_FAILED : EXIT.OK;
 }
 
+/** The node's status: the live one the daemon last heard from the server, else the enrollment's. */
+function currentStatus(node: NodeRecord, live: LiveStatus | undefined) {
+  return live && live.nodeId === node.nodeId
+    ? { status: live.status, reason: live.reason, learnedAt: live.learnedAt, source: 'server' as const }
+    : { status: node.status, reason: null, learnedAt: node.enrolledAt, source: 'enrollment' as const };
+}
+
 export async function statusCommand(ctx: AgentContext): Promise<number> {
   const store = createStateStore(ctx.config.stateDir);
-  const [node, pending, identity, preflight] = await Promise.all([
+  const [node, pending, identity, preflight, live, audit] = await Promise.all([
     store.node.load(),
     store.pending.load(),
     store.identity.load(),
     store.preflight.load(),
+    store.live.load(),
+    loadAuditRecord(ctx.config.stateDir),
   ]);
+  const current = node ? currentStatus(node, live) : undefined;
+  const serverUrl = node?.serverUrl ?? pending?.serverUrl ?? ctx.config.serverUrl;
+  // Reported, not enforced here: is the URL this node uses plain http to another machine?
+  const checked = serverUrl ? checkServerUrl(serverUrl, { allowInsecureHttp: true }) : undefined;
+  const insecureHttp = checked?.ok === true && checked.insecure;
   if (ctx.args.json) {
     const status = {
       enrolled: node !== undefined,
       nodeId: node?.nodeId ?? null,
-      status: node?.status ?? (pending ? 'enrolling' : 'not-enrolled'),
-      serverUrl: node?.serverUrl ?? pending?.serverUrl ?? ctx.config.serverUrl ?? null,
+      status: current?.status ?? (pending ? 'enrolling' : 'not-enrolled'),
+      statusReason: current?.reason ?? null,
+      statusLearnedAt: current?.learnedAt ?? null,
+      statusSource: current?.source ?? null,
+      serverUrl: serverUrl ?? null,
+      insecureHttp,
       enrolledAt: node?.enrolledAt ?? null,
       pendingSince: pending?.startedAt ?? null,
       identity: identity ? { createdAt: identity.createdAt, publicKey: identity.publicKey } : null,
       lastPreflight: preflight ?? null,
+      lastAudit: audit ? { ...audit, unsentJws: undefined } : null,
     };
     ctx.out.write(`${JSON.stringify(status, null, 2)}\n`);
     return node ? EXIT.OK : EXIT.NOT_ENROLLED;
   }
-  const state = node ? node.status : pending ? 'enrolling (interrupted; `run` finishes it)' : 'not enrolled';
   const lines = [
     `Node id:    ${node?.nodeId ?? '-'}`,
-    `Server:     ${node?.serverUrl ?? pending?.serverUrl ?? ctx.config.serverUrl ?? '-'}`,
-    `Status:     ${state}${node ? ` (as recorded at enrollment, ${node.enrolledAt})` : ''}`,
+    `Server:     ${serverUrl ?? '-'}`,
+    ...wrapIndented('Status:     ', statusText(current, pending !== undefined), ctx.out.width),
     `Identity:   ${identity ? `Ed25519 key created ${identity.createdAt}` : 'none yet'}`,
   ];
+  if (insecureHttp && serverUrl)
+    lines.push('', ...insecureHttpWarning(serverUrl, ctx.out.width, ctx.style), '');
   if (preflight) {
     const { pass, warn, fail } = summarizeChecks(preflight.checks);
     lines.push(`Preflight:  ${preflight.at}: ${pass} passed, ${warn} warnings, ${fail} failed`, '');
@@ -68,13 +102,22 @@ export async function statusCommand(ctx: AgentContext): Promise<number> {
   } else {
     lines.push('Preflight:  not run yet');
   }
+  lines.push('', ...lastAuditLines(audit, ctx.out.width, 16));
   print(ctx, lines);
   return node ? EXIT.OK : EXIT.NOT_ENROLLED;
 }
 
+function statusText(current: ReturnType<typeof currentStatus> | undefined, pending: boolean): string {
+  if (!current) return pending ? 'enrolling (interrupted; `run` finishes it)' : 'not enrolled';
+  const reason = current.reason ? `: ${current.reason}` : '';
+  return current.source === 'server'
+    ? `${current.status}${reason} (as the server said at ${current.learnedAt})`
+    : `${current.status} (as recorded at enrollment, ${current.learnedAt}; the agent has not heard from the server since: \`run\` connects)`;
+}
+
 export async function resetCommand(ctx: AgentContext): Promise<number> {
   const store = createStateStore(ctx.config.stateDir);
-  const slots = [store.node, store.pending, store.identity, store.preflight];
+  const slots = [store.node, store.pending, store.identity, store.preflight, store.live];
   if (!ctx.args.yes) {
     print(ctx, [
       `This forgets this machine's identity and enrollment (${Object.values(STATE_FILES).join(', ')} in ${ctx.config.stateDir}).`,

@@ -8,6 +8,7 @@ import { Compile } from 'typebox/compile';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../enroll/backoff.js';
 import { DEFAULT_MAX_ATTEMPTS } from '../enroll/enroll.js';
 import { readTextIfExists } from '../state/atomic-file.js';
+import { checkServerUrl } from '../../protocol/server-url.js';
 import { UsageError, type CliArgs } from './args.js';
 import { DaemonFileSchema, resolveDaemonConfig, type DaemonConfig } from './daemon-config.js';
 
@@ -18,6 +19,8 @@ const ConfigFileSchema = Type.Object({
   serverUrl: Type.Optional(Type.String({ minLength: 1 })),
   stateDir: Type.Optional(Type.String({ minLength: 1 })),
   serverPin: Type.Optional(Type.String({ pattern: '^sha256/[A-Za-z0-9+/]{43}=$' })),
+  /** Plain http to a server that is not on this machine (a test network); the screens warn. */
+  allowInsecureHttp: Type.Optional(Type.Boolean()),
   /** Enrollment retries on network errors, 429 and 5xx (defaults: 10 attempts, 1 s doubling to 60 s). */
   retry: Type.Optional(
     Type.Object({
@@ -35,6 +38,10 @@ export interface AgentConfig {
   serverUrl: string | undefined;
   stateDir: string;
   serverPin: string | undefined;
+  /** Plain http to a non-loopback server was allowed (flag or config file). */
+  allowInsecureHttp: boolean;
+  /** The configured server URL is plain http to another machine: every screen warns. */
+  insecureHttp: boolean;
   retry: { maxAttempts: number; backoff: BackoffOptions };
   /** The control-channel daemon: intervals, paths, remote shell (docs/control-channel.md). */
   daemon: DaemonConfig;
@@ -47,12 +54,16 @@ export async function loadConfig(args: CliArgs): Promise<AgentConfig> {
     throw new UsageError(`The config file ${path} does not exist.`);
   const file = text === undefined ? {} : parseConfigFile(path, text);
   const serverUrl = args.server ?? file.serverUrl;
-  if (serverUrl !== undefined) checkServerUrl(serverUrl);
+  const allowInsecureHttp = args.allowInsecureHttp || file.allowInsecureHttp === true;
+  const insecureHttp =
+    serverUrl === undefined ? false : requireServerUrl(serverUrl, allowInsecureHttp, file.serverPin);
   const stateDir = args.stateDir ?? file.stateDir ?? DEFAULT_STATE_DIR;
   return {
     serverUrl,
     stateDir,
     serverPin: file.serverPin,
+    allowInsecureHttp,
+    insecureHttp,
     retry: {
       maxAttempts: file.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       backoff: {
@@ -81,16 +92,24 @@ export function parseConfigFile(path: string, text: string): ConfigFile {
   return value;
 }
 
-function checkServerUrl(url: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+/**
+ * The server URL rule (protocol/server-url.ts) as a usage error naming this agent's switches;
+ * true when the URL is plain http to another machine (allowed, and warned about on every screen).
+ */
+export function requireServerUrl(url: string, allowInsecureHttp: boolean, serverPin?: string): boolean {
+  const checked = checkServerUrl(url, { allowInsecureHttp });
+  if (!checked.ok) {
     throw new UsageError(
-      `The server URL "${url}" is not a URL (expected e.g. https://homenode.example.com).`,
+      checked.problem === 'insecure-http'
+        ? `${checked.reason} To allow it: --allow-insecure-http, or "allowInsecureHttp": true in the config file.`
+        : checked.reason,
     );
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new UsageError(`The server URL "${url}" must start with https:// (or http:// for tests).`);
+  if (serverPin !== undefined && new URL(checked.url).protocol === 'http:') {
+    throw new UsageError(
+      `The config sets serverPin, but the server URL "${url}" is plain http://, where no key can be ` +
+        'pinned. Use the https:// address of the server, or remove serverPin.',
+    );
   }
+  return checked.insecure;
 }

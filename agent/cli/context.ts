@@ -31,6 +31,8 @@ export interface AgentContext {
    * handler a signal stops the agent at once.
    */
   onStop: (handler: (signal: string) => void) => () => void;
+  /** How the person started the agent, for hints: `npm run agent --` or `homenode-agent`. */
+  agentCommand: string;
   /** The environment for remote shells (main.ts reads it; nothing else does). */
   shellEnv: Record<string, string>;
 }

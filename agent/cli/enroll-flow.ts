@@ -9,8 +9,15 @@ import { createStateStore, type PendingEnrollment, type StateStore } from '../st
 import { renderPreflightReport } from '../ui/checks-table.js';
 import { createCountdownWait } from '../ui/countdown.js';
 import { explainRefusal } from '../ui/refusal.js';
-import { enrolledScreen, gaveUpScreen, refusedScreen } from '../ui/screens.js';
+import {
+  enrolledScreen,
+  gaveUpScreen,
+  insecureHttpWarning,
+  preflightStoppedScreen,
+  refusedScreen,
+} from '../ui/screens.js';
 import { UsageError } from './args.js';
+import { requireServerUrl } from './config.js';
 import { EXIT, type AgentContext } from './context.js';
 import { gatherPreflight, type PreflightOutcome } from './gather-preflight.js';
 
@@ -112,9 +119,12 @@ export async function enrollFlow(ctx: AgentContext): Promise<number> {
     print(ctx, ['This machine is already enrolled.', ...enrolledScreen(node, ctx.out.width, ctx.style)]);
     return EXIT.OK;
   }
-  requireServer(ctx);
+  const serverUrl = requireServer(ctx);
+  if (ctx.config.insecureHttp) print(ctx, [...insecureHttpWarning(serverUrl, ctx.out.width, ctx.style), '']);
   const pending = await store.pending.load();
   if (pending) {
+    // A request begun under another URL obeys the same rule as the configured one.
+    requireServerUrl(pending.serverUrl, ctx.config.allowInsecureHttp, ctx.config.serverPin);
     ctx.out.write(`Finishing the enrollment started at ${pending.startedAt} (same key, same identity).\n`);
     const exit = showResult(ctx, await send(ctx, store, pending), true);
     if (exit !== undefined) return exit;
@@ -126,6 +136,9 @@ export async function enrollFlow(ctx: AgentContext): Promise<number> {
     ...renderPreflightReport(preflight.checks, preflight.facts.notes ?? [], ctx.out.width, ctx.style),
     '',
   ]);
-  if (preflight.failed) return EXIT.CHECK_FAILED;
+  if (preflight.failed) {
+    print(ctx, preflightStoppedScreen(preflight.checks, ctx.agentCommand, ctx.out.width, ctx.style));
+    return EXIT.CHECK_FAILED;
+  }
   return enrollWithKeys(ctx, store, preflight);
 }

@@ -4,18 +4,19 @@
  * commands and remote shells. It returns an exit code (docs/agent.md): 0 after a clean stop (bye),
  * 7 when the server refuses this node (revoked or rejected), 75 when ops asked for a restart.
  */
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { type AgentMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
-import type { HardwareFacts } from '../../protocol/hardware.js';
+import { requireServerUrl } from '../cli/config.js';
+import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
+import { loadAuditRecord } from '../audit/audit-state.js';
+import { createDaemonAudits } from '../audit/daemon-audits.js';
 import { EXIT, type AgentContext } from '../cli/context.js';
 import { runNodeCommand } from '../commands/node-commands.js';
 import { applyJoin, loadJoinState } from '../join/apply-join.js';
 import { collectMetrics } from '../metrics/collect-metrics.js';
-import { probeHardware } from '../probe/probe-hardware.js';
 import { RemoteShells } from '../shell/remote-shells.js';
-import type { Identity, NodeRecord } from '../state/state-store.js';
+import { createStateStore, type Identity, type NodeRecord } from '../state/state-store.js';
+import { readBootId } from '../system/boot-id.js';
 import { createExec } from '../system/exec.js';
 import { createStatusDisplay } from '../ui/status-display.js';
 import { statusHeadline } from '../ui/status-screen.js';
@@ -23,7 +24,8 @@ import { startUsageMeter } from '../usage/usage-meter.js';
 import { createUsageSpool } from '../usage/usage-spool.js';
 import { type AgentLog, type LogLevel, createAgentLog } from './agent-log.js';
 import { dial, signConnectionToken } from './dial.js';
-import { hardwareDigest, signedSnapshot } from './hardware-watch.js';
+import { createLiveStatusRecorder } from './live-status.js';
+import { startHardwareWatch } from './hardware-watch.js';
 import { ReconnectBackoff } from './reconnect.js';
 import { ControlSession, type SessionEnd } from './session.js';
 import { preflightText } from './preflight-text.js';
@@ -31,18 +33,16 @@ import { AGENT_VERSION } from '../version.js';
 
 const REFUSED_CODES = new Set(['NODE_REVOKED', 'NODE_REJECTED']);
 
-async function readBootId(): Promise<string> {
-  try {
-    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim() || randomUUID();
-  } catch {
-    return randomUUID();
-  }
-}
-
 export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: Identity): Promise<number> {
   const { config } = ctx;
   const d = config.daemon;
   const serverUrl = config.serverUrl ?? node.serverUrl;
+  // The URL recorded at enrollment obeys the same rule as a configured one (plain http only to
+  // this machine, or where explicitly allowed).
+  const insecureHttp =
+    config.serverUrl === undefined
+      ? requireServerUrl(serverUrl, config.allowInsecureHttp, config.serverPin)
+      : config.insecureHttp;
   // Take over SIGTERM/SIGINT first: from here on a stop is a clean one (bye when connected).
   let stopRequested: ((signal: string) => void) | undefined;
   let stopping = false;
@@ -58,6 +58,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   const display = createStatusDisplay(ctx.out, ctx.style, ctx.now, {
     nodeId: node.nodeId,
     serverUrl,
+    insecureHttp,
     status: 'unknown',
     connection: 'connecting',
     spooled: 0,
@@ -74,36 +75,22 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   const bootId = await readBootId();
   let joined = await loadJoinState(config.stateDir);
   display.update({ nodeName: joined?.nodeName, spooled: (await spool.pending()).reports.length });
+  let policy: Policy = { ...DEFAULT_POLICY };
+  const lastAudit = await loadAuditRecord(config.stateDir);
+  if (lastAudit) display.update({ audit: lastAudit });
 
-  let hardware: HardwareFacts | undefined;
-  let digest = '';
   let session: ControlSession | undefined;
-  const probe = async (): Promise<boolean> => {
-    try {
-      const facts = (await probeHardware(ctx.runProgram)).hardware;
-      const next = hardwareDigest(facts);
-      const changed = hardware !== undefined && next !== digest;
-      hardware = facts;
-      digest = next;
-      return changed;
-    } catch (error) {
-      note('warn', 'hardware_probe_failed', `Could not probe the hardware: ${String(error)}`);
-      return false;
-    }
-  };
-  await probe();
-
-  const snapshotMessage = async (): Promise<AgentMessage[]> =>
-    hardware
-      ? [{ type: 'hardware', snapshot: await signedSnapshot(identity, node.nodeId, hardware, ctx.now()) }]
-      : [];
-  const hardwareTimer = setInterval(() => {
-    void probe().then(async (changed) => {
-      if (!changed) return;
-      note('info', 'hardware_changed', 'The hardware changed; telling the server.');
-      for (const m of await snapshotMessage()) session?.send(m);
-    });
-  }, d.intervals.hardwareProbeMs);
+  const hardware = await startHardwareWatch({
+    runProgram: ctx.runProgram,
+    identity,
+    nodeId: node.nodeId,
+    now: ctx.now,
+    intervalMs: d.intervals.hardwareProbeMs,
+    note,
+    onChange: (messages) => {
+      for (const m of messages) session?.send(m);
+    },
+  });
 
   const refreshSpoolCount = async () => display.update({ spooled: (await spool.pending()).reports.length });
   const meter = startUsageMeter({
@@ -122,9 +109,13 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     log: (level, event, message) => log.write(level, event, message),
   });
 
+  const live = createLiveStatusRecorder(createStateStore(config.stateDir), node.nodeId, ctx.now, (m) =>
+    note('warn', 'live_status_unsaved', m),
+  );
   const showStatus = (status: NodeStatus, reason: string | null | undefined, welcome: boolean) => {
     const before = display.view.status;
     display.update({ status, reason: reason ?? null });
+    live.record(status, reason);
     if (welcome || before !== status) {
       note(
         'info',
@@ -134,12 +125,30 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     }
   };
 
+  const audits = createDaemonAudits({
+    stateDir: config.stateDir,
+    exec,
+    server: { url: serverUrl, serverPin: config.serverPin },
+    nodeId: node.nodeId,
+    identity,
+    policy: () => policy,
+    now: ctx.now,
+    sleep: ctx.sleep,
+    send: (message) => {
+      if (!session?.open) return false;
+      session.send(message);
+      return true;
+    },
+    onRecord: (record) => display.update({ audit: record }),
+    log: note,
+  });
+
   const hooks = (): ConstructorParameters<typeof ControlSession>[1] => ({
     hello: () => ({
       type: 'hello',
       agentVersion: AGENT_VERSION,
       bootId,
-      hardwareDigest: digest || 'unknown',
+      hardwareDigest: hardware.digest() || 'unknown',
       shellEnabled: d.remoteShell,
     }),
     opening: async () => {
@@ -149,8 +158,9 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       if (reports.length)
         note('info', 'usage_resend', `Sending ${reports.length} usage report(s) not yet acknowledged.`);
       return [
-        ...(await snapshotMessage()),
+        ...(await hardware.snapshot()),
         ...reports.map((r): AgentMessage => ({ type: 'usage', seq: r.seq, report: r.report })),
+        ...(await audits.opening()),
       ];
     },
     heartbeat: async (seq) => {
@@ -210,6 +220,8 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       if (!result.ok) note('error', 'reboot_failed', `The reboot failed: ${result.problem}`);
     },
     log: note,
+    onPolicy: (next) => (policy = next),
+    onAudit: (request) => audits.request(request),
     onServerError: async (code, message, seq) => {
       note('warn', 'server_error', `The server refused a message (${code}): ${message}`);
       // A report refused for good would be refused again on every reconnect: drop it.
@@ -251,9 +263,10 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     ctx.random,
   );
   const finish = async (code: number) => {
-    clearInterval(hardwareTimer);
+    hardware.stop();
     unregister();
     await meter.stop();
+    await live.flush();
     display.update({ connection: 'stopped' });
     display.close();
     await log.flush();
@@ -265,6 +278,12 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     'daemon_start',
     `Home Node agent ${AGENT_VERSION} started for node ${node.nodeId} (${serverUrl}).`,
   );
+  if (insecureHttp)
+    note(
+      'warn',
+      'insecure_http',
+      `${serverUrl} is reached over plain http (allowInsecureHttp): not encrypted.`,
+    );
   for (;;) {
     if (stopping) return finish(EXIT.OK);
     display.update({ connection: 'connecting' });

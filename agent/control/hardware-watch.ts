@@ -4,8 +4,10 @@
  * the digest changes.
  */
 import { createHash } from 'node:crypto';
-import type { HardwareSnapshotPayload } from '../../protocol/control.js';
+import type { AgentMessage, HardwareSnapshotPayload } from '../../protocol/control.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
+import { probeHardware } from '../probe/probe-hardware.js';
+import type { RunProgram } from '../probe/run-program.js';
 import type { Identity } from '../state/state-store.js';
 import { signPayload } from '../usage/usage-meter.js';
 
@@ -33,4 +35,67 @@ export async function signedSnapshot(
 ): Promise<string> {
   const payload: HardwareSnapshotPayload = { nodeId, takenAt: new Date(nowMs).toISOString(), hardware };
   return signPayload(identity, payload);
+}
+
+export interface HardwareWatchOptions {
+  runProgram: RunProgram;
+  identity: Identity;
+  nodeId: string;
+  now: () => number;
+  intervalMs: number;
+  note: (level: 'info' | 'warn', event: string, message: string) => void;
+  /** The signed snapshot to send when the hardware changed between two probes. */
+  onChange: (messages: AgentMessage[]) => void;
+}
+
+export interface HardwareWatch {
+  /** The digest for `hello` ('' until a probe succeeded). */
+  digest(): string;
+  /** A signed snapshot frame of the last probe (none if no probe succeeded yet). */
+  snapshot(): Promise<AgentMessage[]>;
+  stop(): void;
+}
+
+/** Probes now and then every `intervalMs`; a changed digest is reported through `onChange`. */
+export async function startHardwareWatch(options: HardwareWatchOptions): Promise<HardwareWatch> {
+  let hardware: HardwareFacts | undefined;
+  let digest = '';
+  const probe = async (): Promise<boolean> => {
+    try {
+      const facts = (await probeHardware(options.runProgram)).hardware;
+      const next = hardwareDigest(facts);
+      const changed = hardware !== undefined && next !== digest;
+      hardware = facts;
+      digest = next;
+      return changed;
+    } catch (error) {
+      options.note('warn', 'hardware_probe_failed', `Could not probe the hardware: ${String(error)}`);
+      return false;
+    }
+  };
+  const snapshot = async (): Promise<AgentMessage[]> =>
+    hardware
+      ? [
+          {
+            type: 'hardware',
+            snapshot: await signedSnapshot(options.identity, options.nodeId, hardware, options.now()),
+          },
+        ]
+      : [];
+  await probe();
+  // One probe at a time: a probe slower than the interval (a busy machine) skips ticks instead of
+  // piling up processes.
+  let probing = false;
+  const timer = setInterval(() => {
+    if (probing) return;
+    probing = true;
+    void probe()
+      .then(async (changed) => {
+        if (!changed) return;
+        options.note('info', 'hardware_changed', 'The hardware changed; telling the server.');
+        options.onChange(await snapshot());
+      })
+      .finally(() => (probing = false));
+  }, options.intervalMs);
+  return { digest: () => digest, snapshot, stop: () => clearInterval(timer) };
 }

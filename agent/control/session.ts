@@ -13,7 +13,11 @@ import {
   ServerMessageSchema,
 } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
+import { joinFieldProblem } from '../../protocol/join-fields.js';
+import type { AuditRequest } from '../../protocol/audit.js';
+import type { Policy } from '../../protocol/policy.js';
 import type { CommandOutcome } from '../commands/node-commands.js';
+import { refusedJoinMessage } from '../join/apply-join.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
 import type { EarlyEvents } from './dial.js';
 
@@ -43,6 +47,10 @@ export interface SessionHooks {
   onServerError: (code: string, message: string, seq: number | undefined) => Promise<void> | void;
   shells: (send: (message: AgentMessage) => void) => RemoteShells;
   log: (level: 'info' | 'warn' | 'error', event: string, message: string) => void;
+  /** The policy in `welcome` (audit thresholds and bounds). */
+  onPolicy?: (policy: Policy) => void;
+  /** The server asks for an audit (agent/audit/audit-service.ts); must return at once. */
+  onAudit?: (request: AuditRequest) => void;
 }
 
 export class ControlSession {
@@ -166,6 +174,7 @@ export class ControlSession {
     }
     if (!checkServerMessage.Check(value)) {
       const type = typeof value === 'object' && value && 'type' in value ? String(value.type) : '?';
+      if (type === 'join') return this.refuseJoin(value);
       return this.hooks.log(
         'warn',
         'control_bad_frame',
@@ -177,12 +186,25 @@ export class ControlSession {
     );
   }
 
+  /**
+   * A `join` whose fields do not match their patterns: nothing is written or run, and the server
+   * hears why (`join-result` with ok false), so ops see a flag instead of a node stuck in approved.
+   */
+  private refuseJoin(value: unknown): void {
+    const problem =
+      joinFieldProblem(value) ?? 'it does not have the fields of a join message (cluster, network, labels)';
+    const error = refusedJoinMessage(problem);
+    this.hooks.log('error', 'join_refused', error);
+    this.send({ type: 'join-result', ok: false, error: error.slice(0, 4000) });
+  }
+
   private async dispatch(message: ServerMessage): Promise<void> {
     const { hooks } = this;
     switch (message.type) {
       case 'welcome':
         this.welcomedAt = hooks.now();
         this.lastStatus = { status: message.status, reason: message.reason ?? '' };
+        hooks.onPolicy?.(message.policy);
         return hooks.onStatus(message.status, message.reason, true);
       case 'status':
         this.lastStatus = { status: message.status, reason: message.reason ?? '' };
@@ -220,6 +242,14 @@ export class ControlSession {
         return this.shells.resize(message.sessionId, message.cols, message.rows);
       case 'shell-close':
         return this.shells.close(message.sessionId, message.reason);
+      case 'audit':
+        if (hooks.onAudit) return hooks.onAudit(message);
+        return this.send({
+          type: 'audit-error',
+          auditId: message.auditId,
+          code: 'AUDIT_FAILED',
+          message: 'This agent does not run audits.',
+        });
     }
   }
 

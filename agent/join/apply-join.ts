@@ -9,6 +9,7 @@ import { dirname, join as joinPath } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { JoinMessage } from '../../protocol/control.js';
+import { joinFieldProblem } from '../../protocol/join-fields.js';
 import type { DaemonConfig } from '../cli/daemon-config.js';
 import { readTextIfExists, removeFileDurably, writeFileAtomic } from '../state/atomic-file.js';
 import type { Exec, ExecResult } from '../system/exec.js';
@@ -120,7 +121,14 @@ async function ensureK3s(join: JoinMessage, deps: JoinDeps): Promise<void> {
   }
 }
 
+/** Why a join is refused before anything is changed, in words for the log and for ops. */
+export const refusedJoinMessage = (problem: string) =>
+  `The join message was refused and nothing was changed: ${problem}. The server's cluster settings need fixing.`;
+
 export async function applyJoin(join: JoinMessage, deps: JoinDeps): Promise<JoinOutcome> {
+  // Checked before any key is made or file written (the renderers check again before writing).
+  const problem = joinFieldProblem(join);
+  if (problem) return { ok: false, error: refusedJoinMessage(problem) };
   const previous = await loadJoinState(deps.stateDir);
   const digest = joinDigest(join);
   try {

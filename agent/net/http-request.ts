@@ -2,10 +2,10 @@
  * A small HTTP(S) client over node:http: bounded bodies, a timeout, no redirects followed (a
  * redirect is how captive portals show themselves) and an optional pin of the server's public key.
  */
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import type { PeerCertificate } from 'node:tls';
+import { type PeerCertificate, checkServerIdentity } from 'node:tls';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -37,11 +37,15 @@ export class NetworkError extends Error {
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** `sha256/<base64>` of the certificate's public key (the same form as HPKP pins). */
+/**
+ * `sha256/<base64>` of the certificate's SubjectPublicKeyInfo (DER), the same form as HPKP pins and
+ * what `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256
+ * -binary | base64` prints (docs/iso.md). Not `cert.pubkey`: for an EC key that is the bare curve
+ * point, which no documented command gives, so an ECDSA certificate could never be pinned.
+ */
 export function publicKeyPin(cert: PeerCertificate): string {
-  return `sha256/${createHash('sha256')
-    .update(cert.pubkey ?? Buffer.alloc(0))
-    .digest('base64')}`;
+  const spki = new X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256/${createHash('sha256').update(spki).digest('base64')}`;
 }
 
 export function createHttpClient(options: { serverPin?: string | undefined } = {}): HttpClient {
@@ -87,12 +91,22 @@ function send(request: HttpRequest, pin: string | undefined): Promise<HttpRespon
   });
 }
 
+/**
+ * `checkServerIdentity` for a pinned server: the usual host name check, then the key pin. (The
+ * certificate chain is still verified by TLS before this runs.)
+ */
 export function pinChecker(pin: string) {
   return (host: string, cert: PeerCertificate): Error | undefined => {
+    const identity = checkServerIdentity(host, cert);
+    if (identity) return identity;
     const actual = publicKeyPin(cert);
-    return actual === pin
-      ? undefined
-      : new NetworkError(`the server at ${host} presented key ${actual}, not the pinned ${pin}`, 'EPIN');
+    if (actual === pin) return undefined;
+    return new NetworkError(
+      `the server at ${host} presented the certificate key ${actual}, not the pinned ${pin} (serverPin): ` +
+        "the connection may be intercepted, or the server's key has changed; ask the operator for " +
+        'the current pin before changing it in the config file',
+      'EPIN',
+    );
   };
 }
 

@@ -4,13 +4,20 @@
  * - `enrollment-pending.json` (0600): the exact enrollment request while its answer is unknown,
  *   so that a crash or a lost answer is retried with the same key, public key and fingerprint;
  * - `node.json`: the enrollment the server recorded (node id, status, server);
- * - `preflight.json`: the last preflight result.
+ * - `preflight.json`: the last preflight result;
+ * - `live-status.json`: the node's status as the daemon last heard it from the server (`welcome`,
+ *   `status`, or a refusal), with when: `status` shows it instead of the one recorded at enrollment.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { EnrollRequestSchema, EnrollResponseSchema, PublicJwkSchema } from '../../protocol/api.js';
+import {
+  EnrollRequestSchema,
+  EnrollResponseSchema,
+  NodeStatusSchema,
+  PublicJwkSchema,
+} from '../../protocol/api.js';
 import { CheckSchema } from '../../protocol/hardware.js';
 import { readTextIfExists, removeFileDurably, writeFileAtomic } from './atomic-file.js';
 
@@ -52,11 +59,20 @@ export const PreflightRecordSchema = Type.Object({
 });
 export type PreflightRecord = Static<typeof PreflightRecordSchema>;
 
+export const LiveStatusSchema = Type.Object({
+  nodeId: Type.String(),
+  status: NodeStatusSchema,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  learnedAt: Type.String(),
+});
+export type LiveStatus = Static<typeof LiveStatusSchema>;
+
 export const STATE_FILES = {
   identity: 'identity.json',
   pending: 'enrollment-pending.json',
   node: 'node.json',
   preflight: 'preflight.json',
+  live: 'live-status.json',
 } as const;
 
 /** A state file that exists but cannot be read back: never silently replaced. */
@@ -96,6 +112,7 @@ export function createStateStore(dir: string) {
     pending: slot(dir, STATE_FILES.pending, PendingEnrollmentSchema),
     node: slot(dir, STATE_FILES.node, NodeRecordSchema),
     preflight: slot(dir, STATE_FILES.preflight, PreflightRecordSchema),
+    live: slot(dir, STATE_FILES.live, LiveStatusSchema),
   };
 }
 export type StateStore = ReturnType<typeof createStateStore>;

@@ -4,7 +4,7 @@
  */
 import { input } from '@inquirer/prompts';
 import { parseInstallationKey } from '../../protocol/key.js';
-import type { Style } from './output.js';
+import { wrapText, type Style } from './output.js';
 
 export type AskKey = (message: string) => Promise<string>;
 
@@ -13,15 +13,25 @@ export class PromptCancelledError extends Error {
   override readonly name = 'PromptCancelledError';
 }
 
-/** inquirer validation: true, or the message shown under the input. */
-export function validateKeyInput(text: string): true | string {
+/** What inquirer puts before a validation message (`> `, both themes). */
+const ERROR_LEAD = '> ';
+
+/**
+ * inquirer validation: true, or the message shown under the input, wrapped on word boundaries to
+ * `width` columns (inquirer itself cuts a line that is too long at the terminal's edge, in the
+ * middle of a word), continuation lines indented under the text.
+ */
+export function validateKeyInput(text: string, width = 79): true | string {
   const parsed = parseInstallationKey(text);
-  return parsed.ok ? true : parsed.message;
+  if (parsed.ok) return true;
+  const pad = ' '.repeat(ERROR_LEAD.length);
+  return wrapText(parsed.message, width - ERROR_LEAD.length).join(`\n${pad}`);
 }
 
 export function createKeyPrompt(
   style: Style,
   streams: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream },
+  width: number,
 ): AskKey {
   const theme = style.enabled
     ? { validationFailureMode: 'keep' as const }
@@ -31,7 +41,7 @@ export function createKeyPrompt(
         style: {
           answer: (t: string) => t,
           message: (t: string) => t,
-          error: (t: string) => `> ${t}`,
+          error: (t: string) => `${ERROR_LEAD}${t}`,
           help: (t: string) => t,
           highlight: (t: string) => t,
           defaultAnswer: (t: string) => `(${t})`,
@@ -39,7 +49,8 @@ export function createKeyPrompt(
       };
   return async (message) => {
     try {
-      const answer = await input({ message, validate: validateKeyInput, theme }, streams);
+      const validate = (text: string) => validateKeyInput(text, width);
+      const answer = await input({ message, validate, theme }, streams);
       const parsed = parseInstallationKey(answer);
       return parsed.ok ? parsed.text : answer;
     } catch (error) {

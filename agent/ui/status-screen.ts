@@ -4,6 +4,7 @@
  */
 import type { NodeMetrics } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
+import { lastAuditLines, type AuditView } from './audit-view.js';
 import { wrapText, type Style } from './output.js';
 
 export const SCREEN_ROWS = 24;
@@ -12,6 +13,8 @@ export const SCREEN_WIDTH = 79;
 export interface DaemonView {
   nodeId: string;
   serverUrl: string;
+  /** The server is reached over plain http to another machine (allowed explicitly): warn. */
+  insecureHttp: boolean;
   status: NodeStatus | 'unknown';
   reason?: string | null | undefined;
   connection: 'connecting' | 'connected' | 'waiting' | 'stopped';
@@ -27,6 +30,8 @@ export interface DaemonView {
   logFile: string;
   /** Recent events, newest last. */
   events: string[];
+  /** The last audit (its failed checks are shown with their fix). */
+  audit?: AuditView | undefined;
 }
 
 const HEADLINE: Record<DaemonView['status'], string> = {
@@ -96,6 +101,7 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
     '',
     `Node id:    ${view.nodeId}`,
     `Server:     ${view.serverUrl}`.slice(0, w),
+    ...(view.insecureHttp ? [style.red(style.bold(INSECURE_STATUS_LINE))] : []),
     connectionLine(view, now),
     ...(view.lastProblem && view.connection !== 'connected'
       ? wrapText(`Last problem: ${view.lastProblem}`, w).slice(0, 3)
@@ -103,6 +109,7 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
     `Cluster:    ${view.nodeName ? `joined as ${view.nodeName}` : 'not joined'}`.slice(0, w),
     ...metricsLines(view.metrics),
     `Reports:    ${view.spooled} waiting to be sent   Remote shell: ${view.shellEnabled ? `allowed (${view.shells} open)` : 'disabled'}`,
+    ...(view.audit ? lastAuditLines(view.audit, w, 7) : []),
   ];
   const footer = [`Log: ${view.logFile}`.slice(0, w)];
   const room = SCREEN_ROWS - top.length - footer.length - 1;
@@ -111,6 +118,9 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
   while (lines.length < SCREEN_ROWS - footer.length) lines.push('');
   return [...lines.slice(0, SCREEN_ROWS - footer.length), ...footer];
 }
+
+export const INSECURE_STATUS_LINE =
+  'WARNING: plain http to the server: nothing is encrypted (allowInsecureHttp).';
 
 /** One plain line for logs and non-terminal consoles: `2026-11-02T09:00:00.000Z message`. */
 export function logLine(at: number, message: string): string {

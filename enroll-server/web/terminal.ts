@@ -3,8 +3,27 @@
  * session cookie). Client frames: input, resize, close; server frames: ready, output (base64), end.
  */
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
+import { type ILinkHandler, Terminal } from '@xterm/xterm';
 import { h, replace } from './dom.js';
+
+/**
+ * Links in the node's output (OSC 8 hyperlinks) are the node's words, not ours: whoever controls
+ * the machine chooses them. xterm's default asks `confirm()` and then opens the link; this handler
+ * never opens anything. Hovering or clicking shows the address, as text, in the status line.
+ * Links other than http(s) are not even made links. (No plain-URL detection addon is loaded, so a
+ * bare URL in the output is never a link.)
+ */
+function nodeLinkHandler(show: (url: string) => void, restore: () => void): ILinkHandler {
+  return {
+    allowNonHttpProtocols: false,
+    activate: (event, url) => {
+      event.preventDefault();
+      show(url);
+    },
+    hover: (_event, url) => show(url),
+    leave: () => restore(),
+  };
+}
 
 type ServerFrame =
   | { type: 'ready'; sessionId: string }
@@ -30,7 +49,15 @@ export function openTerminal(
   const closeButton = h('button', { type: 'button', class: 'secondary' }, 'Close terminal');
   replace(container, h('div', { class: 'row' }, status, closeButton), screen);
 
+  let statusText = 'Connecting…';
+  const setStatus = (text: string) => {
+    statusText = text;
+    replace(status, text);
+  };
+  const showLink = (url: string) =>
+    replace(status, `Links from the machine are not opened. This one points to: ${url.slice(0, 300)}`);
   const term = new Terminal({
+    linkHandler: nodeLinkHandler(showLink, () => replace(status, statusText)),
     cursorBlink: true,
     fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
     fontSize: 14,
@@ -49,7 +76,7 @@ export function openTerminal(
   const finish = (reason: string) => {
     if (ended) return;
     ended = true;
-    replace(status, `Session ended: ${reason}`);
+    setStatus(`Session ended: ${reason}`);
     term.write(`\r\n\x1b[2m[${reason}]\x1b[0m\r\n`);
     closeButton.disabled = true;
     onEnd(reason);
@@ -60,14 +87,14 @@ export function openTerminal(
   socket.addEventListener('message', (event: MessageEvent<string>) => {
     const frame = JSON.parse(event.data) as ServerFrame;
     if (frame.type === 'ready') {
-      replace(status, `Connected to ${nodeId} (session ${frame.sessionId}). Everything is recorded.`);
+      setStatus(`Connected to ${nodeId} (session ${frame.sessionId}). Everything is recorded.`);
       term.focus();
     } else if (frame.type === 'output') {
       term.write(decodeBase64(frame.data));
     } else if (frame.type === 'end') {
       finish(frame.exitCode === undefined ? frame.reason : `${frame.reason} (exit code ${frame.exitCode})`);
     } else if (frame.type === 'error') {
-      replace(status, frame.message);
+      setStatus(frame.message);
     }
   });
   socket.addEventListener('close', () => finish('The connection closed.'));

@@ -39,6 +39,8 @@ export interface TestServerOptions {
   /** Use this open database (the test closes it), e.g. to limit its size. */
   db?: Db;
   signInRateLimit?: Partial<SignInRateLimit>;
+  /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
+  cluster?: Partial<ServerConfig['cluster']>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -86,7 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     trustProxy: false,
     keys: DEFAULT_KEY_LIMITS,
     enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
-    cluster: DEV_CLUSTER,
+    cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
   const app = await buildApp(config, {

@@ -51,10 +51,17 @@ export type NodeDetail = {
   online: boolean;
   metrics: Record<string, unknown> | null;
   labels: Record<string, string>;
+  flags: { kind: string; message: string }[];
 };
 
+/** A real hub key (`wg genkey | wg pubkey`): the server's development default is not one. */
+export const TEST_HUB_PUBLIC_KEY = 'A5PdAVG5X3iapC5I1ezbrc0nZD1SxpVMI8NrK5VkM1o=';
+
 export async function setupDaemon(options: DaemonSetupOptions = {}) {
-  const server: TestServer = await startTestServer(options.serverNow ? { now: options.serverNow } : {});
+  const server: TestServer = await startTestServer({
+    ...(options.serverNow ? { now: options.serverNow } : {}),
+    cluster: { hubPublicKey: TEST_HUB_PUBLIC_KEY },
+  });
   const dir = tempDir('homenode-daemon-');
   const stateDir = join(dir, 'state');
   const standinState = join(dir, 'standin-state');
@@ -156,13 +163,13 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
 export type DaemonSetup = Awaited<ReturnType<typeof setupDaemon>>;
 
 /**
- * A WebSocket relay between the agent and the server that can drop the server's `ack` frames and
- * cut every relayed connection: an acknowledgement lost in transit, on demand.
+ * A WebSocket relay between the agent and the server (a man in the middle of an http:// link):
+ * `fromServer` sees each server frame and returns what to pass on (null drops it). It can also cut
+ * every relayed connection.
  */
-export async function startAckDroppingRelay(target: string) {
+export async function startRelay(target: string, fromServer: (text: string) => string | null) {
   const { WebSocketServer, WebSocket } = await import('ws');
   const http = await import('node:http');
-  const state = { dropAcks: true, dropped: 0 };
   const pairs = new Set<{ a: InstanceType<typeof WebSocket>; b: InstanceType<typeof WebSocket> }>();
   const wss = new WebSocketServer({ noServer: true });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
@@ -179,12 +186,8 @@ export async function startAckDroppingRelay(target: string) {
         const pair = { a: client, b: upstream };
         pairs.add(pair);
         upstream.on('message', (data: Buffer) => {
-          const text = data.toString();
-          if (state.dropAcks && text.includes('"type":"ack"')) {
-            state.dropped += 1;
-            return;
-          }
-          client.send(text);
+          const text = fromServer(data.toString());
+          if (text !== null) client.send(text);
         });
         client.on('message', (data: Buffer) => upstream.send(data.toString()));
         const end = () => {
@@ -200,26 +203,36 @@ export async function startAckDroppingRelay(target: string) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const cut = () => {
+    for (const { a, b } of pairs) {
+      a.terminate();
+      b.terminate();
+    }
+    pairs.clear();
+  };
   return {
     url: `http://127.0.0.1:${port}`,
-    state,
     /** Cut every relayed connection (the agent sees a dropped network). */
-    cut() {
-      for (const { a, b } of pairs) {
-        a.terminate();
-        b.terminate();
-      }
-      pairs.clear();
-    },
+    cut,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const { a, b } of pairs) {
-          a.terminate();
-          b.terminate();
-        }
+        cut();
         wss.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** A relay that drops the server's `ack` frames on demand: an acknowledgement lost in transit. */
+export async function startAckDroppingRelay(target: string) {
+  const state = { dropAcks: true, dropped: 0 };
+  const relay = await startRelay(target, (text) => {
+    if (state.dropAcks && text.includes('"type":"ack"')) {
+      state.dropped += 1;
+      return null;
+    }
+    return text;
+  });
+  return { ...relay, state };
 }

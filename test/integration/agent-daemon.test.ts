@@ -26,7 +26,8 @@ async function setup(options: Parameters<typeof setupDaemon>[0] = {}) {
   return s;
 }
 
-const poll = { timeout: 8000, interval: 50 };
+/** Generous: these run beside other suites on small, busy machines (timing goals are benchmarks'). */
+const poll = { timeout: 20_000, interval: 50 };
 const LEASE =
   'akash1q7spxfj3ps6lx4qk2xlqjkxr3wpjyjmk4ap0vn/18744213/1/1/akash1homenodeprovider0000000000000000000000';
 const spooled = (s: DaemonSetup) =>
@@ -46,8 +47,8 @@ describe('agent daemon: presence and status', () => {
     const agent = s.start();
     await expect.poll(async () => (await s.node()).online, poll).toBe(true);
     const onlineAfterMs = Date.now() - started;
-    expect(onlineAfterMs).toBeLessThan(5000);
-    await agent.waitFor('Status: pending', 10_000);
+    expect(onlineAfterMs).toBeLessThan(15_000);
+    await agent.waitFor('Status: pending', 20_000);
     await expect
       .poll(async () => (await s.node()).metrics, poll)
       .toMatchObject({
@@ -73,9 +74,9 @@ describe('agent daemon: presence and status', () => {
   it('joins once approved: WireGuard key and config at 0600, wg-quick up, k3s config with labels, active; a restart re-checks without new keys', async () => {
     const s = await setup();
     const agent = s.start();
-    await agent.waitFor('Status: pending', 10_000);
+    await agent.waitFor('Status: pending', 20_000);
     await approveAndJoin(s);
-    await agent.waitFor('Status: active', 10_000);
+    await agent.waitFor('Status: active', 20_000);
     const wgConf = join(s.paths.wireguardDir, 'hn0.conf');
     expect(statSync(wgConf).mode & 0o777).toBe(0o600);
     expect(statSync(join(s.paths.wireguardDir, 'hn0.key')).mode & 0o777).toBe(0o600);
@@ -111,7 +112,7 @@ describe('agent daemon: presence and status', () => {
     agent.kill('SIGTERM');
     expect((await agent.done).code).toBe(0);
     const again = s.start();
-    await again.waitFor(/Joined the cluster \(already set up; checked\)/, 10_000);
+    await again.waitFor(/Joined the cluster \(already set up; checked\)/, 20_000);
     const after = s.calls().filter((c) => /^(wg|wg-quick|systemctl) /.test(c));
     expect(after.filter((c) => c === 'wg genkey')).toHaveLength(1);
     expect(after.filter((c) => c.startsWith('wg-quick up'))).toHaveLength(1);
@@ -128,13 +129,14 @@ describe('agent daemon: presence and status', () => {
     await expect.poll(async () => (await s.node()).online, poll).toBe(true);
     const { port, dbPath } = s.server;
     await s.server.close({ keepFiles: true });
-    await agent.waitFor(/Trying again in \d+\.\d s/, 10_000);
+    await agent.waitFor(/Trying again in \d+\.\d s/, 20_000);
     const restarted = await startTestServer({ port, dbPath });
     extra.push(() => restarted.close());
     const upAt = Date.now();
     await expect.poll(async () => (await s.node(s.nodeId, restarted)).online, poll).toBe(true);
-    // reconnectMaxMs is 800 in these tests: at most one full wait after the server is back.
-    expect(Date.now() - upAt).toBeLessThan(1500);
+    // reconnectMaxMs is 800 in these tests: one full wait after the server is back, plus the
+    // handshake and polling on a busy machine (the default 60 s cap would be far over).
+    expect(Date.now() - upAt).toBeLessThan(5000);
   });
 
   it("shows the server's 401 message when the clock is off and keeps retrying with backoff", async () => {
@@ -142,7 +144,7 @@ describe('agent daemon: presence and status', () => {
     const agent = s.start();
     await agent.waitFor(
       /This machine's clock is 10 minutes ahead of the server's[\s\S]*attempt 1\)[\s\S]*attempt 2\)/,
-      5000,
+      15_000,
     );
     expect((await s.node()).online).toBe(false);
     agent.kill('SIGTERM');
@@ -165,7 +167,7 @@ describe('agent daemon: presence and status', () => {
   it('shows the reason when the node is revoked and stops (exit 7); a new start is refused at once', async () => {
     const s = await setup({ approve: true });
     const agent = s.start();
-    await agent.waitFor('Status: active', 10_000);
+    await agent.waitFor('Status: active', 20_000);
     await s.server.api('POST', `/v1/nodes/${s.nodeId}/revoke`, {
       body: { reason: 'GPU resold by the owner' },
     });
@@ -184,7 +186,7 @@ describe('agent daemon: presence and status', () => {
       config: { intervals: { hardwareProbeMs: 300, heartbeatMs: 300 } },
     });
     const agent = s.start();
-    await agent.waitFor('Status: active', 10_000);
+    await agent.waitFor('Status: active', 20_000);
     writeFileSync(
       join(s.dir, 'gpus.csv'),
       [
@@ -195,7 +197,7 @@ describe('agent daemon: presence and status', () => {
     );
     await agent.waitFor(
       /Status: pending \(GPUs changed: was 1× nvidia\/rtx4090\/24Gi, now 2× nvidia\/rtx4090\/24Gi/,
-      5000,
+      15_000,
     );
     const node = await s.node();
     expect(node.status).toBe('pending');
@@ -228,7 +230,7 @@ describe('agent daemon: usage reports', () => {
   it('delivers reports spooled while the server was down after a SIGKILL and a restart', async () => {
     const s = await setup({ approve: true });
     const first = s.start();
-    await first.waitFor('Status: active', 10_000);
+    await first.waitFor('Status: active', 20_000);
     const { port, dbPath } = s.server;
     const before = (await s.usageRows()).length;
     await s.server.close({ keepFiles: true });
@@ -239,7 +241,7 @@ describe('agent daemon: usage reports', () => {
     const restarted = await startTestServer({ port, dbPath });
     extra.push(() => restarted.close());
     const second = s.start();
-    await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 10_000);
+    await second.waitFor(/Sending \d+ usage report\(s\) not yet acknowledged/, 20_000);
     await expect
       .poll(async () => (await s.usageRows(restarted)).map((r) => r.seq), poll)
       .toEqual(expect.arrayContaining(waiting));
@@ -278,7 +280,7 @@ describe('agent daemon: remote shell and commands', () => {
   it('runs a remote shell for ops: echo hello, resize, close; recorded as asciicast', async () => {
     const s = await setup({ config: { shellCommand: ['/bin/bash', '--norc', '--noprofile', '-i'] } });
     const agent = s.start();
-    await agent.waitFor('Status: pending', 10_000);
+    await agent.waitFor('Status: pending', 20_000);
     const ops = new WebSocket(
       `${s.server.url.replace('http', 'ws')}/v1/nodes/${s.nodeId}/shell?cols=100&rows=30`,
       {
@@ -308,13 +310,13 @@ describe('agent daemon: remote shell and commands', () => {
     const lines = readFileSync(cast, 'utf8').trim().split('\n');
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ version: 2, width: 100, height: 30 });
     expect(lines.some((l) => l.includes('hello'))).toBe(true);
-    await agent.waitFor(/Remote shell sh_\S+ closed by the server/, 10_000);
+    await agent.waitFor(/Remote shell sh_\S+ closed by the server/, 20_000);
   });
 
   it('refuses remote shells when the config turns them off (403 before the upgrade)', async () => {
     const s = await setup({ remoteShell: false });
     const agent = s.start();
-    await agent.waitFor('Status: pending', 10_000);
+    await agent.waitFor('Status: pending', 20_000);
     // The server learns shellEnabled from hello; a heartbeat (sent after it) shows hello was handled.
     await expect.poll(async () => (await s.node()).metrics, poll).not.toBeNull();
     const status = await new Promise<number>((resolve) => {
@@ -333,7 +335,7 @@ describe('agent daemon: remote shell and commands', () => {
   it('answers ops commands: cordon, drain, diagnostics with findings, preflight, restart (exit 75)', async () => {
     const s = await setup({ approve: true });
     const agent = s.start();
-    await agent.waitFor('Status: active', 10_000);
+    await agent.waitFor('Status: active', 20_000);
     const command = (type: string, args?: Record<string, unknown>) =>
       s.server.api<{ ok: boolean; output: string | null; error: string | null }>(
         'POST',

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from 'node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normalizeKeyInput } from '../../protocol/key.js';
+import { normalizeKeyInput, parseInstallationKey } from '../../protocol/key.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { AGENT_ARGS, FACTS, ROOT, fastRetryConfig, standInPath, tempDir } from './agent-support.js';
 
@@ -102,6 +102,45 @@ describe('first boot on a console', () => {
       expect(con.screen().lastIndexOf('\x1b[?25h')).toBeGreaterThan(con.screen().lastIndexOf('\x1b[?25l'));
     });
   }
+
+  it("wraps the key prompt's errors on word boundaries at 80 columns", async () => {
+    const { server, key, dir, config } = await setup();
+    const con = openConsole(
+      [
+        'enroll',
+        '--server',
+        server.url,
+        '--state-dir',
+        dir,
+        '--config',
+        config,
+        '--facts',
+        join(FACTS, 'rtx4090.json'),
+      ],
+      { NO_COLOR: '1' },
+    );
+    await con.waitFor(/Installation key/);
+    // A typo, a missing group, a symbol that is never in a key.
+    for (const typed of [withTypo(key), key.slice(0, -5), `${key.slice(0, 4)}U${key.slice(5)}`]) {
+      const parsed = parseInstallationKey(typed);
+      if (parsed.ok) throw new Error(`${typed} was taken as a key`);
+      const before = con.screen().length;
+      await con.type(`${typed}\r`);
+      // The message is complete once the screen ends with its final full stop.
+      const ended = () => /\n> [\s\S]*\.\s*$/.test(plain(con.screen().slice(before)));
+      await expect.poll(ended, { timeout: 10_000, interval: 50 }).toBe(true);
+      // What the terminal shows: inquirer cuts any line longer than the terminal at 80 columns,
+      // inside a word if need be, so the agent must wrap its message first.
+      const text = plain(con.screen().slice(before));
+      const shown = text.slice(text.lastIndexOf('> '));
+      const lines = shown.trimEnd().split(/\r?\n/);
+      for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(79);
+      expect(lines.map((l) => l.trim()).join(' ')).toBe(`> ${parsed.message}`);
+      await con.type('\x7f'.repeat(40));
+    }
+    con.term.write('\x03');
+    expect(await con.exited).toBe(130);
+  });
 
   it('leaves the terminal usable when the person presses Ctrl-C at the key prompt', async () => {
     const { server, dir, config } = await setup();

@@ -1,4 +1,4 @@
-/** Pure parts of the agent daemon: backoff, metrics and pod parsing, usage windows, join files, screens. */
+/** Pure parts of the agent daemon: backoff, metrics and pod parsing, usage windows, screens (join files: agent-join-config). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,13 +7,16 @@ import { boundOutput, tailLines } from '../../agent/commands/bounded-output.js';
 import { controlUrl, readRefusal } from '../../agent/control/dial.js';
 import { hardwareDigest } from '../../agent/control/hardware-watch.js';
 import { ReconnectBackoff, fullJitterDelay } from '../../agent/control/reconnect.js';
-import { joinDigest, renderK3sConfig, renderWireguardConfig } from '../../agent/join/join-config.js';
 import { parseGpuMetrics } from '../../agent/metrics/gpu-metrics.js';
 import { createStyle } from '../../agent/ui/output.js';
-import { type DaemonView, SCREEN_ROWS, renderStatusScreen } from '../../agent/ui/status-screen.js';
+import {
+  type DaemonView,
+  INSECURE_STATUS_LINE,
+  SCREEN_ROWS,
+  renderStatusScreen,
+} from '../../agent/ui/status-screen.js';
 import { kubectlPodsArgs, parseGpuPods } from '../../agent/usage/gpu-pods.js';
 import { addSample, closeWindow, openWindow } from '../../agent/usage/usage-window.js';
-import type { JoinMessage } from '../../protocol/control.js';
 import { rtx4090Hardware } from '../helpers/enrollment.js';
 
 const PODS = readFileSync(join(import.meta.dirname, '../fixtures/agent/k3s/pods-gpu.json'), 'utf8');
@@ -174,65 +177,6 @@ describe('usage windows', () => {
   });
 });
 
-describe('join files', () => {
-  const join: JoinMessage = {
-    type: 'join',
-    cluster: { server: 'https://100.64.0.1:6443', token: 'K10abc::server:s3cr"et', nodeName: 'nd-abc' },
-    network: {
-      address: '100.64.0.7/32',
-      hubPublicKey: 'DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
-      hubEndpoint: 'hub.example.com:51820',
-      allowedIps: ['100.64.0.0/10'],
-      persistentKeepalive: 25,
-    },
-    labels: {
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090': '1',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.ram.24Gi': '1',
-    },
-  };
-
-  it('renders the WireGuard config for the overlay', () => {
-    expect(renderWireguardConfig(join, 'PRIVATE=')).toBe(
-      [
-        '# Written by the Home Node agent from the server\'s "join" message. Do not edit.',
-        '[Interface]',
-        'PrivateKey = PRIVATE=',
-        'Address = 100.64.0.7/32',
-        '',
-        '[Peer]',
-        'PublicKey = DEVhubPublicKeyDEVhubPublicKeyDEVhubPubKE=',
-        'Endpoint = hub.example.com:51820',
-        'AllowedIPs = 100.64.0.0/10',
-        'PersistentKeepalive = 25',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('renders the k3s agent config with quoted values and sorted labels', () => {
-    expect(renderK3sConfig(join, 'hn0')).toBe(
-      [
-        '# Written by the Home Node agent from the server\'s "join" message. Do not edit.',
-        'server: "https://100.64.0.1:6443"',
-        'token: "K10abc::server:s3cr\\"et"',
-        'node-name: "nd-abc"',
-        'node-ip: "100.64.0.7"',
-        'flannel-iface: "hn0"',
-        'node-label:',
-        '  - "akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090=1"',
-        '  - "akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.ram.24Gi=1"',
-        '',
-      ].join('\n'),
-    );
-  });
-
-  it('tells an identical join from a changed one', () => {
-    const reordered = { ...join, labels: Object.fromEntries(Object.entries(join.labels).reverse()) };
-    expect(joinDigest(reordered)).toBe(joinDigest(join));
-    expect(joinDigest({ ...join, labels: { ...join.labels, x: '2' } })).not.toBe(joinDigest(join));
-  });
-});
-
 describe('daemon odds and ends', () => {
   it('bounds command output to 60 KiB and a frame that fits, even when every character needs escaping', () => {
     const newlines = '\n'.repeat(100_000);
@@ -296,6 +240,7 @@ describe('daemon odds and ends', () => {
     const base: DaemonView = {
       nodeId: 'nd_01JBC3ZK5Q9V7W8X2Y4T6R1M0N',
       serverUrl: 'https://enroll.homenode.example.com',
+      insecureHttp: false,
       status: 'pending',
       connection: 'waiting',
       retryAt: 12_000,
@@ -325,16 +270,18 @@ describe('daemon odds and ends', () => {
         })),
       },
     };
-    for (const status of ['unknown', 'pending', 'approved', 'active', 'rejected', 'revoked'] as const) {
-      const lines = renderStatusScreen(
-        { ...base, status, reason: status === 'revoked' ? 'GPU resold. '.repeat(20) : null },
-        createStyle(false),
-        0,
-      );
-      expect(lines).toHaveLength(SCREEN_ROWS);
-      for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
-      expect(lines.join('\n')).toContain('Connection: lost; trying again in 12 s');
-    }
+    for (const insecureHttp of [false, true])
+      for (const status of ['unknown', 'pending', 'approved', 'active', 'rejected', 'revoked'] as const) {
+        const lines = renderStatusScreen(
+          { ...base, insecureHttp, status, reason: status === 'revoked' ? 'GPU resold. '.repeat(20) : null },
+          createStyle(false),
+          0,
+        );
+        expect(lines).toHaveLength(SCREEN_ROWS);
+        for (const line of lines) expect(line.length).toBeLessThanOrEqual(79);
+        expect(lines.join('\n')).toContain('Connection: lost; trying again in 12 s');
+        expect(lines.includes(INSECURE_STATUS_LINE)).toBe(insecureHttp);
+      }
     const revoked = renderStatusScreen(
       { ...base, status: 'revoked', reason: 'mining on the side' },
       createStyle(false),

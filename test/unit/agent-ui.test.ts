@@ -8,7 +8,7 @@ import { validateKeyInput } from '../../agent/ui/key-prompt.js';
 import { createStyle, wrapText, type Output } from '../../agent/ui/output.js';
 import { enrolledScreen, refusedScreen } from '../../agent/ui/screens.js';
 import type { Check } from '../../protocol/hardware.js';
-import { formatInstallationKey } from '../../protocol/key.js';
+import { formatInstallationKey, parseInstallationKey } from '../../protocol/key.js';
 
 const ESC = '\u001b';
 const ANSI = new RegExp(`${ESC}\\[`);
@@ -123,7 +123,20 @@ describe('key prompt validation', () => {
   });
   it('catches a single wrong character before anything is sent', () => {
     const typo = good.slice(0, 10) + (good[10] === 'A' ? 'B' : 'A') + good.slice(11);
-    expect(validateKeyInput(typo)).toMatch(/typo.*Re-check the characters/);
+    expect(validateKeyInput(typo)).toMatch(/typo.*Re-check\s+the characters/s);
+  });
+  it('wraps the message on word boundaries, indented under the "> " inquirer puts before it', () => {
+    const wrong = `${good.slice(0, 4)}U${good.slice(5)}`;
+    const parsed = parseInstallationKey(wrong);
+    for (const width of [79, 60, 40]) {
+      const message = validateKeyInput(wrong, width);
+      if (message === true) throw new Error('accepted');
+      const lines = `> ${message}`.split('\n');
+      expect(lines.length).toBeGreaterThan(1);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(width);
+      for (const line of lines.slice(1)) expect(line).toMatch(/^ {2}\S/);
+      expect(lines.map((l) => l.trim()).join(' ')).toBe(`> ${parsed.ok ? '' : parsed.message}`);
+    }
   });
 });
 

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, loadPolicyFile } from '../../enroll-server/core/config.js';
 import { FailureLimiter } from '../../enroll-server/core/failure-limiter.js';
-import { deriveProviderProfile, gpuClasses } from '../../protocol/attributes.js';
 import { classifyIpv4, parseCidr, parseIpv4, rangesOverlap } from '../../protocol/cidr.js';
-import { lookupGpuModel } from '../../protocol/gpu.js';
 import { weekContaining } from '../../protocol/periods.js';
-import type { HardwareFacts } from '../../protocol/hardware.js';
 
 function clock(start = 0) {
   let t = start;
@@ -78,53 +75,6 @@ describe('IPv4 ranges', () => {
     expect(rangesOverlap(parseCidr('10.42.7.0/24')!, parseCidr('10.42.0.0/16')!)).toBe(true);
     expect(rangesOverlap(parseCidr('10.44.0.0/24')!, parseCidr('10.42.0.0/16')!)).toBe(false);
     expect(rangesOverlap(parseCidr('10.0.0.0/8')!, parseCidr('10.43.0.0/16')!)).toBe(true);
-  });
-});
-
-describe('provider attributes', () => {
-  const gpu = (pciId: string) => ({ vendor: 'nvidia', model: 'x', pciId });
-  const hw = (gpus: HardwareFacts['gpus']): HardwareFacts => ({
-    cpu: { arch: 'x86_64', vendor: 'GenuineIntel', model: 'i9', cores: 8, threads: 16 },
-    memory: { totalBytes: 2 ** 35 },
-    disks: [],
-    gpus,
-    network: { interfaces: [] },
-    os: { kernel: '6.1', distro: 'Debian' },
-    virtualization: 'none',
-  });
-
-  it('names two RTX 4090s and an A100 SXM the way Akash does', () => {
-    expect(lookupGpuModel('10DE:2684')).toEqual({
-      vendor: 'nvidia',
-      model: 'rtx4090',
-      interface: 'pcie',
-      memory: '24Gi',
-    });
-    const profile = deriveProviderProfile(hw([gpu('10de:2684'), gpu('10de:2684'), gpu('10de:20b2')]));
-    expect(profile.labels).toEqual({
-      'akash.network/capabilities.gpu.vendor.nvidia.model.a100': '1',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.a100.ram.80Gi': '1',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.a100.interface.sxm': '1',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090': '2',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.ram.24Gi': '2',
-      'akash.network/capabilities.gpu.vendor.nvidia.model.rtx4090.interface.pcie': '2',
-    });
-    expect(profile.attributes.map((a) => `${a.key}=${a.value}`)).toEqual([
-      'capabilities/gpu/vendor/nvidia/model/a100=true',
-      'capabilities/gpu/vendor/nvidia/model/a100/ram/80Gi=true',
-      'capabilities/gpu/vendor/nvidia/model/a100/interface/sxm=true',
-      'capabilities/gpu/vendor/nvidia/model/rtx4090=true',
-      'capabilities/gpu/vendor/nvidia/model/rtx4090/ram/24Gi=true',
-      'capabilities/gpu/vendor/nvidia/model/rtx4090/interface/pcie=true',
-      'capabilities/cpu/arch=x86-64',
-      'location-type=home',
-    ]);
-    expect([...gpuClasses(hw([gpu('10de:2684'), gpu('10de:2684')]))]).toEqual([['nvidia/rtx4090/24Gi', 2]]);
-    expect([...gpuClasses(hw([]))]).toEqual([['cpu-only', 1]]);
-  });
-
-  it('leaves out GPUs Akash does not list', () => {
-    expect(deriveProviderProfile(hw([gpu('10de:ffff')])).labels).toEqual({});
   });
 });
 
