@@ -30,6 +30,7 @@ import type { ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
 import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
+import { openApiOptions } from './core/openapi.js';
 import { registerNoStore } from './core/no-store.js';
 import type { App } from './core/http.js';
 import { newId } from './core/ids.js';
@@ -162,15 +163,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   const context: AppContext = { config, repos, store, now, metrics, presence, events, hub };
   app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Home Node enroll-server', version: SERVER_VERSION },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions(config.publicUrl, SERVER_VERSION));
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
   app.addHook('preClose', async () => hub.close());
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });

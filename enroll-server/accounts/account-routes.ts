@@ -29,6 +29,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/me',
     {
       schema: {
+        operationId: 'getMe',
         tags: ['accounts'],
         summary: 'The caller: role and owner',
         response: {
@@ -49,6 +50,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners',
     {
       schema: {
+        operationId: 'createOwner',
         tags: ['accounts'],
         summary: 'Create an owner',
         body: CreateOwnerBody,
@@ -80,6 +82,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners',
     {
       schema: {
+        operationId: 'listOwners',
         tags: ['accounts'],
         summary: 'List owners',
         querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), ...Paging }),
@@ -98,6 +101,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners/:id',
     {
       schema: {
+        operationId: 'getOwner',
         tags: ['accounts'],
         summary: 'One owner',
         params: IdParams,
@@ -118,6 +122,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens',
     {
       schema: {
+        operationId: 'createToken',
         tags: ['accounts'],
         summary: 'Create an API token (shown once)',
         body: CreateTokenBody,
@@ -178,6 +183,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens',
     {
       schema: {
+        operationId: 'listTokens',
         tags: ['accounts'],
         summary: 'List API tokens (never the secrets)',
         response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errors(401, 403) },
@@ -191,6 +197,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens/:id',
     {
       schema: {
+        operationId: 'revokeToken',
         tags: ['accounts'],
         summary: 'Revoke an API token',
         params: IdParams,

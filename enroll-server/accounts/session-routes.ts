@@ -153,10 +153,11 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/session',
     {
       schema: {
+        operationId: 'signIn',
         tags: ['session'],
         summary: 'Sign in to the dashboard with an API token, or an owner email and password',
         body: SignInBody,
-        response: { 200: SessionSchema, ...errors(400, 401, 429) },
+        response: { 200: SessionSchema, ...errors(400, 401, 429, 503) },
       },
       config: { auth: 'public' },
     },
@@ -202,6 +203,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/session',
     {
       schema: {
+        operationId: 'getSession',
         tags: ['session'],
         summary:
           'Who is signed in (and the CSRF token for cookie sessions); `{ signedIn: false }` when nobody is',
@@ -220,6 +222,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/session',
     {
       schema: {
+        operationId: 'signOut',
         tags: ['session'],
         summary: 'Sign out (ends the cookie session)',
         response: { 204: Type.Null(), ...errors(401, 403) },
@@ -237,10 +240,11 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/signup',
     {
       schema: {
+        operationId: 'signUp',
         tags: ['session'],
         summary: 'Sign up as an owner with email and password (signs in at once)',
         body: SignUpBody,
-        response: { 201: SessionSchema, ...errors(400, 409, 429) },
+        response: { 201: SessionSchema, ...errors(400, 409, 429, 503) },
       },
       config: { auth: 'public' },
     },

@@ -6,6 +6,7 @@ import type { ActivityLog } from './activity-log.js';
 import { actorOf, principalOf } from './auth.js';
 import type { App } from './http.js';
 import { newId } from './ids.js';
+import { fileAnswer } from './schemas.js';
 
 export interface BackupRouteDeps {
   /** Where backups are written before they are streamed (then removed). */
@@ -22,8 +23,19 @@ export function backupRoutes(app: App, ctx: BackupRouteDeps): void {
   app.get(
     '/v1/admin/backup',
     {
-      // The answer is the SQLite file itself (a stream), so it has no JSON response schema.
-      schema: { tags: ['admin'], summary: 'Download a consistent backup of the database (SQLite file)' },
+      // The answer is the SQLite file itself (a stream).
+      schema: {
+        operationId: 'downloadBackup',
+        tags: ['admin'],
+        summary: 'Download a consistent backup of the database (SQLite file)',
+        response: {
+          200: fileAnswer(
+            'application/vnd.sqlite3',
+            'The database file; restore it with `npm run admin -- restore FILE --db PATH`',
+            'binary',
+          ),
+        },
+      },
       config: { auth: ['admin'] },
     },
     async (request, reply) => {

@@ -48,6 +48,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes',
     {
       schema: {
+        operationId: 'listNodes',
         tags: ['nodes'],
         summary: 'List nodes (owners see their own)',
         querystring: NodeListQuery,
@@ -70,6 +71,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id',
     {
       schema: {
+        operationId: 'getNode',
         tags: ['nodes'],
         summary: 'Node detail',
         params: IdParams,
@@ -84,6 +86,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/approve',
     {
       schema: {
+        operationId: 'approveNode',
         tags: ['nodes'],
         summary: 'Approve a pending node',
         params: IdParams,
@@ -109,6 +112,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/reject',
     {
       schema: {
+        operationId: 'rejectNode',
         tags: ['nodes'],
         summary: 'Reject a pending node, with the reason shown on its screen',
         params: IdParams,
@@ -128,6 +132,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/revoke',
     {
       schema: {
+        operationId: 'revokeNode',
         tags: ['nodes'],
         summary: 'Revoke a node: its channel is closed and it may not connect again',
         params: IdParams,

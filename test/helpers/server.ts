@@ -1,6 +1,7 @@
 /**
  * A real enroll-server from `buildApp` on loopback with a real SQLite file in a temp dir, plus small
- * HTTP helpers. Each test builds its own with `startTestServer()`.
+ * HTTP helpers. Each test builds its own with `startTestServer()`. Every JSON answer `api()` gets
+ * is checked against the served OpenAPI document (`openapi-answers.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
 import type { App } from '../../enroll-server/core/http.js';
 import type { Db } from '../../enroll-server/core/sqlite/database.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
+import { type OpenApiDocument, answerProblem } from './openapi-answers.js';
 
 export const TEST_ADMIN_TOKEN = 'hn_test-admin-token-0123456789abcdefghijklmnop';
 
@@ -102,6 +104,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
   const url = `http://127.0.0.1:${address.port}`;
 
+  let document: OpenApiDocument | undefined;
   const api: TestServer['api'] = async (method, path, opts = {}) => {
     const token = opts.token === undefined ? TEST_ADMIN_TOKEN : opts.token;
     const headers: Record<string, string> = { ...opts.headers };
@@ -117,6 +120,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     } catch {
       // not JSON: keep the text
     }
+    document ??= (await (await fetch(`${url}/openapi.json`)).json()) as OpenApiDocument;
+    const problem = answerProblem(document, {
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: parsed,
+    });
+    if (problem) throw new Error(`The answer breaks the OpenAPI document. ${problem}`);
     return { status: res.status, headers: res.headers, body: parsed as never };
   };
 
