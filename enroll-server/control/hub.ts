@@ -263,6 +263,7 @@ export class ControlHub {
     switch (message.type) {
       case 'hello':
         session.shellEnabled = message.shellEnabled !== false;
+        this.deps.presence.setShellEnabled(nodeId, session.shellEnabled);
         return;
       case 'heartbeat':
         this.deps.presence.heartbeat(nodeId, message.metrics);

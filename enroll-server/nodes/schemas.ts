@@ -42,6 +42,8 @@ export const NodeDetailSchema = Type.Intersect([
     metrics: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     flags: Type.Array(NodeFlagSchema),
     createdAt: IsoTime,
+    /** The node is online and its agent serves remote shells. */
+    shellEnabled: Type.Boolean(),
   }),
 ]);
 
@@ -88,5 +90,6 @@ export function nodeDetailView(n: NodeRecord, presence: PresenceView, flags: Nod
       resolvedAt: isoOrNull(f.resolvedAt),
     })),
     createdAt: iso(n.createdAt),
+    shellEnabled: presence.shellEnabled,
   };
 }
