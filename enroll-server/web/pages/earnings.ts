@@ -14,7 +14,6 @@ function span(p: { start: string; end: string }): string {
   return long ? `${dateOnly(p.start)} – ${dateOnly(p.end)}` : `${dateTime(p.start)} – ${dateTime(p.end)}`;
 }
 
-
 export async function earningsPage(ctx: PageContext): Promise<void> {
   replace(ctx.root, h('h1', null, 'Earnings'), h('p', null, 'Loading…'));
   const earnings = await apiOptional<{ periods: EarningsPeriod[] }>('/v1/earnings');

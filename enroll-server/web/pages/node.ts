@@ -5,7 +5,7 @@ import { dateTime, duration, percent, relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
 import type { PageContext } from '../page.js';
 import { can } from '../session.js';
-import { describeNode } from '../status.js';
+import { describeNode, shellUnavailableReason } from '../status.js';
 import { metricsView } from '../metrics-view.js';
 import { openTerminal } from '../terminal.js';
 import { type PresenceTimeline, presenceStrip } from '../timeline.js';
@@ -108,18 +108,7 @@ export async function nodePage(ctx: PageContext): Promise<void> {
   );
 
   const terminalBox = h('div');
-  // Offered only when it can work: the server opens a shell only to a connected node whose agent
-  // serves shells, and ops open shells only on machines the platform has approved.
-  const shellBlocked =
-    node.status !== 'approved' && node.status !== 'active'
-      ? node.status === 'pending'
-        ? 'Remote shells open once the machine is approved.'
-        : `The machine is ${node.status}: no remote shell.`
-      : !node.online
-        ? 'The machine is offline: a remote shell opens once it is connected again.'
-        : !node.shellEnabled
-          ? "Remote shells are turned off in this machine's agent configuration (remoteShell)."
-          : null;
+  const shellBlocked = shellUnavailableReason(node);
   const openButton = h('button', { type: 'button' }, 'Open terminal');
   let closeTerminal: (() => void) | undefined;
   openButton.addEventListener('click', () => {
