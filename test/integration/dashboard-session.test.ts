@@ -153,6 +153,7 @@ describe('dashboard sessions', () => {
     expect((await again.call('GET', '/v1/nodes')).status).toBe(401);
   });
 
+  // Twelve scrypt hashes at N=2^17 in a row: about 5 s alone, far more on a loaded machine.
   it('rate-limits failed password sign-ins per email with 429 and Retry-After', async () => {
     const { browser } = await setup();
     const client = browser();
@@ -174,7 +175,7 @@ describe('dashboard sessions', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
-  });
+  }, 180_000);
 
   it('opens the shell WebSocket with a session cookie from the same origin only', async () => {
     const { server, browser } = await setup();
