@@ -20,12 +20,31 @@ export function derivedOperationId(method: string, url: string): string {
   return method.toLowerCase() + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 }
 
-const withAuthErrors = (response: Record<string, unknown> | undefined): Record<string, unknown> => {
+/** The route's answers with the shared error answers added where the route does not give its own. */
+const withErrors = (
+  response: Record<string, unknown> | undefined,
+  statuses: readonly number[],
+): Record<string, unknown> => {
   const out: Record<string, unknown> = { ...response };
-  for (const status of [401, 403] as const)
+  for (const status of statuses)
     out[status] ??= { ...ErrorBodySchema, description: ERROR_DESCRIPTIONS[status] };
   return out;
 };
+
+/**
+ * Errors any route can give, whatever its own code does (the error handler's answers): a request
+ * whose parameters or query fail their schema (400); on routes that write, a body that is not
+ * JSON, too large or of another media type (400, 413, 415: the body parser runs on every write,
+ * whether or not the route reads one), and `503` when storage is full.
+ */
+function sharedErrors(method: string, hasInput: boolean, auth: RouteAuth): number[] {
+  const writes = !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+  return [
+    ...(Array.isArray(auth) ? [401, 403] : []),
+    ...(hasInput || writes ? [400] : []),
+    ...(writes ? [413, 415, 503] : []),
+  ];
+}
 
 export function openApiOptions(publicUrl: string, version: string): SwaggerOptions {
   return {
@@ -68,8 +87,10 @@ export function openApiOptions(publicUrl: string, version: string): SwaggerOptio
       out.operationId ??= derivedOperationId(method, url);
       if (auth === 'public') out.security ??= [];
       else if (auth === 'optional') out.security ??= [{ bearer: [] }, { session: [] }, {}];
-      else if (Array.isArray(auth))
-        out.response = withAuthErrors(schema.response as Record<string, unknown> | undefined);
+      const input = [schema.body, schema.params, schema.querystring].some((x) => x !== undefined);
+      const shared = sharedErrors(method, input, auth);
+      if (shared.length > 0)
+        out.response = withErrors(schema.response as Record<string, unknown> | undefined, shared);
       return { schema: out, url };
     },
   };

@@ -18,6 +18,7 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found (another owner’s data is not found either)',
   409: 'The request conflicts with the current state (the message says which)',
   413: 'The body is too large',
+  415: 'The body is not sent as application/json',
   429: 'Too many attempts: wait for Retry-After seconds',
   503: 'The server cannot take this now: try again after Retry-After seconds',
 };

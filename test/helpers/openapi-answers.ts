@@ -23,10 +23,13 @@ addFormats.default(ajv);
 /** The document is the same for every test server: validators are compiled once per process. */
 const compiled = new Map<string, ValidateFunction>();
 
-/** The path template (`/v1/nodes/{id}`) that `path` matches, the most literal one first. */
+/**
+ * The path template (`/v1/nodes/{id}`) that `path` matches, the most literal one first. A parameter
+ * may be empty (`/v1/nodes//commands`): the router matches that too, and answers it.
+ */
 function templateFor(doc: OpenApiDocument, path: string): string | undefined {
   const candidates = Object.keys(doc.paths).filter((template) => {
-    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+');
+    const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]*');
     return new RegExp(`^${pattern}$`).test(path);
   });
   return candidates.sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0))[0];
