@@ -40,6 +40,8 @@ import { DEFAULT_CONTROL_LIMITS, type ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
 import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
+import { openApiOptions } from './core/openapi.js';
+import { registerNoStore } from './core/no-store.js';
 import type { App } from './core/http.js';
 import { newId } from './core/ids.js';
 import { deriveKey, loadServerSecret } from './core/server-secret.js';
@@ -203,15 +205,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   const secret = loadServerSecret(accounts.secretFile ?? join(config.dataDir, 'secret.key'));
   const links = createEmailLinkTokens(deriveKey(secret, 'email-links'), config.publicUrl);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Home Node enroll-server', version: SERVER_VERSION },
-      servers: [{ url: config.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await app.register(swagger, openApiOptions(config.publicUrl, SERVER_VERSION));
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
   app.addHook('preClose', async () => hub.close());
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
@@ -224,6 +218,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   await app.register(cookie);
   registerAuth(app, createCredentials(repos.tokens, sessions));
   registerRequestMetrics(app, metrics);
+  registerNoStore(app);
 
   // Registered in the order the OpenAPI document lists them.
   healthRoutes(app, {

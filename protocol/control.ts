@@ -239,7 +239,24 @@ export const ErrorMessageSchema = Type.Object({
   type: Type.Literal('error'),
   code: Type.String({ maxLength: 64 }),
   message: Type.String({ maxLength: 1024 }),
+  /** The usage report the error is about, when it is about one. */
+  seq: Type.Optional(Seq),
 });
+
+/**
+ * Codes of an `error` frame that refuse a usage report for good (it has a `seq`): the agent drops
+ * the report from its spool instead of sending it again. `STORAGE_FULL` is not among them (the
+ * server could not store it; the agent keeps it and sends it later).
+ */
+export const USAGE_REFUSAL_CODES = {
+  /** The signature does not verify, or the payload is not a valid report for this node and seq. */
+  INVALID: 'USAGE_REFUSED',
+  /** Its window overlaps a report already stored for this node: a window is never paid twice. */
+  OVERLAP: 'USAGE_OVERLAP',
+  /** Its window ends after the server's clock plus the allowed skew. */
+  FUTURE: 'USAGE_IN_FUTURE',
+} as const;
+export const USAGE_FINAL_CODES: readonly string[] = Object.values(USAGE_REFUSAL_CODES);
 
 export const ServerMessageSchema = Type.Union([
   WelcomeSchema,

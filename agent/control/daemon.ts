@@ -4,7 +4,7 @@
  * commands and remote shells. It returns an exit code (docs/agent.md): 0 after a clean stop (bye),
  * 7 when the server refuses this node (revoked or rejected), 75 when ops asked for a restart.
  */
-import type { AgentMessage } from '../../protocol/control.js';
+import { type AgentMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { requireServerUrl } from '../cli/config.js';
 import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
@@ -222,8 +222,18 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     log: note,
     onPolicy: (next) => (policy = next),
     onAudit: (request) => audits.request(request),
-    onServerError: (code, message) =>
-      note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
+    onServerError: async (code, message, seq) => {
+      note('warn', 'server_error', `The server refused a message (${code}): ${message}`);
+      // A report refused for good would be refused again on every reconnect: drop it.
+      if (seq === undefined || !USAGE_FINAL_CODES.includes(code)) return;
+      await spool.ack(seq);
+      note(
+        'warn',
+        'usage_dropped',
+        `Usage report ${seq} was refused by the server and will not be sent again.`,
+      );
+      await refreshSpoolCount();
+    },
     shells: (send) =>
       new RemoteShells({
         enabled: d.remoteShell,

@@ -43,7 +43,8 @@ export interface SessionHooks {
   onCommand: (command: Extract<ServerMessage, { type: 'command' }>) => Promise<CommandOutcome>;
   /** After a command's answer was sent (restart-agent, reboot). */
   afterCommand: (then: NonNullable<CommandOutcome['then']>, session: ControlSession) => Promise<void>;
-  onServerError: (code: string, message: string) => void;
+  /** An `error` frame; `seq` names the usage report it refuses, when it is about one. */
+  onServerError: (code: string, message: string, seq: number | undefined) => Promise<void> | void;
   shells: (send: (message: AgentMessage) => void) => RemoteShells;
   log: (level: 'info' | 'warn' | 'error', event: string, message: string) => void;
   /** The policy in `welcome` (audit thresholds and bounds). */
@@ -232,7 +233,7 @@ export class ControlSession {
         return;
       }
       case 'error':
-        return hooks.onServerError(message.code, message.message);
+        return hooks.onServerError(message.code, message.message, message.seq);
       case 'shell-open':
         return this.shells.open(message.sessionId, message.cols, message.rows);
       case 'shell-data':

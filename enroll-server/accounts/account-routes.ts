@@ -15,6 +15,7 @@ import {
   CreateTokenBody,
   OwnerSchema,
   TokenSchema,
+  ownerName,
   ownerView,
   tokenView,
 } from './schemas.js';
@@ -36,6 +37,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/me',
     {
       schema: {
+        operationId: 'getMe',
         tags: ['accounts'],
         summary: 'The caller: role and owner',
         response: {
@@ -56,6 +58,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners',
     {
       schema: {
+        operationId: 'createOwner',
         tags: ['accounts'],
         summary: 'Create an owner',
         body: CreateOwnerBody,
@@ -66,7 +69,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     async (request, reply) => {
       const principal = principalOf(request);
       const email = request.body.email.trim().toLowerCase();
-      const owner = { id: newId('own'), email, name: request.body.name.trim(), createdAt: now() };
+      const owner = { id: newId('own'), email, name: ownerName(request.body.name), createdAt: now() };
       await repos.transaction(async (tx) => {
         if (await tx.owners.getByEmail(email))
           throw new ConflictError(`An owner with email ${email} already exists.`);
@@ -91,6 +94,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners',
     {
       schema: {
+        operationId: 'listOwners',
         tags: ['accounts'],
         summary: 'List owners',
         querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), ...Paging }),
@@ -109,6 +113,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/owners/:id',
     {
       schema: {
+        operationId: 'getOwner',
         tags: ['accounts'],
         summary: 'One owner',
         params: IdParams,
@@ -129,6 +134,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens',
     {
       schema: {
+        operationId: 'createToken',
         tags: ['accounts'],
         summary: 'Create an API token (shown once)',
         body: CreateTokenBody,
@@ -189,6 +195,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens',
     {
       schema: {
+        operationId: 'listTokens',
         tags: ['accounts'],
         summary: 'List API tokens (never the secrets)',
         response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errors(401, 403) },
@@ -202,6 +209,7 @@ export function accountRoutes(app: App, { repos, now }: AccountRouteDeps): void 
     '/v1/tokens/:id',
     {
       schema: {
+        operationId: 'revokeToken',
         tags: ['accounts'],
         summary: 'Revoke an API token',
         params: IdParams,

@@ -1,6 +1,7 @@
 /** Owner and API token schemas and views (the views keep token hashes out). */
 import { Type, type Static } from 'typebox';
 import { RoleSchema } from '../../protocol/api.js';
+import { ValidationError } from '../core/errors.js';
 import { IsoTime, NullableIsoTime, iso, isoOrNull } from '../core/schemas.js';
 import type { Owner } from './owner-repository.js';
 import type { ApiTokenRecord } from './token-repository.js';
@@ -12,10 +13,27 @@ export const OwnerSchema = Type.Object({
   createdAt: IsoTime,
 });
 
+/** An owner's name as sent: trimmed before it is stored, and never empty once trimmed. */
+export const OwnerNameSchema = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'Leading and trailing spaces are removed; a name that is only spaces is refused.',
+});
+
+/** The name to store: trimmed; a name of only spaces is refused with a 400 naming the field. */
+export function ownerName(raw: string): string {
+  const name = raw.trim();
+  if (name === '')
+    throw new ValidationError("The field 'name' is only spaces: give the owner's name.", {
+      details: [{ field: 'name', message: 'must not be empty or only spaces' }],
+    });
+  return name;
+}
+
 export const CreateOwnerBody = Type.Object(
   {
     email: Type.String({ format: 'email', maxLength: 254 }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: OwnerNameSchema,
   },
   { additionalProperties: false },
 );

@@ -28,4 +28,6 @@ export interface SessionRepository {
   purge(before: number): Promise<number>;
   setPassword(ownerId: string, passwordHash: string, tokenId: string, at: number): Promise<void>;
   passwordForEmail(email: string): Promise<OwnerPassword | undefined>;
+  /** Swap the stored hash for a new one of the same password (a rehash); false if it changed meanwhile. */
+  replacePasswordHash(ownerId: string, before: string, after: string, at: number): Promise<boolean>;
 }

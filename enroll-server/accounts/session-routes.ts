@@ -9,8 +9,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ActivityLog } from '../core/activity-log.js';
 import { SESSION_COOKIE, actorOf } from '../core/auth.js';
-import { ConflictError, RateLimitedError, UnauthenticatedError } from '../core/errors.js';
-import { FailureLimiter } from '../core/failure-limiter.js';
+import { ConflictError, RateLimitedError, ServerBusyError, UnauthenticatedError } from '../core/errors.js';
+import { FailureLimiter, type Reservation } from '../core/failure-limiter.js';
 import type { App } from '../core/http.js';
 import { newApiToken, newId, sha256Hex } from '../core/ids.js';
 import { IsoTime, errors, iso } from '../core/schemas.js';
@@ -20,14 +20,9 @@ import type { EmailLinkRepository } from './email-link-repository.js';
 import type { EmailLinkTokens } from './email-link-tokens.js';
 import { issueEmailLink } from './email-verification.js';
 import type { OwnerRepository } from './owner-repository.js';
-import {
-  DUMMY_PASSWORD_HASH,
-  PASSWORD_MAX_LENGTH,
-  PASSWORD_MIN_LENGTH,
-  hashPassword,
-  verifyPassword,
-} from './passwords.js';
-import type { SessionRecord, SessionRepository } from './session-repository.js';
+import { OwnerNameSchema, ownerName } from './schemas.js';
+import { DUMMY_PASSWORD_HASH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwords } from './passwords.js';
+import type { OwnerPassword, SessionRecord, SessionRepository } from './session-repository.js';
 import type { SessionService } from './session-service.js';
 import type { ApiTokenRecord, TokenRepository } from './token-repository.js';
 
@@ -71,7 +66,7 @@ const SignInBody = Type.Union([
 ]);
 
 const SignUpBody = Type.Object(
-  { email: Email, name: Type.String({ minLength: 1, maxLength: 200 }), password: Password },
+  { email: Email, name: OwnerNameSchema, password: Password },
   { additionalProperties: false },
 );
 
@@ -102,9 +97,14 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
   const signups = new FailureLimiter({ windowMs, limit: limit.signupsPerAddress, now });
   const secure = deps.publicUrl.startsWith('https:');
 
-  const guard = (limiter: FailureLimiter, key: string, what: string) => {
-    const wait = limiter.retryAfterSeconds(key);
-    if (wait > 0) throw new RateLimitedError(`Too many ${what}. Try again in ${wait} seconds.`, wait);
+  /** Count the attempt before it is checked (refunded when it succeeds): parallel guesses count too. */
+  const reserve = (limiter: FailureLimiter, key: string, what: string): Reservation => {
+    const reservation = limiter.reserve(key);
+    if ('retryAfterSeconds' in reservation) {
+      const wait = reservation.retryAfterSeconds;
+      throw new RateLimitedError(`Too many ${what}. Try again in ${wait} seconds.`, wait);
+    }
+    return reservation;
   };
 
   const describe = async (
@@ -145,39 +145,64 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
 
   const clientAddress = (request: FastifyRequest) => request.ip;
 
+  /** A hash made at a lower cost is replaced by one at today's cost, now that the password is known. */
+  const rehash = async (stored: OwnerPassword, password: string) => {
+    if (!passwords.needsRehash(stored.passwordHash)) return;
+    try {
+      const fresh = await passwords.hash(password);
+      await repos.sessions.replacePasswordHash(stored.ownerId, stored.passwordHash, fresh, now());
+    } catch (error) {
+      if (!(error instanceof ServerBusyError)) throw error;
+      // Busy: the next sign-in rehashes.
+    }
+  };
+
   app.post(
     '/v1/session',
     {
       schema: {
+        operationId: 'signIn',
         tags: ['session'],
         summary: 'Sign in to the dashboard with an API token, or an owner email and password',
         body: SignInBody,
-        response: { 200: SessionSchema, ...errors(400, 401, 429) },
+        response: { 200: SessionSchema, ...errors(400, 401, 429, 503) },
       },
       config: { auth: 'public' },
     },
     async (request, reply) => {
       const address = clientAddress(request);
-      guard(byAddress, address, 'failed sign-ins from this address');
+      const attempt = reserve(byAddress, address, 'failed sign-ins from this address');
       const body = request.body;
       if ('token' in body) {
         const token = await repos.tokens.findActiveByHash(sha256Hex(body.token.trim()));
-        if (!token) {
-          byAddress.recordFailure(address);
-          throw new UnauthenticatedError('That API token is unknown or has been revoked.');
-        }
+        if (!token) throw new UnauthenticatedError('That API token is unknown or has been revoked.');
+        attempt.refund();
         return openSession(reply, token, 'token');
       }
       const email = body.email.trim().toLowerCase();
-      guard(byEmail, email, 'failed sign-ins for this email');
-      const stored = await repos.sessions.passwordForEmail(email);
-      const ok = await verifyPassword(stored?.passwordHash ?? DUMMY_PASSWORD_HASH, body.password);
-      const token = ok && stored ? await repos.tokens.get(stored.tokenId) : undefined;
-      if (!token || token.revokedAt !== null) {
-        byAddress.recordFailure(address);
-        byEmail.recordFailure(email);
-        throw new UnauthenticatedError('The email or password is wrong.');
+      let forEmail: Reservation;
+      try {
+        forEmail = reserve(byEmail, email, 'failed sign-ins for this email');
+      } catch (error) {
+        attempt.refund();
+        throw error;
       }
+      const stored = await repos.sessions.passwordForEmail(email);
+      let ok: boolean;
+      try {
+        ok = await passwords.verify(stored?.passwordHash ?? DUMMY_PASSWORD_HASH, body.password);
+      } catch (error) {
+        // Busy (or broken): the password was not checked, so it was no guess.
+        attempt.refund();
+        forEmail.refund();
+        throw error;
+      }
+      const token = ok && stored ? await repos.tokens.get(stored.tokenId) : undefined;
+      if (!stored || !token || token.revokedAt !== null)
+        throw new UnauthenticatedError('The email or password is wrong.');
+      attempt.refund();
+      forEmail.refund();
+      await rehash(stored, body.password);
       return openSession(reply, token, 'password');
     },
   );
@@ -186,6 +211,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/session',
     {
       schema: {
+        operationId: 'getSession',
         tags: ['session'],
         summary:
           'Who is signed in (and the CSRF token for cookie sessions); `{ signedIn: false }` when nobody is',
@@ -204,6 +230,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/session',
     {
       schema: {
+        operationId: 'signOut',
         tags: ['session'],
         summary: 'Sign out (ends the cookie session)',
         response: { 204: Type.Null(), ...errors(401, 403) },
@@ -221,24 +248,26 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     '/v1/signup',
     {
       schema: {
+        operationId: 'signUp',
         tags: ['session'],
         summary:
           'Sign up as an owner with email and password (signs in at once; mails the confirmation link)',
         body: SignUpBody,
-        response: { 201: SessionSchema, ...errors(400, 409, 429) },
+        response: { 201: SessionSchema, ...errors(400, 409, 429, 503) },
       },
       config: { auth: 'public' },
     },
     async (request, reply) => {
       const address = clientAddress(request);
-      guard(signups, address, 'sign-ups from this address');
-      signups.recordFailure(address);
+      // Every sign-up counts, successful or not.
+      reserve(signups, address, 'sign-ups from this address');
       const email = request.body.email.trim().toLowerCase();
+      const name = ownerName(request.body.name);
       if (await repos.owners.getByEmail(email))
         throw new ConflictError(`An account for ${email} already exists. Sign in instead.`);
-      const passwordHash = await hashPassword(request.body.password);
+      const passwordHash = await passwords.hash(request.body.password);
       const at = now();
-      const owner = { id: newId('own'), email, name: request.body.name.trim(), createdAt: at };
+      const owner = { id: newId('own'), email, name, createdAt: at };
       const token: ApiTokenRecord = {
         id: newId('tok'),
         role: 'owner',

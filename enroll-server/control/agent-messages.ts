@@ -31,7 +31,7 @@ export interface MessageHub {
   readonly reports: SignedReports;
   readonly commands: PendingCommands;
   readonly shells: NodeShells;
-  refuse(session: ControlSession, code: string, message: string): void;
+  refuse(session: ControlSession, code: string, message: string, seq?: number): void;
   end(session: ControlSession, reason: string, clean: boolean, code?: number, closeReason?: string): void;
 }
 
@@ -45,6 +45,7 @@ export async function handleAgentMessage(
   switch (message.type) {
     case 'hello':
       session.shellEnabled = message.shellEnabled !== false;
+      deps.presence.setShellEnabled(nodeId, session.shellEnabled);
       return;
     case 'heartbeat':
       deps.presence.heartbeat(nodeId, message.metrics);
@@ -105,9 +106,11 @@ async function onUsage(
       type: 'error',
       code: 'STORAGE_FULL',
       message: `Usage report ${message.seq} could not be stored (server storage full); send it again later.`,
+      seq: message.seq,
     });
     return;
   }
+  // A refusal names the seq, so the agent drops that report instead of sending it again.
   if (result.ok) session.send({ type: 'ack', seq: message.seq });
-  else hub.refuse(session, 'USAGE_REFUSED', result.error);
+  else hub.refuse(session, result.code, result.error, message.seq);
 }

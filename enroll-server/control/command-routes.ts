@@ -6,7 +6,7 @@ import { actorOf, principalOf } from '../core/auth.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/http.js';
 import { newId } from '../core/ids.js';
-import { IdParams, IsoTime, NullableIsoTime, errors, iso, isoOrNull } from '../core/schemas.js';
+import { IdParams, IsoTime, NullableIsoTime, errors, fileAnswer, iso, isoOrNull } from '../core/schemas.js';
 import type { Transactional } from '../core/transactions.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
 import type { CommandRepository } from './command-repository.js';
@@ -46,6 +46,7 @@ export function commandRoutes(app: App, ctx: CommandRouteDeps): void {
     '/v1/nodes/:id/commands',
     {
       schema: {
+        operationId: 'runCommand',
         tags: ['nodes'],
         summary: 'Send a command to a node over its control channel and return its result',
         params: IdParams,
@@ -104,6 +105,7 @@ export function commandRoutes(app: App, ctx: CommandRouteDeps): void {
     '/v1/nodes/:id/commands',
     {
       schema: {
+        operationId: 'listCommands',
         tags: ['nodes'],
         summary: "A node's recent commands and results",
         params: IdParams,
@@ -136,9 +138,14 @@ export function commandRoutes(app: App, ctx: CommandRouteDeps): void {
     '/v1/nodes/:id/commands/:commandId/output',
     {
       schema: {
+        operationId: 'getCommandOutput',
         tags: ['nodes'],
         summary: "Download a command's output (e.g. a diagnostics bundle) as text",
         params: Type.Object({ id: Type.String(), commandId: Type.String() }),
+        response: {
+          200: fileAnswer('text/plain', "The command's output (or its error), as the node sent it"),
+          ...errors(404),
+        },
       },
       config: { auth: ['admin', 'ops'] },
     },

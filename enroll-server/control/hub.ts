@@ -70,6 +70,7 @@ export class ControlHub {
     this.reports = createSignedReports({
       repos: deps.repos,
       now: deps.now,
+      maxClockSkewMs: deps.policy.maxClockSkewSeconds * 1000,
       events: deps.events,
       onStored: () => deps.metrics.usageReports.inc(),
     });
@@ -231,10 +232,10 @@ export class ControlHub {
   }
 
   /** Answer a frame the server will not take; repeated, it ends the session. */
-  refuse(session: ControlSession, code: string, message: string): void {
+  refuse(session: ControlSession, code: string, message: string, seq?: number): void {
     session.badFrames += 1;
     this.deps.metrics.controlMessages.inc({ type: code === 'RATE_LIMITED' ? 'over-budget' : 'invalid' });
-    session.send({ type: 'error', code, message });
+    session.send({ type: 'error', code, message, ...(seq === undefined ? {} : { seq }) });
     if (session.badFrames >= ABUSE_LIMIT)
       this.end(session, 'abuse', false, CLOSE_CODES.ABUSE, 'too many refused frames');
   }

@@ -13,6 +13,7 @@ export function networkRoutes(
     '/v1/wireguard/peers',
     {
       schema: {
+        operationId: 'listWireguardPeers',
         tags: ['network'],
         summary: "The overlay hub's WireGuard peers (nodes that joined)",
         response: {

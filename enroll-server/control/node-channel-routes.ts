@@ -9,6 +9,7 @@ import { CLOSE_CODES } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import { AppError, NodeRevokedError, UnauthenticatedError } from '../core/errors.js';
 import type { App } from '../core/http.js';
+import { errors, switchingProtocols } from '../core/schemas.js';
 import type { Metrics } from '../core/metrics.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import type { ConnectionGate, ConnectionTicket } from './connection-gate.js';
@@ -40,7 +41,18 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
     '/v1/control',
     {
       websocket: true,
-      schema: { hide: true },
+      schema: {
+        operationId: 'openControlChannel',
+        tags: ['control'],
+        summary: "A node's control channel (WebSocket)",
+        description:
+          "Upgrade to a WebSocket with `Authorization: Bearer <node JWT>` (EdDSA, signed with the node's own key, `aud` `homenode-control`, `exp` ≤ 5 minutes, unique `jti`). Frames are JSON text, one message each, at most 64 KiB: the agent sends `hello`, `heartbeat`, `hardware`, `usage`, `result`, `join-result`, shell frames and `bye`; the server sends `welcome`, `status`, `join`, `ack`, `command`, `error` and shell frames (protocol/control.ts; docs/control-channel.md).",
+        security: [{ bearer: [] }],
+        response: {
+          101: switchingProtocols('Switching Protocols: the control channel is open'),
+          ...errors(401, 403),
+        },
+      },
       config: { auth: 'public' },
       preValidation: async (request) => {
         let ticket: ConnectionTicket;

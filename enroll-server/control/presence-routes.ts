@@ -21,6 +21,7 @@ export function presenceRoutes(app: App, ctx: PresenceRouteDeps): void {
     '/v1/nodes/:id/presence',
     {
       schema: {
+        operationId: 'getNodePresence',
         tags: ['nodes'],
         summary: "A node's online intervals over the last days (owners see their own)",
         params: IdParams,

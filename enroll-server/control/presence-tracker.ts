@@ -18,6 +18,7 @@ interface LiveSession {
   interval: { id: string; startedAt: number } | null;
   metrics: NodeMetrics | null;
   metricsAt: number | null;
+  shellEnabled: boolean;
 }
 
 export interface PresenceTrackerOptions {
@@ -39,7 +40,8 @@ export class PresenceTracker implements PresenceSource {
   /** Batches being written right now: still part of what `spans` knows until they are stored. */
   private readonly writing = new Set<Map<string, Map<string, PresenceWrite>>>();
   private readonly lastMetrics = new Map<string, NodeMetrics>();
-  private readonly uptimeCache = new Map<string, { at: number; view: PresenceView['uptime'] }>();
+  /** The node's spans other than its live interval, by interval id, as read at `at`. */
+  private readonly spanCache = new Map<string, { at: number; from: number; spans: Map<string, Span> }>();
 
   constructor(private readonly options: PresenceTrackerOptions) {}
 
@@ -57,6 +59,7 @@ export class PresenceTracker implements PresenceSource {
       interval: null,
       metrics: null,
       metricsAt: null,
+      shellEnabled: false,
     };
     this.live.set(nodeId, session);
     if (countable) this.openInterval(session, now);
@@ -79,6 +82,12 @@ export class PresenceTracker implements PresenceSource {
     this.seen(nodeId);
   }
 
+  /** The agent said in `hello` whether it serves remote shells. */
+  setShellEnabled(nodeId: string, enabled: boolean): void {
+    const session = this.live.get(nodeId);
+    if (session) session.shellEnabled = enabled;
+  }
+
   /** The node's status changed: start or stop counting its live session. */
   setCountable(nodeId: string, countable: boolean): void {
     const session = this.live.get(nodeId);
@@ -88,6 +97,7 @@ export class PresenceTracker implements PresenceSource {
     if (!countable && session.interval) {
       this.markDirty(session, now, 'not-approved');
       session.interval = null;
+      this.spanCache.delete(nodeId);
     }
   }
 
@@ -100,7 +110,7 @@ export class PresenceTracker implements PresenceSource {
       const end = clean ? Math.max(this.options.now(), session.lastSeenAt) : session.lastSeenAt;
       this.markDirty(session, end, reason);
     }
-    this.uptimeCache.delete(nodeId);
+    this.spanCache.delete(nodeId);
   }
 
   isOnline(nodeId: string): boolean {
@@ -153,35 +163,50 @@ export class PresenceTracker implements PresenceSource {
       lastSeenAt: session?.lastSeenAt ?? (await this.options.repo.lastSeenAt(nodeId)),
       uptime: await this.uptime(nodeId, now),
       metrics,
+      shellEnabled: session?.shellEnabled ?? false,
     };
   }
 
   /** The node's countable spans since `from`: stored, being written, not yet written, and live. */
   async spans(nodeId: string, from: number, now: number): Promise<Span[]> {
+    return this.withLive(nodeId, await this.pastSpans(nodeId, from), now);
+  }
+
+  /** Stored, being written and not yet written spans, by interval id (the database read). */
+  private async pastSpans(nodeId: string, from: number): Promise<Map<string, Span>> {
     const byId = new Map<string, Span>();
     for (const i of await this.options.repo.forNode(nodeId, from))
       byId.set(i.id, { start: i.startedAt, end: i.endedAt ?? i.lastSeenAt });
     const unwritten = [...this.writing].map((batch) => batch.get(nodeId));
     for (const w of [...unwritten, this.dirty.get(nodeId)].flatMap((m) => [...(m?.values() ?? [])]))
       byId.set(w.id, { start: w.startedAt, end: w.endedAt ?? w.lastSeenAt });
+    return byId;
+  }
+
+  /** The past spans with the live interval, if any, running until `now`. */
+  private withLive(nodeId: string, past: ReadonlyMap<string, Span>, now: number): Span[] {
+    const byId = new Map(past);
     const session = this.live.get(nodeId);
     if (session?.interval) byId.set(session.interval.id, { start: session.interval.startedAt, end: now });
     return [...byId.values()];
   }
 
   private async uptime(nodeId: string, now: number): Promise<PresenceView['uptime']> {
-    const cached = this.uptimeCache.get(nodeId);
-    // Fractions of a day and a week move slowly: a minute-old figure is good enough for lists.
-    if (cached && now - cached.at < (this.options.cacheMs ?? MINUTE_MS)) return cached.view;
     const enrolledAt = (await this.options.enrolledAt(nodeId)) ?? now - 7 * DAY;
-    const spans = await this.spans(nodeId, Math.min(now - 7 * DAY, enrolledAt), now);
-    const view = {
+    const from = Math.min(now - 7 * DAY, enrolledAt);
+    // The past (a database read) may be a minute old, which lists of many nodes need; the live
+    // interval is added now, so a node online for 50 s shows 50 s, not what it had a minute ago.
+    let cached = this.spanCache.get(nodeId);
+    if (!cached || now - cached.at >= (this.options.cacheMs ?? MINUTE_MS) || cached.from > from) {
+      cached = { at: now, from, spans: await this.pastSpans(nodeId, from) };
+      this.spanCache.set(nodeId, cached);
+    }
+    const spans = this.withLive(nodeId, cached.spans, now);
+    return {
       last24h: round(uptimeFraction(spans, now - DAY, now)),
       last7d: round(uptimeFraction(spans, now - 7 * DAY, now)),
       upSeconds: upSeconds(spans, enrolledAt, now),
     };
-    this.uptimeCache.set(nodeId, { at: now, view });
-    return view;
   }
 
   private openInterval(session: LiveSession, now: number): void {

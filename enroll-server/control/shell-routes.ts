@@ -11,7 +11,16 @@ import type { ActivityLog } from '../core/activity-log.js';
 import { actorOf, principalOf } from '../core/auth.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/http.js';
-import { IdParams, IsoTime, NullableIsoTime, Paging, errors, iso, isoOrNull } from '../core/schemas.js';
+import {
+  IdParams,
+  IsoTime,
+  NullableIsoTime,
+  Paging,
+  errors,
+  iso,
+  isoOrNull,
+  switchingProtocols,
+} from '../core/schemas.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
 import type { ShellSessionRecord, ShellSessionRepository } from './command-repository.js';
 import { type ShellRelayDeps, openShellSession } from './shell-relay.js';
@@ -60,12 +69,20 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
     {
       websocket: true,
       schema: {
-        hide: true,
+        operationId: 'openShell',
+        tags: ['nodes'],
+        summary: 'An interactive remote shell on a node (WebSocket)',
+        description:
+          'Upgrade to a WebSocket (ops and admins; a dashboard session cookie only from our own origin). Binary or text frames from the browser are keystrokes; text frames `{ "type": "resize", "cols", "rows" }` resize the terminal; the server sends the terminal\'s output. The node must be online with remote shells on (409 `NODE_OFFLINE`, 403 `SHELL_DISABLED`). Every session is recorded (asciicast v2).',
         params: IdParams,
         querystring: Type.Object({
           cols: Type.Optional(Type.Integer({ minimum: 10, maximum: 500 })),
           rows: Type.Optional(Type.Integer({ minimum: 5, maximum: 200 })),
         }),
+        response: {
+          101: switchingProtocols('Switching Protocols: the shell is open'),
+          ...errors(404, 409),
+        },
       },
       config: { auth: ['admin', 'ops'] },
       preValidation: async (request) => {
@@ -96,6 +113,7 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
     '/v1/nodes/:id/shell-sessions',
     {
       schema: {
+        operationId: 'listShellSessions',
         tags: ['nodes'],
         summary: "A node's remote shell sessions, newest first, with their recordings",
         params: IdParams,

@@ -1,5 +1,6 @@
 /**
- * Signed reports from nodes: usage (stored once per node and seq) and hardware snapshots (a change
+ * Signed reports from nodes: usage (stored once per node and seq, never overlapping another stored
+ * window of the node's, never ending in the future) and hardware snapshots (a change
  * of GPU model or count sends an approved node back to pending). Each is a compact JWS (EdDSA)
  * verified against the node's own public key.
  */
@@ -9,6 +10,7 @@ import { deriveProviderProfile } from '../../protocol/attributes.js';
 import {
   HardwareSnapshotPayloadSchema,
   MAX_USAGE_WINDOW_MS,
+  USAGE_REFUSAL_CODES,
   UsageReportPayloadSchema,
 } from '../../protocol/control.js';
 import type { ActivityLog } from '../core/activity-log.js';
@@ -23,11 +25,18 @@ import type { UsageRepository } from './usage-repository.js';
 const checkUsage = Compile(UsageReportPayloadSchema);
 const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
 
-export type ReportResult = { ok: true; stored?: boolean; changed?: boolean } | { ok: false; error: string };
+export type ReportResult = { ok: true; changed?: boolean } | { ok: false; error: string };
+
+type UsageRefusalCode = (typeof USAGE_REFUSAL_CODES)[keyof typeof USAGE_REFUSAL_CODES];
+export type UsageResult =
+  { ok: true; stored: boolean } | { ok: false; code: UsageRefusalCode; error: string };
+const { INVALID, OVERLAP, FUTURE } = USAGE_REFUSAL_CODES;
 
 export interface SignedReportDeps {
   repos: Transactional<{ nodes: NodeRepository; usage: UsageRepository; activity: ActivityLog }>;
   now: () => number;
+  /** How far a report's end may lie past the server's clock (the policy's allowed clock skew). */
+  maxClockSkewMs: number;
   events: NodeEvents;
   /** A report was stored for the first time (metrics). */
   onStored: () => void;
@@ -47,33 +56,47 @@ export function createSignedReports(deps: SignedReportDeps) {
   }
 
   return {
-    async usage(nodeId: string, seq: number, jws: string): Promise<ReportResult> {
+    async usage(nodeId: string, seq: number, jws: string): Promise<UsageResult> {
+      const refuse = (code: UsageRefusalCode, error: string): UsageResult => ({ ok: false, code, error });
       let payload: unknown;
       try {
         payload = await verified(nodeId, jws);
       } catch {
-        return { ok: false, error: 'The usage report signature does not verify with this node key.' };
+        return refuse(INVALID, 'The usage report signature does not verify with this node key.');
       }
-      if (!checkUsage.Check(payload)) return { ok: false, error: 'The usage report payload is not valid.' };
+      if (!checkUsage.Check(payload)) return refuse(INVALID, 'The usage report payload is not valid.');
       if (payload.nodeId !== nodeId || payload.seq !== seq)
-        return { ok: false, error: 'The usage report is for another node or sequence number.' };
+        return refuse(INVALID, 'The usage report is for another node or sequence number.');
       const fromAt = Date.parse(payload.from);
       const toAt = Date.parse(payload.to);
       if (!(fromAt < toAt) || toAt - fromAt > MAX_USAGE_WINDOW_MS)
-        return { ok: false, error: 'The usage report interval is not valid.' };
+        return refuse(INVALID, 'The usage report interval is not valid.');
       const windowSeconds = Math.floor((toAt - fromAt) / 1000);
       if (payload.workloads.some((w) => w.seconds > windowSeconds)) {
-        return {
-          ok: false,
-          error: `A workload in usage report ${seq} claims more seconds than its ${windowSeconds} s window.`,
-        };
+        return refuse(
+          INVALID,
+          `A workload in usage report ${seq} claims more seconds than its ${windowSeconds} s window.`,
+        );
       }
-      const stored = await repos.usage.store(
-        { nodeId, seq, fromAt, toAt, workloads: payload.workloads, receivedAt: now() },
+      const receivedAt = now();
+      if (toAt > receivedAt + deps.maxClockSkewMs) {
+        return refuse(
+          FUTURE,
+          `Usage report ${seq} ends at ${payload.to}, after the server's time ${new Date(receivedAt).toISOString()} plus the allowed clock skew of ${deps.maxClockSkewMs / 1000} s. Check this machine's clock (timedatectl); the report is not stored.`,
+        );
+      }
+      const result = await repos.usage.store(
+        { nodeId, seq, fromAt, toAt, workloads: payload.workloads, receivedAt },
         jws,
       );
-      if (stored) deps.onStored();
-      return { ok: true, stored };
+      if (result.outcome === 'overlap') {
+        return refuse(
+          OVERLAP,
+          `Usage report ${seq} (${payload.from} – ${payload.to}) overlaps report ${result.seq} (${new Date(result.fromAt).toISOString()} – ${new Date(result.toAt).toISOString()}), already stored for this node; a window is never paid twice, so it is not stored.`,
+        );
+      }
+      if (result.outcome === 'stored') deps.onStored();
+      return { ok: true, stored: result.outcome === 'stored' };
     },
 
     async hardware(nodeId: string, jws: string): Promise<ReportResult> {

@@ -25,6 +25,7 @@ export function activityRoutes(app: App, deps: { activity: ActivityLog }): void 
     '/v1/audit',
     {
       schema: {
+        operationId: 'listActivity',
         tags: ['audit'],
         summary: 'Who did what, newest first',
         querystring: Type.Object({

@@ -1,11 +1,12 @@
 /** `GET /v1/admin/backup`: a consistent snapshot of the live database (SQLite online backup), streamed. */
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ActivityLog } from './activity-log.js';
 import { actorOf, principalOf } from './auth.js';
 import type { App } from './http.js';
 import { newId } from './ids.js';
+import { fileAnswer } from './schemas.js';
 
 export interface BackupRouteDeps {
   /** Where backups are written before they are streamed (then removed). */
@@ -22,8 +23,19 @@ export function backupRoutes(app: App, ctx: BackupRouteDeps): void {
   app.get(
     '/v1/admin/backup',
     {
-      // The answer is the SQLite file itself (a stream), so it has no JSON response schema.
-      schema: { tags: ['admin'], summary: 'Download a consistent backup of the database (SQLite file)' },
+      // The answer is the SQLite file itself (a stream).
+      schema: {
+        operationId: 'downloadBackup',
+        tags: ['admin'],
+        summary: 'Download a consistent backup of the database (SQLite file)',
+        response: {
+          200: fileAnswer(
+            'application/vnd.sqlite3',
+            'The database file; restore it with `npm run admin -- restore FILE --db PATH`',
+            'binary',
+          ),
+        },
+      },
       config: { auth: ['admin'] },
     },
     async (request, reply) => {
@@ -31,6 +43,8 @@ export function backupRoutes(app: App, ctx: BackupRouteDeps): void {
       const dir = join(ctx.dataDir, 'backups');
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const file = join(dir, `${newId('bak')}.db`);
+      // Created 0600 before SQLite writes the copy into it (it keeps the mode).
+      await writeFile(file, '', { mode: 0o600 });
       // Flush buffered presence first so that the copy holds everything acknowledged so far.
       await ctx.flush();
       await ctx.backup(file);

@@ -1,7 +1,7 @@
 /** The one error handler: named errors and framework errors become `{ error: { code, message, details } }`. */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { ErrorBody } from '../../protocol/api.js';
-import { AppError } from './errors.js';
+import { AppError, ServerBusyError } from './errors.js';
 
 interface FieldProblem {
   field: string;
@@ -49,7 +49,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       if (error.headers) void reply.headers(error.headers);
-      if (error.status >= 500) request.log.error({ err: error }, error.message);
+      // A busy refusal is expected under load: one error log per refused request would flood the log.
+      if (error.status >= 500 && !(error instanceof ServerBusyError))
+        request.log.error({ err: error }, error.message);
       return reply.code(error.status).send(send(error.code, error.message, error.details));
     }
     if ('validation' in error && error.validation) {

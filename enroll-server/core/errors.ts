@@ -118,3 +118,5 @@ export class UnavailableError extends AppError {
     super(message, { headers: { 'retry-after': String(retryAfterSeconds) }, details: { retryAfterSeconds } });
   }
 }
+/** Too many requests of one costly kind are waiting (e.g. password checks); try again later. */
+export class ServerBusyError extends UnavailableError {}

@@ -2,7 +2,16 @@
  * Counts failed attempts per key (a key id, a client address) in fixed windows and says how long a
  * caller must wait once a key has used up its allowance. Memory is bounded: expired entries are
  * swept as the map grows, and past `maxEntries` the oldest are dropped.
+ *
+ * An attempt whose check is asynchronous (a password hash, a database read) is *reserved* before
+ * the check starts and refunded when it turns out not to be a failure: otherwise any number of
+ * parallel attempts would all pass the limit before the first one was counted.
  */
+
+/** An attempt counted in advance; `refund` gives it back (once) when it was no failure. */
+export interface Reservation {
+  refund(): void;
+}
 export interface FailureLimiterOptions {
   windowMs: number;
   limit: number;
@@ -28,6 +37,26 @@ export class FailureLimiter {
     const entry = this.live(key);
     if (!entry || entry.count < this.options.limit) return 0;
     return Math.max(1, Math.ceil((entry.resetAt - this.options.now()) / 1000));
+  }
+
+  /**
+   * Count an attempt now, before it is checked: `{ retryAfterSeconds }` when the key has no
+   * allowance left (nothing is counted), else a reservation to refund if the attempt succeeds.
+   */
+  reserve(key: string): Reservation | { retryAfterSeconds: number } {
+    const wait = this.retryAfterSeconds(key);
+    if (wait > 0) return { retryAfterSeconds: wait };
+    this.recordFailure(key);
+    const counted = this.entries.get(key);
+    let refunded = false;
+    return {
+      refund: () => {
+        if (refunded) return;
+        refunded = true;
+        // Only the window it was counted in: a new window starts from nothing anyway.
+        if (counted && this.entries.get(key) === counted && counted.count > 0) counted.count -= 1;
+      },
+    };
   }
 
   recordFailure(key: string): void {

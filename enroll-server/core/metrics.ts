@@ -1,10 +1,30 @@
-/** Prometheus metrics (`GET /metrics`): a registry per app, request counters and domain counters. */
+/**
+ * Prometheus metrics (`GET /metrics`): a registry per app, request counters and domain counters,
+ * and prom-client's process metrics. The output must pass `promtool check metrics`
+ * (test/integration/metrics-promtool.test.ts).
+ */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * prom-client's default process metrics that break the naming rules: gauges named `*_total`
+ * (a suffix reserved for counters). `homenode_nodejs_active_resources{type}` stays and covers
+ * handles and requests alike (Node's public `getActiveResourcesInfo()`); its sum is the total.
+ * The per-type handle and request gauges go too: they read Node's private `_getActiveHandles()`
+ * and often have no samples at all.
+ */
+const DROPPED_DEFAULT_METRICS = [
+  'homenode_nodejs_active_handles_total',
+  'homenode_nodejs_active_requests_total',
+  'homenode_nodejs_active_resources_total',
+  'homenode_nodejs_active_handles',
+  'homenode_nodejs_active_requests',
+];
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'homenode_' });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   return {
     registry,
     httpRequests: new Counter({

@@ -19,6 +19,7 @@ export function enrollmentRoutes(app: App, ctx: EnrollmentRouteDeps): void {
     {
       bodyLimit: ENROLL_BODY_LIMIT_BYTES,
       schema: {
+        operationId: 'enroll',
         tags: ['enrollment'],
         summary: 'Enroll a machine with an installation key',
         body: EnrollRequestSchema,
@@ -40,6 +41,7 @@ export function enrollmentRoutes(app: App, ctx: EnrollmentRouteDeps): void {
     '/v1/policy',
     {
       schema: {
+        operationId: 'getPolicy',
         tags: ['enrollment'],
         summary: 'The hardware policy the server enforces, and its clock',
         response: { 200: Type.Object({ policy: PolicySchema, serverTime: IsoTime }) },

@@ -20,7 +20,7 @@ import {
   PrivateKeySentError,
   RateLimitedError,
 } from '../core/errors.js';
-import type { FailureLimiter } from '../core/failure-limiter.js';
+import type { FailureLimiter, Reservation } from '../core/failure-limiter.js';
 import { newId, verifyKeySecret } from '../core/ids.js';
 import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
@@ -59,14 +59,20 @@ const LIVE = (n: NodeRecord) => n.status !== 'rejected' && n.status !== 'revoked
 export function createEnrollmentService(deps: EnrollmentDeps) {
   const { repos, policy, now } = deps;
 
-  function limit(limiter: FailureLimiter, key: string, what: string): void {
-    const wait = limiter.retryAfterSeconds(key);
-    if (wait > 0) {
+  /**
+   * Count the attempt before its key is checked (the check awaits the database): parallel guesses
+   * are counted as they arrive, not after they have all been checked. Refunded when it was no guess.
+   */
+  function reserve(limiter: FailureLimiter, key: string, what: string): Reservation {
+    const reservation = limiter.reserve(key);
+    if ('retryAfterSeconds' in reservation) {
+      const wait = reservation.retryAfterSeconds;
       throw new RateLimitedError(
         `Too many failed attempts ${what}. Wait ${wait} seconds, then try again.`,
         wait,
       );
     }
+    return reservation;
   }
 
   /** Only the fields the schema knows are kept (unknown ones are dropped), within the size bound. */
@@ -104,29 +110,42 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         "publicKey contains the private key ('d'). Send only the public JWK; the private key must never leave the machine.",
       );
     }
-    limit(deps.addressLimiter, clientAddress, 'from this network address');
+    const fromAddress = reserve(deps.addressLimiter, clientAddress, 'from this network address');
     const body = storedBody(request);
     const parsed = parseInstallationKey(body.installationKey);
-    if (!parsed.ok) {
-      deps.addressLimiter.recordFailure(clientAddress);
-      throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
+    // A key that fails its own check symbol is a failed attempt from this address (it stays counted).
+    if (!parsed.ok) throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
+    let withKey: Reservation;
+    try {
+      withKey = reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
+    } catch (error) {
+      fromAddress.refund();
+      throw error;
     }
-    limit(deps.keyLimiter, parsed.keyId, 'with this installation key');
-    const thumbprint = await calculateJwkThumbprint(body.publicKey, 'sha256');
-    const at = now();
-    // Every check and the write in one transaction: two machines (or two retries of one) racing
-    // cannot both pass a check that only one of them may pass.
-    const result = await repos.transaction(async (tx) => {
-      const key = await matchKey(tx.keys, parsed.keyId, parsed.secret);
-      if (!key) {
-        deps.keyLimiter.recordFailure(parsed.keyId);
-        deps.addressLimiter.recordFailure(clientAddress);
-        throw new KeyInvalidError(
-          'This installation key is not known. Check it against the website, or create a new one.',
-        );
+    /** Only a secret that matched no key is a guess; anything else gives both attempts back. */
+    let guessed = false;
+    let result: Result;
+    try {
+      const thumbprint = await calculateJwkThumbprint(body.publicKey, 'sha256');
+      const at = now();
+      // Every check and the write in one transaction: two machines (or two retries of one) racing
+      // cannot both pass a check that only one of them may pass.
+      result = await repos.transaction(async (tx) => {
+        const key = await matchKey(tx.keys, parsed.keyId, parsed.secret);
+        if (!key) {
+          guessed = true;
+          throw new KeyInvalidError(
+            'This installation key is not known. Check it against the website, or create a new one.',
+          );
+        }
+        return enrollWithKey(tx, body, key, thumbprint, at);
+      });
+    } finally {
+      if (!guessed) {
+        fromAddress.refund();
+        withKey.refund();
       }
-      return enrollWithKey(tx, body, key, thumbprint, at);
-    });
+    }
     if (result.kind === 'conflict') {
       throw new FingerprintConflictError(
         'This machine is already enrolled under another account. If you bought it second-hand, ask the previous owner to remove it, or contact support.',
@@ -164,7 +183,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     }
 
     const problem = keyProblem(key, at);
-    // The secret was right, so this is no guess: it does not count towards the rate limits.
+    // The secret was right, so this is no guess: its attempt is given back to the rate limits.
     if (problem) throw problem;
 
     const failed = assessHardware(body.hardware, policy).filter((c) => c.status === 'fail');

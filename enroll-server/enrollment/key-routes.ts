@@ -13,6 +13,7 @@ export function keyRoutes(app: App, ctx: { keys: KeyService; now: () => number }
     '/v1/keys',
     {
       schema: {
+        operationId: 'createKey',
         tags: ['keys'],
         summary: 'Create an installation key (the key is shown only in this answer)',
         body: CreateKeyBody,
@@ -30,6 +31,7 @@ export function keyRoutes(app: App, ctx: { keys: KeyService; now: () => number }
     '/v1/keys',
     {
       schema: {
+        operationId: 'listKeys',
         tags: ['keys'],
         summary: 'List installation keys (never the secret)',
         querystring: Type.Object({ ownerId: Type.Optional(Type.String({ maxLength: 64 })), ...Paging }),
@@ -49,6 +51,7 @@ export function keyRoutes(app: App, ctx: { keys: KeyService; now: () => number }
     '/v1/keys/:id',
     {
       schema: {
+        operationId: 'revokeKey',
         tags: ['keys'],
         summary: 'Revoke an installation key',
         params: IdParams,

@@ -51,6 +51,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes',
     {
       schema: {
+        operationId: 'listNodes',
         tags: ['nodes'],
         summary: 'List nodes (owners see their own)',
         querystring: NodeListQuery,
@@ -73,6 +74,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id',
     {
       schema: {
+        operationId: 'getNode',
         tags: ['nodes'],
         summary: 'Node detail',
         params: IdParams,
@@ -110,6 +112,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/approve',
     {
       schema: {
+        operationId: 'approveNode',
         tags: ['nodes'],
         summary: 'Approve a pending node',
         params: IdParams,
@@ -135,6 +138,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/reject',
     {
       schema: {
+        operationId: 'rejectNode',
         tags: ['nodes'],
         summary: 'Reject a pending node, with the reason shown on its screen',
         params: IdParams,
@@ -154,6 +158,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     '/v1/nodes/:id/revoke',
     {
       schema: {
+        operationId: 'revokeNode',
         tags: ['nodes'],
         summary: 'Revoke a node: its channel is closed and it may not connect again',
         params: IdParams,

@@ -18,6 +18,8 @@ export interface PresenceView {
   uptime: UptimeView;
   /** The latest heartbeat's metrics, or null when none arrived yet. */
   metrics: Record<string, unknown> | null;
+  /** The live session's agent serves remote shells (it said so in `hello`); false when offline. */
+  shellEnabled: boolean;
 }
 
 export interface PresenceSource {
@@ -33,6 +35,7 @@ export function createNoPresence(): PresenceSource {
       lastSeenAt: null,
       uptime: { last24h: 0, last7d: 0, upSeconds: 0 },
       metrics: null,
+      shellEnabled: false,
     }),
     onlineNodeIds: () => [],
     isOnline: () => false,

@@ -50,6 +50,8 @@ export const NodeDetailSchema = Type.Intersect([
     /** How many flags the node has in all (open and resolved). */
     flagsTotal: Type.Integer(),
     createdAt: IsoTime,
+    /** The node is online and its agent serves remote shells. */
+    shellEnabled: Type.Boolean(),
   }),
 ]);
 
@@ -105,5 +107,6 @@ export function nodeDetailView(
     flags: flags.flags.map(flagView),
     flagsTotal: flags.total,
     createdAt: iso(n.createdAt),
+    shellEnabled: presence.shellEnabled,
   };
 }

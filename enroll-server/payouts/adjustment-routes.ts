@@ -25,6 +25,7 @@ export function adjustmentRoutes(app: App, ctx: AdjustmentRouteDeps): void {
     '/v1/adjustments',
     {
       schema: {
+        operationId: 'addAdjustment',
         tags: ['payouts'],
         summary: 'A correction for a node; it lands in the next period that is not locked',
         body: Type.Object(

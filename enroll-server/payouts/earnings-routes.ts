@@ -12,6 +12,7 @@ export function earningsRoutes(app: App, ctx: { payouts: PayoutService }): void 
     '/v1/earnings',
     {
       schema: {
+        operationId: 'getEarnings',
         tags: ['payouts'],
         summary: "An owner's earnings per period (the open period as an estimate)",
         querystring: Type.Object({

@@ -22,6 +22,7 @@ export function outageRoutes(app: App, ctx: OutageRouteDeps): void {
     '/v1/outages',
     {
       schema: {
+        operationId: 'declareOutage',
         tags: ['payouts'],
         summary: 'Declare a platform outage (credited to nodes up right before it)',
         body: Type.Object(
@@ -69,6 +70,7 @@ export function outageRoutes(app: App, ctx: OutageRouteDeps): void {
     '/v1/outages',
     {
       schema: {
+        operationId: 'listOutages',
         tags: ['payouts'],
         summary: 'Declared outages (newest first)',
         response: { 200: Type.Object({ outages: Type.Array(OutageSchema) }), ...errors(401, 403) },

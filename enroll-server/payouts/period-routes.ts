@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { OwnerRepository } from '../accounts/owner-repository.js';
 import { principalOf } from '../core/auth.js';
 import type { App } from '../core/http.js';
-import { IdParams, IsoTime, errors } from '../core/schemas.js';
+import { IdParams, IsoTime, errors, fileAnswer } from '../core/schemas.js';
 import { statementCsv } from './csv.js';
 import type { PayoutRepository } from './payout-repository.js';
 import type { PayoutService } from './payout-service.js';
@@ -23,6 +23,7 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods',
     {
       schema: {
+        operationId: 'listPayoutPeriods',
         tags: ['payouts'],
         summary: 'Payout periods, newest first',
         response: { 200: Type.Object({ periods: Type.Array(PeriodSchema) }), ...errors(401, 403) },
@@ -38,6 +39,7 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods',
     {
       schema: {
+        operationId: 'createPayoutPeriod',
         tags: ['payouts'],
         summary: 'Create a payout period (UTC, whole minutes; no overlaps)',
         body: Type.Object({ start: IsoTime, end: IsoTime }, { additionalProperties: false }),
@@ -59,7 +61,9 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id',
     {
       schema: {
+        operationId: 'getPayoutPeriod',
         tags: ['payouts'],
+        summary: 'One payout period and its status',
         params: IdParams,
         response: { 200: PeriodSchema, ...errors(401, 403, 404) },
       },
@@ -72,6 +76,7 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id/compute',
     {
       schema: {
+        operationId: 'computeStatement',
         tags: ['payouts'],
         summary: 'Compute (or recompute) the statement of an open period',
         params: IdParams,
@@ -86,6 +91,7 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id/lock',
     {
       schema: {
+        operationId: 'lockPayoutPeriod',
         tags: ['payouts'],
         summary: 'Lock an ended period: its statement and hash never change',
         params: IdParams,
@@ -100,6 +106,7 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id/verify',
     {
       schema: {
+        operationId: 'verifyPayoutPeriod',
         tags: ['payouts'],
         summary: 'Recompute a locked period and compare its hash',
         params: IdParams,
@@ -117,7 +124,9 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id/statement',
     {
       schema: {
+        operationId: 'getStatement',
         tags: ['payouts'],
+        summary: 'The stored statement of a computed or locked period',
         params: IdParams,
         response: { 200: StatementSchema, ...errors(401, 403, 404, 409) },
       },
@@ -130,7 +139,9 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
     '/v1/payout-periods/:id/export.json',
     {
       schema: {
+        operationId: 'exportStatementJson',
         tags: ['payouts'],
+        summary: 'Download the statement as a JSON file',
         params: IdParams,
         response: { 200: StatementSchema, ...errors(401, 403, 404, 409) },
       },
@@ -146,7 +157,22 @@ export function periodRoutes(app: App, ctx: PeriodRouteDeps): void {
 
   app.get(
     '/v1/payout-periods/:id/export.csv',
-    { schema: { tags: ['payouts'], params: IdParams }, config: reviewers },
+    {
+      schema: {
+        operationId: 'exportStatementCsv',
+        tags: ['payouts'],
+        summary: 'Download the statement as CSV (RFC 4180, one row per node)',
+        params: IdParams,
+        response: {
+          200: fileAnswer(
+            'text/csv',
+            'The statement, one row per node; cells a spreadsheet would run as a formula are neutralised',
+          ),
+          ...errors(404, 409),
+        },
+      },
+      config: reviewers,
+    },
     async (request, reply) => {
       const statement = await service.statement(request.params.id);
       // The statement's owners, looked up once each, before the CSV streams.

@@ -21,6 +21,7 @@ export function rateCardRoutes(app: App, ctx: RateCardRouteDeps): void {
     '/v1/rate-cards',
     {
       schema: {
+        operationId: 'listRateCards',
         tags: ['payouts'],
         summary: 'Rate card versions',
         response: { 200: Type.Object({ rateCards: Type.Array(RateCardSchema) }), ...errors(401, 403) },
@@ -42,6 +43,7 @@ export function rateCardRoutes(app: App, ctx: RateCardRouteDeps): void {
     '/v1/rate-cards',
     {
       schema: {
+        operationId: 'addRateCard',
         tags: ['payouts'],
         summary: 'Add a rate card version',
         body: RateCardBody,

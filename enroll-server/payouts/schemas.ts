@@ -14,25 +14,25 @@ const GpuClass = Type.String({
   description: 'e.g. nvidia/rtx4090/24Gi, or cpu-only',
 });
 
-export const RateCardBody = Type.Object(
-  {
-    effectiveFrom: IsoTime,
-    rates: Type.Record(
-      GpuClass,
-      Type.Object(
-        { availabilityUusdPerGpuHour: UnsignedUusd, workloadUusdPerGpuHour: UnsignedUusd },
-        { additionalProperties: false },
-      ),
-      { minProperties: 1 },
+const RateCardFields = {
+  effectiveFrom: IsoTime,
+  rates: Type.Record(
+    GpuClass,
+    Type.Object(
+      { availabilityUusdPerGpuHour: UnsignedUusd, workloadUusdPerGpuHour: UnsignedUusd },
+      { additionalProperties: false },
     ),
-    note: Type.Optional(Type.String({ maxLength: 500 })),
-  },
+    { minProperties: 1 },
+  ),
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+};
+export const RateCardBody = Type.Object(RateCardFields, { additionalProperties: false });
+// One object, not an intersection: an `allOf` whose branch forbids other properties could never
+// match an answer that has `version` and `createdAt` as well.
+export const RateCardSchema = Type.Object(
+  { version: Type.Integer(), createdAt: IsoTime, ...RateCardFields },
   { additionalProperties: false },
 );
-export const RateCardSchema = Type.Intersect([
-  Type.Object({ version: Type.Integer(), createdAt: IsoTime }),
-  RateCardBody,
-]);
 
 export const PeriodSchema = Type.Object({
   id: Type.String(),

@@ -1,6 +1,11 @@
 /**
  * Workload GPU-seconds a node earns in a period from its signed usage reports: only inside its up
- * minutes, never more GPUs than it had, at the GPU class in force when the report began.
+ * minutes, never more GPUs than it had, at the GPU class in force when the report began, and never
+ * for the same time twice (DESIGN.md "Uptime and workload accounting").
+ *
+ * The server refuses a report that overlaps one already stored, but the statement does not rely on
+ * it: reports are read in order of window start (then seq), and of a window that an earlier-starting
+ * one overlaps only the part after every earlier window has ended is paid (`overlappedReports`).
  *
  * Most reports lie wholly inside one stretch of up time with one hardware configuration; those
  * are summed by the source (in SQL on the server). Only the few that cross the edge of such a
@@ -20,28 +25,52 @@ export interface UsageReportDetail {
   workloads: readonly { gpus: number; seconds: number }[];
 }
 
+/** A report that a window starting earlier overlaps: only [paidFrom, to) of it may be paid. */
+export interface OverlappedReport extends UsageReportDetail {
+  /** The latest end of the windows that start before this one (or at its start with a lower seq), at most `to`. */
+  paidFrom: number;
+}
+
 export interface UsageSource {
   /** Σ over reports with from ≥ `from` and to ≤ `to` of min(Σ gpus × seconds, window seconds × `gpus`). */
   sumWithin(from: number, to: number, gpus: number): number;
   /** Reports with from < `at` < to. */
   crossing(at: number): readonly UsageReportDetail[];
+  /** The reports that an earlier-starting report overlaps (none, when storage kept its rule). */
+  overlapped(): readonly OverlappedReport[];
+}
+
+/** Order of reading: window start, then seq. */
+const byStart = (a: UsageReportDetail, b: UsageReportDetail) => a.from - b.from || a.seq - b.seq;
+
+/** The reports an earlier-starting one overlaps, each with the point where its unpaid part begins. */
+export function overlappedReports(reports: readonly UsageReportDetail[]): OverlappedReport[] {
+  const out: OverlappedReport[] = [];
+  let latestEnd = -Infinity;
+  for (const r of [...reports].sort(byStart)) {
+    if (r.from < latestEnd) out.push({ ...r, paidFrom: Math.min(latestEnd, r.to) });
+    latestEnd = Math.max(latestEnd, r.to);
+  }
+  return out;
+}
+
+/** What the summing shortcut counted for a report wholly inside a stretch with `gpus` GPUs. */
+export function summedSeconds(r: UsageReportDetail, gpus: number): number {
+  return Math.min(
+    r.workloads.reduce((s, w) => s + w.gpus * w.seconds, 0),
+    Math.floor((r.to - r.from) / 1000) * gpus,
+  );
 }
 
 /** A usage source over reports held in memory (tests, small estimates). */
 export function usageFromReports(reports: readonly UsageReportDetail[]): UsageSource {
+  let overlapped: OverlappedReport[] | undefined;
   return {
+    overlapped: () => (overlapped ??= overlappedReports(reports)),
     sumWithin(from, to, gpus) {
       return reports
         .filter((r) => r.from >= from && r.to <= to)
-        .reduce(
-          (sum, r) =>
-            sum +
-            Math.min(
-              r.workloads.reduce((s, w) => s + w.gpus * w.seconds, 0),
-              Math.floor((r.to - r.from) / 1000) * gpus,
-            ),
-          0,
-        );
+        .reduce((sum, r) => sum + summedSeconds(r, gpus), 0);
     },
     crossing(at) {
       return reports.filter((r) => r.from < at && at < r.to);
@@ -58,15 +87,21 @@ export interface ClassSegment {
   gpus: number;
 }
 
-/** GPU-seconds earned by one report that crosses the edge of an up stretch or a hardware change. */
+/**
+ * GPU-seconds earned by the part [paidFrom, to) of one report read on its own (it crosses the edge
+ * of an up stretch or a hardware change, or an earlier window overlaps it): scaled to that part,
+ * no workload longer than the node was up there, and no more than up seconds × GPUs in each
+ * hardware segment it spans.
+ */
 function partialSeconds(
   r: UsageReportDetail,
+  paidFrom: number,
   up: readonly MinuteRange[],
+  segments: readonly ClassSegment[],
   start: number,
   end: number,
-  gpus: number,
 ): number {
-  const from = Math.max(r.from, start);
+  const from = Math.max(paidFrom, start);
   const to = Math.min(r.to, end);
   const window = r.to - r.from;
   if (to <= from || window <= 0) return 0;
@@ -76,7 +111,13 @@ function partialSeconds(
     (sum, w) => sum + Math.min(Math.floor((w.seconds * (to - from)) / window), upSeconds) * w.gpus,
     0,
   );
-  return Math.min(earned, upSeconds * gpus);
+  let cap = 0;
+  for (const s of segments) {
+    const a = Math.max(from, s.from);
+    const b = Math.min(to, s.to);
+    if (b > a) cap += Math.floor(overlapMs(up, a, b) / 1000) * s.gpus;
+  }
+  return Math.min(earned, cap);
 }
 
 type Piece = ClassSegment & { pieceFrom: number; pieceTo: number };
@@ -107,12 +148,17 @@ const cutsOf = (pieces: readonly Piece[]): number[] => [
 export interface UsageQueries {
   sums: readonly { from: number; to: number; gpus: number }[];
   cuts: readonly number[];
+  /** The period: overlapped reports reaching into it are wanted. */
+  start: number;
+  end: number;
 }
 
 /** The source's answers, in the order of the queries. */
 export interface UsageAnswers {
   sums: readonly number[];
   crossings: readonly (readonly UsageReportDetail[])[];
+  /** The node's overlapped reports that reach into the period (`overlappedReports`). */
+  overlapped: readonly OverlappedReport[];
 }
 
 export function usageQueries(
@@ -125,6 +171,8 @@ export function usageQueries(
   return {
     sums: pieces.map((p) => ({ from: p.pieceFrom, to: p.pieceTo, gpus: p.gpus })),
     cuts: cutsOf(pieces),
+    start,
+    end,
   };
 }
 
@@ -133,6 +181,7 @@ export function usageFromAnswers(queries: UsageQueries, answers: UsageAnswers): 
   const sums = new Map(queries.sums.map((q, i) => [`${q.from}:${q.to}:${q.gpus}`, answers.sums[i] ?? 0]));
   const crossings = new Map(queries.cuts.map((cut, i) => [cut, answers.crossings[i] ?? []]));
   return {
+    overlapped: () => answers.overlapped,
     sumWithin(from, to, gpus) {
       const sum = sums.get(`${from}:${to}:${gpus}`);
       if (sum === undefined) throw new Error(`usage sum ${from}–${to} × ${gpus} was not fetched`);
@@ -154,19 +203,29 @@ export function workloadSecondsByClass(
   end: number,
 ): Map<string, number> {
   const byClass = new Map<string, number>();
-  const add = (cls: string, seconds: number) =>
-    seconds > 0 && byClass.set(cls, (byClass.get(cls) ?? 0) + seconds);
+  const add = (cls: string, seconds: number) => {
+    if (seconds !== 0) byClass.set(cls, (byClass.get(cls) ?? 0) + seconds);
+  };
+  const classAt = (at: number) => segments.find((s) => at >= s.from && at < s.to) ?? segments[0];
   const pieces = piecesOf(up, segments, start, end);
   for (const p of pieces) add(p.cls, usage.sumWithin(p.pieceFrom, p.pieceTo, p.gpus));
-  const seen = new Set<number>();
-  for (const cut of cutsOf(pieces)) {
-    for (const r of usage.crossing(cut)) {
-      if (seen.has(r.seq)) continue;
-      seen.add(r.seq);
-      const at = Math.max(r.from, start);
-      const segment = segments.find((s) => at >= s.from && at < s.to) ?? segments[0];
-      if (segment) add(segment.cls, partialSeconds(r, up, start, end, segment.gpus));
-    }
+
+  // Reports read one by one: those crossing a cut, and those an earlier window overlaps.
+  const paidFrom = new Map<number, number>();
+  const alone = new Map<number, UsageReportDetail>();
+  for (const r of usage.overlapped()) {
+    paidFrom.set(r.seq, r.paidFrom);
+    alone.set(r.seq, r);
+    // The sums counted it whole if it lies wholly inside a piece: take that back out.
+    const p = pieces.find((q) => r.from >= q.pieceFrom && r.to <= q.pieceTo);
+    if (p) add(p.cls, -summedSeconds(r, p.gpus));
   }
+  for (const cut of cutsOf(pieces)) for (const r of usage.crossing(cut)) alone.set(r.seq, r);
+  for (const r of alone.values()) {
+    const from = paidFrom.get(r.seq) ?? r.from;
+    const segment = classAt(Math.max(from, start));
+    if (segment) add(segment.cls, partialSeconds(r, from, up, segments, start, end));
+  }
+  for (const [cls, seconds] of byClass) if (seconds <= 0) byClass.delete(cls);
   return byClass;
 }

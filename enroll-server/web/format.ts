@@ -32,6 +32,18 @@ export function dateOnly(isoTime: string): string {
   return new Date(isoTime).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
+/** A length of time to the second under a minute, then in minutes, hours and days: `50 s`, `3 h 5 min`. */
+export function duration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
 export function percent(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;
 }

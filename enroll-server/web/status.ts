@@ -92,3 +92,21 @@ export function describeNode(node: NodeLike, now: number): PlainStatus {
       };
   }
 }
+
+/**
+ * Why "Open terminal" would not work on this machine now, or null when it would. Offered only when
+ * it can work: the server opens a shell only to a connected node whose agent serves shells (409
+ * `NODE_OFFLINE`, 403 `SHELL_DISABLED` otherwise), and ops open shells only on machines the
+ * platform has approved (a pending machine is judged from its checks, not from a shell on it).
+ */
+export function shellUnavailableReason(
+  node: Pick<NodeLike, 'status' | 'online'> & { shellEnabled: boolean },
+): string | null {
+  if (node.status === 'pending') return 'Remote shells open once the machine is approved.';
+  if (node.status === 'rejected' || node.status === 'revoked')
+    return `The machine is ${node.status}: no remote shell.`;
+  if (!node.online) return 'The machine is offline: a remote shell opens once it is connected again.';
+  if (!node.shellEnabled)
+    return "Remote shells are turned off in this machine's agent configuration (remoteShell): turn them on there to open one.";
+  return null;
+}

@@ -3,7 +3,8 @@
  * The backup is checked first (SQLite integrity, a Home Node schema this version can migrate), then
  * copied next to the target and renamed over it, so the target is never half-written.
  */
-import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadMigrations } from '../../enroll-server/core/sqlite/database.js';
 
@@ -17,6 +18,15 @@ export interface RestoreResult {
 
 export function restoreBackup(file: string, target: string, force: boolean): RestoreResult {
   if (!existsSync(file)) throw new Error(`The backup ${file} does not exist.`);
+  const folder = dirname(resolve(target));
+  if (!existsSync(folder)) {
+    // A typo in --db would otherwise put the database where no server looks: say so, create nothing.
+    throw new Error(
+      `The folder ${folder} does not exist, so the database cannot be restored to ${target}. ` +
+        `Check --db (the server's HOMENODE_DB, ./data/homenode.db by default); if the path is right, ` +
+        `create the folder (mkdir -p -m 700 ${folder}) and run the restore again.`,
+    );
+  }
   const check = new Database(file, { readonly: true, fileMustExist: true });
   let schemaVersion: number;
   let counts: { nodes: number; owners: number };
@@ -41,6 +51,8 @@ export function restoreBackup(file: string, target: string, force: boolean): Res
   }
   const staging = `${target}.restoring`;
   copyFileSync(file, staging);
+  // Password hashes and emails: readable by the server's user only (as the server creates it).
+  chmodSync(staging, 0o600);
   // The old database's WAL and shared-memory files belong to it, not to the backup.
   for (const suffix of ['-wal', '-shm']) rmSync(target + suffix, { force: true });
   renameSync(staging, target);

@@ -133,6 +133,12 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     expect(await card.textContent()).toMatch(/rtx4090/i);
     expect(await card.textContent()).toContain(story.ownerEmail);
     await harness.screenshot(page, '05-ops-pending');
+    // A pending machine offers no terminal (it could not open one): the page says why instead.
+    await page.goto(`${server.url}/nodes/${story.nodeId}`);
+    await page.getByRole('heading', { name: `Machine ${story.nodeId}` }).waitFor();
+    await page.getByText('Remote shells open once the machine is approved.').waitFor();
+    expect(await page.getByRole('button', { name: 'Open terminal' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Pending' }).click();
     await card.getByRole('button', { name: 'Approve' }).click();
     await page.getByText(`${story.nodeId} approved.`).waitFor();
     const detail = await server.api<{ status: string }>('GET', `/v1/nodes/${story.nodeId}`);
@@ -148,7 +154,8 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await row.waitFor();
     expect(await row.textContent()).toContain('offline');
     agent = startRealAgent(server.url, story.stateDir);
-    await expect.poll(() => row.textContent(), { timeout: 15_000, interval: 500 }).toContain('online');
+    // Generous: the agent starts through tsx, slow on a loaded machine.
+    await expect.poll(() => row.textContent(), { timeout: 60_000, interval: 500 }).toContain('online');
     expect(await row.textContent()).toContain(story.ownerEmail);
     await harness.screenshot(page, '06-ops-fleet');
     await page.getByLabel('Search').fill('no-such-machine');
@@ -160,6 +167,17 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
 
     await row.getByRole('link', { name: story.nodeId }).click();
     await page.getByRole('heading', { name: `Machine ${story.nodeId}` }).waitFor();
+    // The fleet list read its uptime while the node was offline; the detail counts the live session.
+    const upTotal = page.locator('[data-field="up-total"]');
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return upTotal.textContent();
+        },
+        { timeout: 15_000, interval: 1_000 },
+      )
+      .toMatch(/^([1-9]\d* s|\d+ min) since enrollment$/);
     await harness.screenshot(page, '07-node-detail');
     await page.getByRole('button', { name: 'Open terminal' }).click();
     await page.getByText('Everything is recorded.').waitFor();
@@ -209,9 +227,10 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     });
     expect(card.status).toBe(201);
     const minute = 60_000;
-    const end = Math.floor(Date.now() / minute) * minute + minute;
+    // The period running now: it ends in an hour, so it cannot be locked yet.
+    const end = Math.floor(Date.now() / minute) * minute + 60 * minute;
     const created = await server.api<{ id: string }>('POST', '/v1/payout-periods', {
-      body: { start: new Date(end - 60 * minute).toISOString(), end: new Date(end).toISOString() },
+      body: { start: new Date(end - 120 * minute).toISOString(), end: new Date(end).toISOString() },
     });
     expect(created.status).toBe(201);
     await page.getByRole('link', { name: 'Payouts' }).click();
@@ -224,6 +243,8 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     expect(await table.textContent()).toContain(story.nodeId);
     expect(await table.textContent()).toContain(`Subtotal ${story.ownerEmail}`);
     await harness.screenshot(page, '10-reviewer-statement');
+    expect(await page.getByRole('button', { name: 'Lock…' }).isDisabled()).toBe(true);
+    await page.getByText('it can be locked once it has ended').waitFor();
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Download CSV' }).click(),
@@ -234,7 +255,7 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     expect(lines.some((l) => l.includes(story.nodeId))).toBe(true);
 
     // A period that has ended can be locked, after a confirmation.
-    const ended = Math.floor(Date.now() / minute) * minute;
+    const ended = Math.floor(Date.now() / minute) * minute - 60 * minute;
     const past = await server.api<{ id: string }>('POST', '/v1/payout-periods', {
       body: {
         start: new Date(ended - 120 * minute).toISOString(),
@@ -250,6 +271,15 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.getByRole('dialog').getByRole('button', { name: 'Lock period' }).click();
     await page.locator('.badge.period-locked').waitFor();
     expect(await page.getByRole('button', { name: 'Compute' }).isDisabled()).toBe(true);
+
+    // An earlier period, ended and computed but not locked yet: still being checked.
+    const checking = await server.api<{ id: string }>('POST', '/v1/payout-periods', {
+      body: {
+        start: new Date(ended - 240 * minute).toISOString(),
+        end: new Date(ended - 180 * minute).toISOString(),
+      },
+    });
+    expect((await server.api('POST', `/v1/payout-periods/${checking.body.id}/compute`)).status).toBe(200);
     await context.close();
   });
 
@@ -262,6 +292,10 @@ describe.sequential('dashboard (headless Chromium, real server, real agent)', ()
     await page.getByRole('link', { name: 'Earnings' }).click();
     await page.getByRole('heading', { name: 'Per period' }).waitFor();
     expect(await page.locator('svg.chart').getAttribute('aria-label')).toMatch(/\$\d+\.\d{2}/);
+    // Only the period running now is "so far"; the ended ones say where they stand.
+    await page.getByRole('heading', { name: 'This period so far (estimate)' }).waitFor();
+    const statuses = await page.locator('table tbody tr td:nth-child(2)').allTextContents();
+    expect(statuses.sort()).toEqual(['Ended, being checked (estimate)', 'Final', 'In progress (estimate)']);
     await harness.screenshot(page, '11-owner-earnings');
     await context.close();
   });

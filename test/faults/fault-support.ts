@@ -41,8 +41,15 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
   }
 }
 
-/** A 5-second usage window ending now-ish, one GPU: small enough that tests send many. */
+/** Six hours before this test file loaded: room for 4,320 five-second windows, all in the past. */
+const WINDOWS_START = Date.now() - 6 * 3_600_000;
+
+/**
+ * The i-th 5-second usage window, one GPU: small enough that tests send many. A node's windows
+ * follow each other without overlapping and all lie in the past, as the server requires (an
+ * overlapping or future window is refused).
+ */
 export function window(i: number): [number, number] {
-  const to = Date.now() - 1000 + i;
-  return [to - 5000, to];
+  const from = WINDOWS_START + i * 5000;
+  return [from, from + 5000];
 }

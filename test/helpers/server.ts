@@ -1,6 +1,7 @@
 /**
  * A real enroll-server from `buildApp` on loopback with a real SQLite file in a temp dir, plus small
- * HTTP helpers. Each test builds its own with `startTestServer()`.
+ * HTTP helpers. Each test builds its own with `startTestServer()`. Every JSON answer `api()` gets
+ * is checked against the served OpenAPI document (`openapi-answers.ts`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,6 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppDeps, buildApp } from '../../enroll-server/app.js';
 import { type AccountsConfig, DEFAULT_ACCOUNTS_CONFIG } from '../../enroll-server/core/accounts-config.js';
+import {
+  DEFAULT_SIGN_IN_RATE_LIMIT,
+  type SignInRateLimit,
+} from '../../enroll-server/accounts/session-routes.js';
 import {
   type ControlLimits,
   DEFAULT_CONTROL_LIMITS,
@@ -22,6 +27,7 @@ import {
 import type { App } from '../../enroll-server/core/http.js';
 import type { Db } from '../../enroll-server/core/sqlite/database.js';
 import { type PolicyOverrides, resolvePolicy } from '../../protocol/policy.js';
+import { type OpenApiDocument, answerProblem } from './openapi-answers.js';
 
 /**
  * Frame budgets for tests whose agents beat many times faster than real ones (a heartbeat every
@@ -45,6 +51,7 @@ export interface TestServerOptions {
   webDir?: string;
   /** Use this open database (the test closes it), e.g. to limit its size. */
   db?: Db;
+  signInRateLimit?: Partial<SignInRateLimit>;
   /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
   cluster?: Partial<ServerConfig['cluster']>;
   /** Mail, sign-in providers, webhooks (default: no SMTP, .eml files in the temp dir). */
@@ -112,12 +119,18 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     webDir: options.webDir,
     db: options.db,
     ...options.deps,
+    signInRateLimit: {
+      ...DEFAULT_SIGN_IN_RATE_LIMIT,
+      ...options.deps?.signInRateLimit,
+      ...options.signInRateLimit,
+    },
   });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
   const url = `http://127.0.0.1:${address.port}`;
 
+  let document: OpenApiDocument | undefined;
   const api: TestServer['api'] = async (method, path, opts = {}) => {
     const token = opts.token === undefined ? TEST_ADMIN_TOKEN : opts.token;
     const headers: Record<string, string> = { ...opts.headers };
@@ -133,6 +146,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     } catch {
       // not JSON: keep the text
     }
+    document ??= (await (await fetch(`${url}/openapi.json`)).json()) as OpenApiDocument;
+    const problem = answerProblem(document, {
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: parsed,
+    });
+    if (problem) throw new Error(`The answer breaks the OpenAPI document. ${problem}`);
     return { status: res.status, headers: res.headers, body: parsed as never };
   };
 

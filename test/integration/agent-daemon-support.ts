@@ -126,6 +126,7 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
   return {
     server,
     nodeId,
+    identity,
     dir,
     stateDir,
     paths,

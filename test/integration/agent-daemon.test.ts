@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FAST_AGENTS, startTestServer } from '../helpers/server.js';
+import { signPayload } from '../../agent/usage/usage-meter.js';
+import { createUsageSpool } from '../../agent/usage/usage-spool.js';
 import { type DaemonSetup, setupDaemon, startAckDroppingRelay } from './agent-daemon-support.js';
 
 let setups: DaemonSetup[] = [];
@@ -246,6 +248,31 @@ describe('agent daemon: usage reports', () => {
     expect((await s.usageRows(restarted)).length).toBeGreaterThan(before);
     const seqs = (await s.usageRows(restarted)).map((r) => r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it('drops a spooled report the server refuses for good (overlapping a stored window) instead of resending it forever', async () => {
+    const s = await setup({ approve: true });
+    // Two reports spooled before a crash, the second for the same window as the first (a clock
+    // step backwards, say): the server stores the first and refuses the second.
+    const from = Date.now() - 3 * 3_600_000;
+    const window = { from: new Date(from).toISOString(), to: new Date(from + 300_000).toISOString() };
+    const spool = createUsageSpool(s.paths.spoolDir);
+    for (const seq of [5001, 5002]) {
+      const payload = {
+        nodeId: s.nodeId,
+        seq,
+        ...window,
+        workloads: [{ leaseId: LEASE, gpus: 1, seconds: 300 }],
+      };
+      await spool.put({ seq, report: await signPayload(s.identity, payload) });
+    }
+    const agent = s.start();
+    await agent.waitFor(/Usage report 5002 was refused by the server and will not be sent again/, 20_000);
+    await expect.poll(() => spooled(s).filter((f) => /500[12]/.test(f)), poll).toEqual([]);
+    expect((await s.usageRows()).filter((r) => r.seq > 5000).map((r) => r.seq)).toEqual([5001]);
+    expect(readFileSync(s.paths.logFile, 'utf8')).toMatch(
+      /The server refused a message \(USAGE_OVERLAP\): Usage report 5002/,
+    );
   });
 });
 

@@ -60,6 +60,7 @@ describe('backup and restore', () => {
     mkdirSync(join(dir, 'restored'));
     const restore = await cli(undefined, 'restore', file, '--db', target);
     expect(restore.code).toBe(0);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(restore.out).toMatch(/Restored .* \(schema \d+, 1 owners, 1 nodes\)/);
     const restored = await startTestServer({ dbPath: target });
     servers.push(restored);
@@ -70,6 +71,23 @@ describe('backup and restore', () => {
         (o) => o.email,
       ),
     ).toEqual(['backup@example.com']);
+  });
+
+  it('says what to do when the folder to restore into does not exist (no raw ENOENT), and creates nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'homenode-backup-'));
+    dirs.push(dir);
+    const server = await startTestServer();
+    servers.push(server);
+    const file = join(dir, 'good.db');
+    expect((await cli(server, 'backup', file)).code).toBe(0);
+    const missing = join(dir, 'no-such-folder');
+    const result = await cli(undefined, 'restore', file, '--db', join(missing, 'homenode.db'));
+    expect(result.code).toBe(1);
+    expect(result.err).not.toMatch(/ENOENT/);
+    expect(result.err).toContain(`The folder ${missing} does not exist`);
+    expect(result.err).toContain('Check --db');
+    expect(result.err).toContain(`mkdir -p -m 700 ${missing}`);
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('refuses a damaged backup and will not overwrite a database without --force', async () => {

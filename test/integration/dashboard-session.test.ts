@@ -86,7 +86,7 @@ describe('dashboard sessions', () => {
     const row = db.prepare('SELECT password_hash FROM owner_passwords').get() as { password_hash: string };
     const sessions = db.prepare('SELECT secret_hash FROM sessions').all() as { secret_hash: string }[];
     db.close();
-    expect(row.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(row.password_hash).toMatch(/^scrypt\$131072\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
     expect(row.password_hash).not.toContain('correct horse');
     expect(sessions[0]?.secret_hash).not.toBe(ada.cookie().split('=')[1]);
 
@@ -160,6 +160,7 @@ describe('dashboard sessions', () => {
     expect((await again.call('GET', '/v1/nodes')).status).toBe(401);
   });
 
+  // Twelve scrypt hashes at N=2^17 in a row: about 5 s alone, far more on a loaded machine.
   it('rate-limits failed password sign-ins per email with 429 and Retry-After', async () => {
     const { browser } = await setup();
     const client = browser();
@@ -181,7 +182,7 @@ describe('dashboard sessions', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
-  });
+  }, 180_000);
 
   it('opens the shell WebSocket with a session cookie from the same origin only', async () => {
     const { server, browser } = await setup();

@@ -22,13 +22,13 @@ async function setup() {
   let now = T0;
   let n = 0;
   const clock = { now: () => now, set: (t: number) => (now = t) };
-  const tracker = () =>
+  const tracker = (cacheMs = 0) =>
     new PresenceTracker({
       repo: repos.presence,
       now: clock.now,
       newId: () => `pi_${(n += 1)}`,
       enrolledAt: async () => T0,
-      cacheMs: 0,
+      cacheMs,
     });
   return { db, repos, clock, tracker };
 }
@@ -108,6 +108,22 @@ describe('PresenceTracker (injected clock)', () => {
       endedAt: at(3),
       endReason: 'server-restart',
     });
+  });
+
+  it('counts the live session up to now even while the past is cached (50 s online shows 50 s)', async () => {
+    const { clock, tracker } = await setup();
+    const t = tracker(60_000);
+    clock.set(at(10));
+    t.connect('node_1', 's1', null, true);
+    // A list shows the node at once (the past is read and cached)…
+    expect((await t.view('node_1', at(10, 1))).uptime.upSeconds).toBe(1);
+    // …and its detail 50 s later counts those 50 s, within the cache's minute.
+    clock.set(at(10, 50));
+    expect((await t.view('node_1', at(10, 50))).uptime).toMatchObject({ upSeconds: 50 });
+    expect((await t.view('node_1', at(10, 50))).uptime.last24h).toBeGreaterThan(0);
+    // Once it drops, the interval it had is part of the past at once.
+    t.disconnect('node_1', 's1', 'bye', true);
+    expect((await t.view('node_1', at(10, 55))).uptime.upSeconds).toBe(50);
   });
 
   it('replacing a session closes the old interval cleanly', async () => {

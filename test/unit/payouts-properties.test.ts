@@ -1,7 +1,12 @@
-/** Invariants of statements over random presence, outages, usage and hardware (fast-check). */
+/**
+ * Invariants of statements over random presence, outages, usage and hardware (fast-check). Usage
+ * reports here may overlap (as if storage had not kept its rule): the statement must still never
+ * pay a window twice, nor more than up seconds × GPUs.
+ */
 import fc from 'fast-check';
+import { mergeSpans } from '../../enroll-server/core/uptime.js';
 import { minutesTouched, overlapMs } from '../../enroll-server/payouts/minute-ranges.js';
-import { usageFromReports } from '../../enroll-server/payouts/workload.js';
+import { usageFromReports, workloadSecondsByClass } from '../../enroll-server/payouts/workload.js';
 import { describe, expect, it } from 'vitest';
 import {
   type HardwareAt,
@@ -63,6 +68,28 @@ const nodeArb = fc.record({
   adjustments: fc.array(fc.bigInt({ min: -5_000_000n, max: 5_000_000n }), { maxLength: 3 }),
 });
 const outages = fc.array(span, { maxLength: 4 });
+// Busy nodes: reports crowded into two hours, fully used, around hardware changes in that time.
+const soon = fc.integer({ min: START - 600_000, max: START + 2 * 3_600_000 });
+const denseNodeArb = fc.record({
+  presence: fc.array(
+    fc.tuple(soon, fc.integer({ min: 0, max: 3 * 3_600_000 })).map(([s, d]) => ({ start: s, end: s + d })),
+    { minLength: 1, maxLength: 4 },
+  ),
+  hardware: fc
+    .array(fc.record({ at: soon, classes }), { minLength: 1, maxLength: 3 })
+    .map((h): HardwareAt[] => [...h].sort((a, b) => a.at - b.at)),
+  usage: fc.array(
+    fc
+      .record({
+        from: soon,
+        len: fc.integer({ min: 1000, max: 1_800_000 }),
+        gpus: fc.integer({ min: 1, max: 8 }),
+      })
+      .map((u) => ({ ...u, seconds: Math.floor(u.len / 1000) })),
+    { maxLength: 20 },
+  ),
+  adjustments: fc.constant<bigint[]>([]),
+});
 
 interface RawNode {
   presence: { start: number; end: number }[];
@@ -71,7 +98,13 @@ interface RawNode {
   adjustments: bigint[];
 }
 
-function toNode(i: number, n: RawNode): NodeInput {
+type RawUsage = RawNode['usage'][number] & { seq?: number };
+
+function toNode(
+  i: number,
+  n: Omit<RawNode, 'usage'> & { usage: RawUsage[] },
+  seqOf: (u: RawUsage, k: number) => number = (_, k) => k,
+): NodeInput {
   return {
     nodeId: `node_${i}`,
     ownerId: `own_${i % 3}`,
@@ -79,14 +112,93 @@ function toNode(i: number, n: RawNode): NodeInput {
     hardware: n.hardware,
     adjustments: n.adjustments,
     usage: usageFromReports(
-      n.usage.map((u, seq) => ({
-        seq,
+      n.usage.map((u, k) => ({
+        seq: seqOf(u, k),
         from: u.from,
         to: u.from + u.len,
         workloads: [{ gpus: u.gpus, seconds: u.seconds }],
       })),
     ),
   };
+}
+
+function shuffle<T>(items: T[], seed: number): T[] {
+  let s = seed >>> 0;
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+    const j = s % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+const gpuCount = (classes: ReadonlyMap<string, number>) => [...classes.values()].reduce((a, b) => a + b, 0);
+
+/** The node's hardware in force over the period: a change counts from the first whole minute at or after it. */
+function segmentsOf(hardware: readonly HardwareAt[]) {
+  const classAt = (at: number) => {
+    let current = hardware[0]!.classes;
+    for (const h of hardware) if (Math.ceil(h.at / 60_000) * 60_000 <= at) current = h.classes;
+    return current;
+  };
+  const cuts = [
+    period.start,
+    ...hardware
+      .map((h) => Math.ceil(h.at / 60_000) * 60_000)
+      .filter((t) => t > period.start && t < period.end),
+    period.end,
+  ].sort((a, b) => a - b);
+  return cuts.slice(1).map((to, k) => {
+    const from = cuts[k]!;
+    return { from, to, classes: classAt(from), gpus: gpuCount(classAt(from)) };
+  });
+}
+
+/** Workload GPU-seconds by class, straight from the pure function statements use. */
+function workloadOf(node: NodeInput): Map<string, number> {
+  const up = minutesTouched(node.presence, period.start, period.end);
+  const segments = segmentsOf(node.hardware).map((s) => ({
+    from: s.from,
+    to: s.to,
+    cls: primaryClass(s.classes),
+    gpus: s.gpus,
+  }));
+  return workloadSecondsByClass(node.usage, up, segments, period.start, period.end);
+}
+
+/**
+ * The rule in docs/payouts.md applied report by report: in order of window start (then seq), the
+ * part of a window no earlier window covers, scaled, within up time, at most up seconds × GPUs.
+ */
+function oneByOne(node: NodeInput, raw: RawNode): number {
+  const up = minutesTouched(node.presence, period.start, period.end);
+  const segments = segmentsOf(node.hardware);
+  const byClass = new Map<string, number>();
+  const reports = raw.usage.map((u, seq) => ({ ...u, seq })).sort((a, b) => a.from - b.from || a.seq - b.seq);
+  let latestEnd = -Infinity;
+  for (const u of reports) {
+    const paidFrom = Math.max(u.from, latestEnd);
+    latestEnd = Math.max(latestEnd, u.from + u.len);
+    const from = Math.max(paidFrom, period.start);
+    const to = Math.min(u.from + u.len, period.end);
+    if (to <= from) continue;
+    const upSeconds = Math.floor(overlapMs(up, from, to) / 1000);
+    if (upSeconds === 0) continue;
+    const inside = Math.floor((u.seconds * (to - from)) / u.len);
+    let cap = 0;
+    for (const s of segments) {
+      const a = Math.max(from, s.from);
+      const b = Math.min(to, s.to);
+      if (b > a) cap += Math.floor(overlapMs(up, a, b) / 1000) * s.gpus;
+    }
+    const earned = Math.min(Math.min(inside, upSeconds) * u.gpus, cap);
+    const segment = segments.find((s) => from >= s.from && from < s.to) ?? segments[0]!;
+    const cls = primaryClass(segment.classes);
+    byClass.set(cls, (byClass.get(cls) ?? 0) + earned);
+  }
+  let minutes = 0;
+  for (const seconds of byClass.values()) minutes += Math.floor(seconds / 60);
+  return minutes;
 }
 
 function statement(nodes: NodeInput[], outageSpans: { start: number; end: number }[]): StatementJson {
@@ -151,33 +263,62 @@ describe('statement invariants', () => {
     fc.assert(
       fc.property(nodeArb, (raw) => {
         const node = toNode(0, raw);
-        const up = minutesTouched(node.presence, period.start, period.end);
-        // A hardware change counts from the first whole minute at or after it.
-        const classAt = (at: number) => {
-          let current = node.hardware[0]!.classes;
-          for (const h of node.hardware) if (Math.ceil(h.at / 60_000) * 60_000 <= at) current = h.classes;
-          return current;
-        };
-        let expected = 0;
-        const byClass = new Map<string, number>();
-        for (const [seq, u] of raw.usage.entries()) {
-          void seq;
-          const from = Math.max(u.from, period.start);
-          const to = Math.min(u.from + u.len, period.end);
-          if (to <= from) continue;
-          const upSeconds = Math.floor(overlapMs(up, from, to) / 1000);
-          if (upSeconds === 0) continue;
-          const classes = classAt(Math.max(u.from, period.start));
-          const gpus = [...classes.values()].reduce((a, b) => a + b, 0);
-          const inside = Math.floor((u.seconds * (to - from)) / u.len);
-          const earned = Math.min(Math.min(inside, upSeconds) * u.gpus, upSeconds * gpus);
-          const cls = primaryClass(classes);
-          byClass.set(cls, (byClass.get(cls) ?? 0) + earned);
-        }
-        for (const seconds of byClass.values()) expected += Math.floor(seconds / 60);
-        expect(computeLine(node, period, card, []).workloadGpuMinutes).toBe(expected);
+        expect(computeLine(node, period, card, []).workloadGpuMinutes).toBe(oneByOne(node, raw));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('never pays more workload than up seconds × GPUs, in the period and under the windows reported', () => {
+    fc.assert(
+      fc.property(fc.oneof(nodeArb, denseNodeArb), (raw) => {
+        const node = toNode(0, raw);
+        const up = minutesTouched(node.presence, period.start, period.end);
+        const windows = mergeSpans(
+          raw.usage.map((u) => ({ start: u.from, end: u.from + u.len })),
+          period.start,
+          period.end,
+        );
+        let upBound = 0;
+        let windowBound = 0;
+        for (const s of segmentsOf(node.hardware)) {
+          upBound += Math.floor(overlapMs(up, s.from, s.to) / 1000) * s.gpus;
+          for (const w of windows) {
+            const a = Math.max(w.start, s.from);
+            const b = Math.min(w.end, s.to);
+            if (b > a) windowBound += Math.floor(overlapMs(up, a, b) / 1000) * s.gpus;
+          }
+        }
+        const paid = [...workloadOf(node).values()].reduce((a, b) => a + b, 0);
+        expect(paid).toBeLessThanOrEqual(upBound);
+        // No instant is paid twice: overlapping reports share the time they cover.
+        expect(paid).toBeLessThanOrEqual(windowBound);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never pays a window twice: copies of reports under new seqs, in any order, change nothing', () => {
+    fc.assert(
+      fc.property(
+        nodeArb,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (raw, picks, seed) => {
+          if (raw.usage.length === 0) return;
+          const base = toNode(0, raw);
+          const copies = picks.map((i, k) => ({
+            ...raw.usage[i % raw.usage.length]!,
+            seq: raw.usage.length + k,
+          }));
+          // The attacker's copies come later (higher seqs), in a shuffled order of arrival.
+          const all = shuffle([...raw.usage.map((u, seq) => ({ ...u, seq })), ...copies], seed);
+          const attacked = toNode(0, { ...raw, usage: all }, (u) => u.seq ?? 0);
+          expect(workloadOf(attacked)).toEqual(workloadOf(base));
+          expect(computeLine(attacked, period, card, [])).toEqual(computeLine(base, period, card, []));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

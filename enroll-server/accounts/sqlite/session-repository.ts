@@ -40,6 +40,9 @@ export function sqliteSessionRepository(db: Db): (run: Run) => SessionRepository
     `INSERT INTO owner_passwords (owner_id, password_hash, token_id, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?)`,
   );
+  const replaceHash = db.prepare(
+    'UPDATE owner_passwords SET password_hash = ?, updated_at = ? WHERE owner_id = ? AND password_hash = ?',
+  );
   const passwordByEmail = db.prepare<[string], { owner_id: string; password_hash: string; token_id: string }>(
     `SELECT p.owner_id, p.password_hash, p.token_id FROM owner_passwords p
      JOIN owners o ON o.id = p.owner_id WHERE o.email = ?`,
@@ -71,6 +74,9 @@ export function sqliteSessionRepository(db: Db): (run: Run) => SessionRepository
       return run(() => {
         insertPassword.run(ownerId, passwordHash, tokenId, at, at);
       });
+    },
+    replacePasswordHash(ownerId, before, after, at) {
+      return run(() => replaceHash.run(after, at, ownerId, before).changes === 1);
     },
     passwordForEmail(email) {
       return run(() => {

@@ -1,5 +1,5 @@
 /** Opens the SQLite database (WAL, foreign keys) and applies numbered migrations at start-up. */
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -26,8 +26,27 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+/**
+ * The database holds password hashes, emails and signed reports: a folder we create is 0700, and
+ * the database file is 0600 before SQLite opens it (an older file is narrowed to 0600 too). SQLite
+ * creates its `-wal` and `-shm` files with the database file's mode; leftovers are narrowed here.
+ */
+function restrictFiles(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(path, 0o600);
+    } catch (error) {
+      // Missing (no WAL yet) is fine; a file owned by someone else keeps its mode.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+    }
+  }
+}
+
 export function openDatabase(file: string, migrations: Migration[] = loadMigrations()): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') restrictFiles(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -127,6 +127,22 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
       `SELECT seq, from_at, to_at, workloads FROM usage_reports
        WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow AND to_at > @at AND received_at <= @asOf`,
     ),
+    // Reports that a window starting earlier (or at the same ms with a lower seq) overlaps; none
+    // while the usage repository keeps its rule. A report reaching into the period starts after
+    // start − one window, and one overlapping it after start − two windows.
+    usageOverlapped: db.prepare<
+      { nodeId: string; start: number; end: number; asOf: number; maxWindow: number },
+      { seq: number; from_at: number; to_at: number; workloads: string; paid_from: number }
+    >(
+      `SELECT r.seq, r.from_at, r.to_at, r.workloads, o.paid_from FROM (
+         SELECT seq, from_at, to_at, MAX(to_at) OVER (
+           ORDER BY from_at, seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
+         FROM usage_reports
+         WHERE node_id = @nodeId AND from_at > @start - 2 * @maxWindow AND from_at < @end AND received_at <= @asOf
+       ) o JOIN usage_reports r ON r.node_id = @nodeId AND r.seq = o.seq
+       WHERE o.from_at < o.paid_from AND o.to_at > @start
+       ORDER BY o.from_at, o.seq`,
+    ),
     presence: db.prepare<
       { nodeId: string; from: number },
       { started_at: number; last_seen_at: number; ended_at: number | null }
@@ -289,6 +305,15 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
             workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
           })),
         ),
+        overlapped: q.usageOverlapped
+          .all({ nodeId, start: queries.start, end: queries.end, asOf, maxWindow: MAX_USAGE_WINDOW_MS })
+          .map((r) => ({
+            seq: r.seq,
+            from: r.from_at,
+            to: r.to_at,
+            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+            paidFrom: Math.min(r.paid_from, r.to_at),
+          })),
       }));
     },
   });

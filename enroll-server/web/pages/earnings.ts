@@ -6,18 +6,13 @@ import { dateOnly, dateTime, percent } from '../format.js';
 import { formatUsd } from '../money.js';
 import type { PageContext } from '../page.js';
 import type { EarningsPeriod } from '../payout-types.js';
+import { isCurrent, periodLabel } from '../periods.js';
 
 /** Day-long or longer periods read as dates; shorter ones need the time too. */
 function span(p: { start: string; end: string }): string {
   const long = Date.parse(p.end) - Date.parse(p.start) >= 86_400_000;
   return long ? `${dateOnly(p.start)} – ${dateOnly(p.end)}` : `${dateTime(p.start)} – ${dateTime(p.end)}`;
 }
-
-const STATUS: Record<EarningsPeriod['status'], string> = {
-  open: 'In progress',
-  computed: 'Being checked',
-  locked: 'Final',
-};
 
 export async function earningsPage(ctx: PageContext): Promise<void> {
   replace(ctx.root, h('h1', null, 'Earnings'), h('p', null, 'Loading…'));
@@ -34,7 +29,8 @@ export async function earningsPage(ctx: PageContext): Promise<void> {
     );
     return;
   }
-  const open = periods.find((p) => p.estimate);
+  const now = ctx.now();
+  const open = periods.find((p) => isCurrent(p, now));
   replace(
     ctx.root,
     h('h1', null, 'Earnings'),
@@ -69,7 +65,7 @@ export async function earningsPage(ctx: PageContext): Promise<void> {
         const up = p.lines.reduce((s, l) => s + l.upMinutes, 0);
         return [
           span(p),
-          p.estimate ? 'Estimate' : STATUS[p.status],
+          periodLabel(p, now),
           String(p.lines.length),
           period ? percent(up / period) : '—',
           h('span', { class: 'num' }, formatUsd(p.totalUusd)),

@@ -1,11 +1,12 @@
 /** One machine: status, actions, hardware, checks, attributes, presence, metrics, commands, terminal, audit. */
 import { api, errorText } from '../api.js';
 import { field, h, notice, replace, table } from '../dom.js';
-import { bytes, dateTime, percent, relativeTime } from '../format.js';
+import { dateTime, duration, percent, relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
 import type { PageContext } from '../page.js';
 import { can } from '../session.js';
-import { describeNode } from '../status.js';
+import { describeNode, shellUnavailableReason } from '../status.js';
+import { metricsView } from '../metrics-view.js';
 import { openTerminal } from '../terminal.js';
 import { type PresenceTimeline, presenceStrip } from '../timeline.js';
 import type { NodeDetailView } from '../../nodes/schemas.js';
@@ -40,45 +41,6 @@ const COMMANDS = [
 
 function section(id: string, title: string, ...children: (Node | string | null | false)[]): HTMLElement {
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...children);
-}
-
-function metricsView(metrics: Record<string, unknown> | null): HTMLElement {
-  if (!metrics) return h('p', { class: 'empty' }, 'No heartbeat received yet.');
-  const num = (k: string) => (typeof metrics[k] === 'number' ? metrics[k] : undefined);
-  const gpus = Array.isArray(metrics.gpus) ? (metrics.gpus as Record<string, number>[]) : [];
-  const memUsed = num('memUsedBytes');
-  const memTotal = num('memTotalBytes');
-  return h(
-    'div',
-    null,
-    h(
-      'dl',
-      { class: 'facts' },
-      h('dt', null, 'Load (1, 5, 15 min)'),
-      h('dd', null, [num('load1'), num('load5'), num('load15')].map((v) => v?.toFixed(2) ?? '—').join(' · ')),
-      h('dt', null, 'Memory'),
-      h('dd', null, memUsed !== undefined && memTotal ? `${bytes(memUsed)} of ${bytes(memTotal)}` : '—'),
-      h('dt', null, 'Machine up for'),
-      h(
-        'dd',
-        null,
-        num('uptimeSeconds') !== undefined ? `${Math.round((num('uptimeSeconds') ?? 0) / 3600)} h` : '—',
-      ),
-    ),
-    table(
-      'GPU metrics',
-      ['GPU', 'Utilisation', 'Memory', 'Temperature'],
-      gpus.map((g) => [
-        String(g.index ?? ''),
-        `${g.utilizationPct ?? '—'}%`,
-        g.memoryUsedBytes !== undefined && g.memoryTotalBytes
-          ? `${bytes(g.memoryUsedBytes)} of ${bytes(g.memoryTotalBytes)}`
-          : '—',
-        `${g.temperatureC ?? '—'} °C`,
-      ]),
-      'No GPU metrics.',
-    ),
-  );
 }
 
 export async function nodePage(ctx: PageContext): Promise<void> {
@@ -146,7 +108,8 @@ export async function nodePage(ctx: PageContext): Promise<void> {
   );
 
   const terminalBox = h('div');
-  const openButton = h('button', { type: 'button', disabled: !node.online }, 'Open terminal');
+  const shellBlocked = shellUnavailableReason(node);
+  const openButton = h('button', { type: 'button' }, 'Open terminal');
   let closeTerminal: (() => void) | undefined;
   openButton.addEventListener('click', () => {
     openButton.hidden = true;
@@ -263,6 +226,8 @@ export async function nodePage(ctx: PageContext): Promise<void> {
           h('dd', null, relativeTime(node.lastSeenAt, ctx.now())),
           h('dt', null, 'Uptime'),
           h('dd', null, `${percent(node.uptime.last24h)} (24 h) · ${percent(node.uptime.last7d)} (7 days)`),
+          h('dt', null, 'Up in total'),
+          h('dd', { 'data-field': 'up-total' }, `${duration(node.uptime.upSeconds)} since enrollment`),
         ),
       ),
       section('h-metrics', 'Latest metrics', metricsView(node.metrics)),
@@ -283,11 +248,9 @@ export async function nodePage(ctx: PageContext): Promise<void> {
         h(
           'p',
           { class: 'muted' },
-          node.online
-            ? 'Opens a shell on the machine. Sessions are recorded and audited.'
-            : 'The machine is offline.',
+          shellBlocked ?? 'Opens a shell on the machine. Sessions are recorded and audited.',
         ),
-        openButton,
+        !shellBlocked && openButton,
         terminalBox,
       ),
     ops && section('h-cmd', 'Commands', commandForm, commandStatus, commandsBox),

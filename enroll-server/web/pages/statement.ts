@@ -191,6 +191,14 @@ export async function statementPage(ctx: PageContext): Promise<void> {
   });
 
   const locked = period.status === 'locked';
+  // The server refuses to lock a period before it ends (409): say so instead of offering it.
+  const lockReason = locked
+    ? null
+    : ctx.now() < Date.parse(period.end)
+      ? `This period ends ${dateTime(period.end)}; it can be locked once it has ended.`
+      : period.status === 'open'
+        ? 'Compute the statement before locking it.'
+        : null;
   replace(
     ctx.root,
     h('p', null, h('a', { href: '/payouts' }, '← All periods')),
@@ -219,7 +227,8 @@ export async function statementPage(ctx: PageContext): Promise<void> {
         {
           type: 'button',
           class: 'danger',
-          disabled: locked || period.status === 'open',
+          disabled: locked || lockReason !== null,
+          'aria-describedby': lockReason ? 'lock-reason' : undefined,
           onclick: () => dialog.showModal(),
         },
         'Lock…',
@@ -227,6 +236,7 @@ export async function statementPage(ctx: PageContext): Promise<void> {
       h('a', { class: 'button secondary', href: `${base}/export.csv`, download: '' }, 'Download CSV'),
       h('a', { class: 'button secondary', href: `${base}/export.json`, download: '' }, 'Download JSON'),
     ),
+    lockReason && h('p', { id: 'lock-reason', class: 'muted' }, lockReason),
     status,
     body,
     !locked && adjustForm,
