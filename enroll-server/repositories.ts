@@ -7,8 +7,9 @@
 import type { OwnerRepository } from './accounts/owner-repository.js';
 import type { SessionRepository } from './accounts/session-repository.js';
 import type { TokenRepository } from './accounts/token-repository.js';
+import type { ArtifactRepository } from './artifacts/artifact-repository.js';
 import type { CommandRepository, ShellSessionRepository } from './control/command-repository.js';
-import type { NetworkRepository } from './control/network-repository.js';
+import type { NetworkRepository } from './network/network-repository.js';
 import type { PresenceRepository } from './control/presence-repository.js';
 import type { UsageRepository } from './control/usage-repository.js';
 import type { ActivityLog } from './core/activity-log.js';
@@ -33,11 +34,14 @@ export interface RepositorySet {
   // control
   presence: PresenceRepository;
   usage: UsageRepository;
-  network: NetworkRepository;
   commands: CommandRepository;
   shellSessions: ShellSessionRepository;
+  // network
+  network: NetworkRepository;
   // payouts
   payouts: PayoutRepository;
+  // artifacts
+  artifacts: ArtifactRepository;
 }
 
 export type Repositories = Transactional<RepositorySet>;

@@ -5,11 +5,12 @@
 import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
+import { sqliteArtifactRepository } from './artifacts/sqlite/artifact-repository.js';
 import {
   sqliteCommandRepository,
   sqliteShellSessionRepository,
 } from './control/sqlite/command-repository.js';
-import { sqliteNetworkRepository } from './control/sqlite/network-repository.js';
+import { sqliteNetworkRepository } from './network/sqlite/network-repository.js';
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
@@ -36,6 +37,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
   const payouts = sqlitePayoutRepository(db);
+  const artifacts = sqliteArtifactRepository(db);
   return (run) => ({
     activity: activity(run),
     owners: owners(run),
@@ -50,6 +52,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     commands: commands(run),
     shellSessions: shellSessions(run),
     payouts: payouts(run),
+    artifacts: artifacts(run),
   });
 }
 

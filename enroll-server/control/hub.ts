@@ -25,10 +25,10 @@ import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { type FrameResult, readAgentFrame } from './agent-frames.js';
-import { buildJoinMessage } from './join.js';
+import { type JoinSoftwareSource, buildJoinMessage } from './join.js';
 import { NodeShells, type ShellListener } from './node-shells.js';
 import { type JoinResult, recordJoinResult } from './join-results.js';
-import type { NetworkRepository } from './network-repository.js';
+import type { NetworkRepository } from '../network/network-repository.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
@@ -64,6 +64,8 @@ export interface HubDeps {
   metrics: Metrics;
   now: () => number;
   log: FastifyBaseLogger;
+  /** The software each join names (k3s, runtime packages); none when not given. */
+  joinSoftware?: JoinSoftwareSource;
 }
 
 export class ControlHub {
@@ -238,7 +240,13 @@ export class ControlHub {
     const node = await this.deps.repos.nodes.get(session.nodeId);
     if (!node) return;
     const network = await this.deps.repos.network.ensure(node.id, this.deps.now());
-    this.send(session, buildJoinMessage(this.deps.cluster, node, network));
+    const software = await (this.deps.joinSoftware?.() ?? Promise.resolve({ packages: [] })).catch(
+      (error: unknown) => {
+        this.deps.log.error({ err: error, nodeId: node.id }, 'choosing the join software failed');
+        return { packages: [] };
+      },
+    );
+    this.send(session, buildJoinMessage(this.deps.cluster, node, network, software));
   }
 
   private refuse(session: Session, code: string, message: string): void {
@@ -312,10 +320,12 @@ export class ControlHub {
   }
 
   private async onJoinResult(session: Session, result: JoinResult): Promise<void> {
-    const node = await recordJoinResult(this.deps.repos, session.nodeId, result, this.deps.now());
-    if (node) {
-      session.status = node.status;
-      this.send(session, { type: 'status', status: node.status, reason: node.statusReason });
+    const outcome = await recordJoinResult(this.deps.repos, session.nodeId, result, this.deps.now());
+    if (outcome.kind === 'key-taken') {
+      this.send(session, { type: 'error', code: 'WIREGUARD_KEY_TAKEN', message: outcome.message });
+    } else if (outcome.kind === 'joined' && outcome.node) {
+      session.status = outcome.node.status;
+      this.send(session, { type: 'status', status: outcome.node.status, reason: outcome.node.statusReason });
     }
   }
 

@@ -1,33 +1,38 @@
 /**
  * `GET /v1/control`: the nodes' WebSocket control channel. The node's JWT is checked before the
- * upgrade, so a refused node gets an HTTP status and an error body it can show on its screen.
+ * upgrade (`authenticateNode`), so a refused node gets an HTTP status and an error body it can show
+ * on its screen.
  */
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import { CONTROL_AUDIENCE } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
-import { AppError, NodeRevokedError, UnauthenticatedError } from '../core/errors.js';
+import { AppError } from '../core/errors.js';
 import type { App } from '../core/http.js';
 import type { Metrics } from '../core/metrics.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import type { ControlHub } from './hub.js';
-import { NodeAuthError, ReplayCache, verifyNodeToken } from './node-token.js';
-
-class NodeRejectedError extends AppError {
-  override readonly code = 'NODE_REJECTED';
-  override readonly status = 403;
-}
+import { asHttpError, authenticateNode } from './node-auth.js';
+import { NodeAuthError, type ReplayCache } from './node-token.js';
 
 export interface NodeChannelDeps {
   hub: ControlHub;
   repos: { nodes: NodeRepository };
+  /** Shared with every node route (artifact downloads): a token is good for one request only. */
+  replay: ReplayCache;
   policy: Policy;
   metrics: Metrics;
   now: () => number;
 }
 
 export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
-  const replay = new ReplayCache(ctx.now);
   const { hub, repos } = ctx;
+  const auth = {
+    nodes: repos.nodes,
+    replay: ctx.replay,
+    maxSkewSeconds: ctx.policy.maxClockSkewSeconds,
+    now: ctx.now,
+  };
 
   app.get(
     '/v1/control',
@@ -36,31 +41,8 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
       schema: { hide: true },
       config: { auth: 'public' },
       preValidation: async (request) => {
-        const header = request.headers.authorization ?? '';
-        const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
         try {
-          let node: NodeRecord | undefined;
-          await verifyNodeToken(
-            token,
-            async (id) => {
-              node = await repos.nodes.get(id);
-              return node?.publicKey;
-            },
-            replay,
-            { now: ctx.now, maxSkewSeconds: ctx.policy.maxClockSkewSeconds },
-          );
-          if (!node) throw new NodeAuthError('NODE_UNKNOWN', 'This node is not known to the server.');
-          if (node.status === 'revoked') {
-            throw new NodeRevokedError(
-              `This machine was removed by the operations team: ${node.statusReason ?? 'no reason given'}.`,
-            );
-          }
-          if (node.status === 'rejected') {
-            throw new NodeRejectedError(
-              `This machine was not approved: ${node.statusReason ?? 'no reason given'}.`,
-            );
-          }
-          request.controlNode = node;
+          request.controlNode = await authenticateNode(request.headers.authorization, CONTROL_AUDIENCE, auth);
         } catch (error) {
           const code =
             error instanceof NodeAuthError
@@ -69,9 +51,7 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
                 ? error.code
                 : 'AUTH_FAILED';
           ctx.metrics.controlAuthFailures.inc({ code });
-          if (error instanceof NodeAuthError)
-            throw new UnauthenticatedError(error.message, { details: { reason: error.code } });
-          throw error;
+          throw asHttpError(error);
         }
       },
     },

@@ -1,6 +1,7 @@
 /**
  * Verifies a node's connection JWT (DESIGN.md "Node identity"): EdDSA, signed by the node's own
- * key, `aud` homenode-control, `sub` the node id, `exp` at most 5 minutes after `iat`, and a `jti`
+ * key, `aud` homenode-control (or the audience of another node route, such as artifact downloads),
+ * `sub` the node id, `exp` at most 5 minutes after `iat`, and a `jti`
  * never seen before. Failures say what is wrong, including a clock that is off.
  */
 import { type JWTPayload, decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
@@ -53,7 +54,7 @@ export async function verifyNodeToken(
   token: string | undefined,
   lookupKey: (nodeId: string) => Promise<PublicJwk | undefined>,
   replay: ReplayCache,
-  options: { now: () => number; maxSkewSeconds: number },
+  options: { now: () => number; maxSkewSeconds: number; audience?: string },
 ): Promise<{ nodeId: string; jti: string; expiresAt: number }> {
   if (!token) throw new NodeAuthError('TOKEN_MISSING', 'No node token: send "Authorization: Bearer <JWT>".');
   let claims: JWTPayload;
@@ -72,7 +73,7 @@ export async function verifyNodeToken(
   }
   try {
     await jwtVerify(token, await importJWK(publicKey, 'EdDSA'), {
-      audience: CONTROL_AUDIENCE,
+      audience: options.audience ?? CONTROL_AUDIENCE,
       subject: nodeId,
       algorithms: ['EdDSA'],
       currentDate: new Date(options.now()),

@@ -5,7 +5,17 @@
  */
 import { dirname, join, normalize } from 'node:path';
 
-export const CAPABILITIES = ['core', 'accounts', 'enrollment', 'nodes', 'control', 'payouts', 'web'] as const;
+export const CAPABILITIES = [
+  'core',
+  'accounts',
+  'enrollment',
+  'nodes',
+  'network',
+  'control',
+  'artifacts',
+  'payouts',
+  'web',
+] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** Which capabilities each may import (besides itself and `protocol/`). */
@@ -14,9 +24,11 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   accounts: ['core'],
   nodes: ['core'],
   enrollment: ['core', 'accounts', 'nodes'],
-  control: ['core', 'nodes'],
+  network: ['core', 'nodes'],
+  control: ['core', 'nodes', 'network'],
+  artifacts: ['core', 'nodes', 'control'],
   payouts: ['core', 'accounts', 'nodes'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts'],
+  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'artifacts'],
 };
 
 export interface SourceFile {

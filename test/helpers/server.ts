@@ -11,7 +11,9 @@ import {
   DEFAULT_KEY_LIMITS,
   DEFAULT_SHELL_LIMITS,
   DEV_CLUSTER,
+  type ArtifactConfig,
   type EnrollRateLimit,
+  loadArtifacts,
   type ServerConfig,
   type ShellLimits,
 } from '../../enroll-server/core/config.js';
@@ -36,6 +38,8 @@ export interface TestServerOptions {
   db?: Db;
   /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
   cluster?: Partial<ServerConfig['cluster']>;
+  /** Artifact settings over the defaults (e.g. a smaller upload cap, a pinned k3s). */
+  artifacts?: Partial<ArtifactConfig>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -85,6 +89,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     enrollRateLimit: { ...DEFAULT_ENROLL_RATE_LIMIT, ...options.enrollRateLimit },
     cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
+    artifacts: { ...loadArtifacts({}), ...options.artifacts },
+    dev: true,
   };
   const app = await buildApp(config, { now: options.now, webDir: options.webDir, db: options.db });
   await app.listen({ host: '127.0.0.1', port: config.port });
