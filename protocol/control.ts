@@ -6,6 +6,12 @@
  */
 import { Type, type Static } from 'typebox';
 import { NodeStatusSchema } from './api.js';
+import {
+  AuditErrorSchema,
+  AuditProgressSchema,
+  AuditReportMessageSchema,
+  AuditRequestSchema,
+} from './audit.js';
 import { HardwareFactsSchema } from './hardware.js';
 import { MAX_ARTIFACT_BYTES } from './artifacts.js';
 import { MAX_ALLOWED_IPS, MAX_JOIN_LABELS, MAX_JOIN_PACKAGES, joinField } from './join-fields.js';
@@ -164,6 +170,10 @@ export const AgentMessageSchema = Type.Union([
   ByeSchema,
   ShellDataSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditReportMessageSchema,
+  AuditProgressSchema,
+  AuditErrorSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
 
@@ -272,6 +282,8 @@ export const ServerMessageSchema = Type.Union([
   ShellDataSchema,
   ShellResizeSchema,
   ShellCloseSchema,
+  // Continuous audits (protocol/audit.ts)
+  AuditRequestSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 

@@ -38,6 +38,30 @@ export const GpuFactsSchema = Type.Object({
   busId: Type.Optional(Text(64)),
 });
 
+/**
+ * What `nvidia-smi` told about the driver (agent/probe/nvidia-smi.ts):
+ * - `loaded`: it answered and listed GPUs;
+ * - `no-devices`: the driver answers but finds no GPU ("No devices were found", exit 6);
+ * - `not-loaded`: the kernel module is not loaded ("couldn't communicate with the NVIDIA driver", exit 9);
+ * - `missing`: nvidia-smi is not installed;
+ * - `failed`: any other failure (its exit code and first line are kept).
+ */
+export const NvidiaDriverFactsSchema = Type.Object({
+  state: Type.Union([
+    Type.Literal('loaded'),
+    Type.Literal('no-devices'),
+    Type.Literal('not-loaded'),
+    Type.Literal('missing'),
+    Type.Literal('failed'),
+  ]),
+  /** The driver's version: from nvidia-smi when loaded, else from the installed module (modinfo). */
+  version: Type.Optional(Type.String({ pattern: '^[0-9]{2,4}(\\.[0-9]{1,4}){1,2}$' })),
+  exitCode: Type.Optional(Type.Integer({ minimum: -1, maximum: 255 })),
+  /** nvidia-smi's own first line of output. */
+  message: Type.Optional(Type.String({ maxLength: 512 })),
+});
+export type NvidiaDriverFacts = Static<typeof NvidiaDriverFactsSchema>;
+
 export const InterfaceFactsSchema = Type.Object({
   name: Text(64),
   mac: Text(64),
@@ -54,6 +78,8 @@ export const HardwareFactsSchema = Type.Object({
   network: Type.Object({ interfaces: Type.Array(InterfaceFactsSchema, { maxItems: 256 }) }),
   os: Type.Object({ kernel: Text(), distro: Text() }),
   virtualization: Type.String({ maxLength: 64, description: '`none`, or the hypervisor found' }),
+  /** Absent from agents before the driver shipped in the image; the gpu check then reads PCI ids only. */
+  nvidiaDriver: Type.Optional(NvidiaDriverFactsSchema),
 });
 
 export type CpuFacts = Static<typeof CpuFactsSchema>;

@@ -4,9 +4,11 @@
  * runs `assessHardware` (the same rules, minus what only the node can see) on every enrollment.
  */
 import { classifyIpv4, parseCidr, parseIpv4, rangesOverlap } from './cidr.js';
-import { NVIDIA_PCI_VENDOR, lookupGpuModel } from './gpu.js';
+import { checkGpu } from './gpu-check.js';
 import type { Check, CheckStatus, ConnectivityFacts, HardwareFacts, PreflightFacts } from './hardware.js';
 import type { CheckId, Policy } from './policy.js';
+
+export { checkGpu };
 
 type Finding = Omit<Check, 'id'>;
 
@@ -58,38 +60,6 @@ export function checkArch(hardware: HardwareFacts): Finding {
     `The processor reports "${arch}", which is not x86-64.`,
     fixOther,
   );
-}
-
-export function checkGpu(hardware: HardwareFacts, policy: Policy): Finding {
-  const nvidia = hardware.gpus.filter((g) => g.pciId.toLowerCase().startsWith(`${NVIDIA_PCI_VENDOR}:`));
-  const others = hardware.gpus.filter((g) => !nvidia.includes(g));
-  if (nvidia.length === 0) {
-    const otherText = others.length
-      ? ` Found ${others.map((g) => g.name ?? g.pciId).join(', ')}, which Home Node does not support yet.`
-      : '';
-    const detail = `Home Node needs at least one supported NVIDIA GPU.${otherText}`;
-    const fix =
-      'Check that the NVIDIA card is seated and powered (PCIe power cables plugged in), then restart.';
-    return policy.requireGpu
-      ? fail('No NVIDIA GPU found', detail, fix)
-      : warn('No NVIDIA GPU found: this machine can offer CPU only', detail, fix);
-  }
-  const described = nvidia.map((g) => ({ gpu: g, info: lookupGpuModel(g.pciId) }));
-  const names = described.map(({ gpu, info }) => info?.model ?? gpu.name ?? gpu.pciId);
-  const unknown = described.filter(({ info }) => !info);
-  const withoutDriver = nvidia.filter((g) => !g.driver);
-  const driverNote = withoutDriver.length
-    ? ` ${withoutDriver.length} GPU(s) have no driver loaded yet; the model was read from the PCI id.`
-    : '';
-  const summary = `${nvidia.length} NVIDIA GPU${nvidia.length > 1 ? 's' : ''}: ${[...new Set(names)].join(', ')}`;
-  if (unknown.length) {
-    return warn(
-      `${summary} (model not recognised)`,
-      `${unknown.map(({ gpu }) => `${gpu.name ?? 'GPU'} (PCI id ${gpu.pciId})`).join(', ')} is not in Akash's GPU list, so it cannot be advertised by model yet.${driverNote}`,
-      'Nothing to do now: the operations team will review this GPU before approving the machine.',
-    );
-  }
-  return pass(summary, `Recognised by Akash's GPU list.${driverNote}`.trim());
 }
 
 export function checkMemory(hardware: HardwareFacts, policy: Policy): Finding {

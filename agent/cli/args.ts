@@ -1,7 +1,7 @@
 /** Command-line parsing (node:util parseArgs): argv in, a typed command or a usage error out. */
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['run', 'preflight', 'enroll', 'status', 'reset'] as const;
+export const COMMANDS = ['run', 'preflight', 'enroll', 'status', 'reset', 'audit'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -15,6 +15,10 @@ export interface CliArgs {
   yes: boolean;
   /** `--allow-insecure-http`: plain http to a non-loopback server, shown as a warning. */
   allowInsecureHttp: boolean;
+  /** audit: health checks only, no benchmarks. */
+  light?: boolean;
+  /** audit: the GPU UUIDs that must be present, comma-separated. */
+  expectGpus?: string | undefined;
 }
 
 export class UsageError extends Error {
@@ -30,6 +34,8 @@ const OPTIONS = {
   key: { type: 'string' },
   yes: { type: 'boolean', default: false },
   'allow-insecure-http': { type: 'boolean', default: false },
+  light: { type: 'boolean', default: false },
+  'expect-gpus': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -43,6 +49,7 @@ const ALLOWED: Record<CommandName, readonly string[]> = {
   enroll: ['key', 'facts'],
   status: ['json'],
   reset: ['yes'],
+  audit: ['json', 'light', 'expect-gpus'],
 };
 
 export function parseCliArgs(argv: readonly string[]): CliArgs {
@@ -58,8 +65,11 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     return { command: 'help', json: false, yes: false, allowInsecureHttp: false };
   if (!isCommand(name)) throw new UsageError(`Unknown command "${name}". Commands: ${COMMANDS.join(', ')}.`);
   if (extra.length) throw new UsageError(`Unexpected argument "${extra[0]}" after "${name}".`);
-  for (const option of ['json', 'facts', 'key', 'yes'] as const) {
-    const given = option === 'json' || option === 'yes' ? values[option] : values[option] !== undefined;
+  for (const option of ['json', 'facts', 'key', 'yes', 'light', 'expect-gpus'] as const) {
+    const given =
+      option === 'json' || option === 'yes' || option === 'light'
+        ? values[option]
+        : values[option] !== undefined;
     if (given && !ALLOWED[name].includes(option)) {
       throw new UsageError(`The option --${option} does not apply to "${name}".`);
     }
@@ -74,6 +84,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     key: values.key,
     yes: values.yes,
     allowInsecureHttp: values['allow-insecure-http'],
+    light: values.light,
+    expectGpus: values['expect-gpus'],
   };
 }
 

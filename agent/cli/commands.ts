@@ -1,5 +1,6 @@
 /** The commands other than the enrollment flow: preflight, status, reset, and run's dispatch. */
 import { checkServerUrl } from '../../protocol/server-url.js';
+import { loadAuditRecord } from '../audit/audit-state.js';
 import { runDaemon } from '../control/daemon.js';
 import { createInstallDeps, installFlow } from '../install/install-flow.js';
 import {
@@ -9,6 +10,7 @@ import {
   STATE_FILES,
   StateFileError,
 } from '../state/state-store.js';
+import { lastAuditLines } from '../ui/audit-view.js';
 import { renderChecksTable, renderPreflightReport, summarizeChecks } from '../ui/checks-table.js';
 import { wrapIndented } from '../ui/output.js';
 import { insecureHttpWarning, welcomeScreen } from '../ui/screens.js';
@@ -53,12 +55,13 @@ function currentStatus(node: NodeRecord, live: LiveStatus | undefined) {
 
 export async function statusCommand(ctx: AgentContext): Promise<number> {
   const store = createStateStore(ctx.config.stateDir);
-  const [node, pending, identity, preflight, live] = await Promise.all([
+  const [node, pending, identity, preflight, live, audit] = await Promise.all([
     store.node.load(),
     store.pending.load(),
     store.identity.load(),
     store.preflight.load(),
     store.live.load(),
+    loadAuditRecord(ctx.config.stateDir),
   ]);
   const current = node ? currentStatus(node, live) : undefined;
   const serverUrl = node?.serverUrl ?? pending?.serverUrl ?? ctx.config.serverUrl;
@@ -79,6 +82,7 @@ export async function statusCommand(ctx: AgentContext): Promise<number> {
       pendingSince: pending?.startedAt ?? null,
       identity: identity ? { createdAt: identity.createdAt, publicKey: identity.publicKey } : null,
       lastPreflight: preflight ?? null,
+      lastAudit: audit ? { ...audit, unsentJws: undefined } : null,
     };
     ctx.out.write(`${JSON.stringify(status, null, 2)}\n`);
     return node ? EXIT.OK : EXIT.NOT_ENROLLED;
@@ -98,6 +102,7 @@ export async function statusCommand(ctx: AgentContext): Promise<number> {
   } else {
     lines.push('Preflight:  not run yet');
   }
+  lines.push('', ...lastAuditLines(audit, ctx.out.width, 16));
   print(ctx, lines);
   return node ? EXIT.OK : EXIT.NOT_ENROLLED;
 }

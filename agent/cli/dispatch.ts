@@ -12,6 +12,8 @@ const HANDLERS: Record<CommandName, (ctx: AgentContext) => Promise<number>> = {
   enroll: enrollFlow,
   status: statusCommand,
   reset: resetCommand,
+  // Loaded when used: the audit suite is not needed by the other commands.
+  audit: async (ctx) => (await import('./audit-command.js')).auditCommand(ctx),
 };
 
 export async function dispatch(command: CommandName, ctx: AgentContext): Promise<number> {

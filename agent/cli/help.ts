@@ -23,6 +23,11 @@ Commands:
   status [--json]     Node id, server, the status the server last reported
                       (and when), and the last preflight.
   reset --yes         Forget this machine's identity and enrollment.
+  audit               Run the audit suite now (GPU, container runtime, CPU,
+                      memory, disk, shared memory, network, cluster).
+    --json            Print { "checks": [...], "skipped": [...] } instead.
+    --light           Health checks only, no benchmarks.
+    --expect-gpus U,U GPU UUIDs that must be present.
 
 Common options:
   --server URL        The enroll server (overrides the config file).
@@ -36,7 +41,7 @@ Common options:
 
 Exit codes:
   0  done; for preflight: no check failed
-  1  a preflight check failed (nothing was sent)
+  1  a preflight check failed (nothing was sent); audit: a check failed
   2  usage or configuration error
   3  the installation key was refused (typo, unknown, expired, used)
   4  the server refused the enrollment (hardware, revoked, conflict)
@@ -44,6 +49,7 @@ Exit codes:
   6  status: this machine is not enrolled
   7  run: the server refuses this node (revoked or rejected); do not restart
   8  run (live medium): installing to disk failed; the live system stays usable
+  9  audit: another audit is running on this machine
   75 run: ops asked for a restart (restart-agent)
   130 interrupted (Ctrl-C)
 `;

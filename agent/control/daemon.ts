@@ -7,6 +7,9 @@
 import type { AgentMessage } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { requireServerUrl } from '../cli/config.js';
+import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
+import { loadAuditRecord } from '../audit/audit-state.js';
+import { createDaemonAudits } from '../audit/daemon-audits.js';
 import { EXIT, type AgentContext } from '../cli/context.js';
 import { runNodeCommand } from '../commands/node-commands.js';
 import { applyJoin, loadJoinState } from '../join/apply-join.js';
@@ -72,6 +75,9 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   const bootId = await readBootId();
   let joined = await loadJoinState(config.stateDir);
   display.update({ nodeName: joined?.nodeName, spooled: (await spool.pending()).reports.length });
+  let policy: Policy = { ...DEFAULT_POLICY };
+  const lastAudit = await loadAuditRecord(config.stateDir);
+  if (lastAudit) display.update({ audit: lastAudit });
 
   let session: ControlSession | undefined;
   const hardware = await startHardwareWatch({
@@ -119,6 +125,24 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     }
   };
 
+  const audits = createDaemonAudits({
+    stateDir: config.stateDir,
+    exec,
+    server: { url: serverUrl, serverPin: config.serverPin },
+    nodeId: node.nodeId,
+    identity,
+    policy: () => policy,
+    now: ctx.now,
+    sleep: ctx.sleep,
+    send: (message) => {
+      if (!session?.open) return false;
+      session.send(message);
+      return true;
+    },
+    onRecord: (record) => display.update({ audit: record }),
+    log: note,
+  });
+
   const hooks = (): ConstructorParameters<typeof ControlSession>[1] => ({
     hello: () => ({
       type: 'hello',
@@ -136,6 +160,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       return [
         ...(await hardware.snapshot()),
         ...reports.map((r): AgentMessage => ({ type: 'usage', seq: r.seq, report: r.report })),
+        ...(await audits.opening()),
       ];
     },
     heartbeat: async (seq) => {
@@ -195,6 +220,8 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       if (!result.ok) note('error', 'reboot_failed', `The reboot failed: ${result.problem}`);
     },
     log: note,
+    onPolicy: (next) => (policy = next),
+    onAudit: (request) => audits.request(request),
     onServerError: (code, message) =>
       note('warn', 'server_error', `The server refused a message (${code}): ${message}`),
     shells: (send) =>

@@ -14,6 +14,8 @@ import {
 } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { joinFieldProblem } from '../../protocol/join-fields.js';
+import type { AuditRequest } from '../../protocol/audit.js';
+import type { Policy } from '../../protocol/policy.js';
 import type { CommandOutcome } from '../commands/node-commands.js';
 import { refusedJoinMessage } from '../join/apply-join.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
@@ -44,6 +46,10 @@ export interface SessionHooks {
   onServerError: (code: string, message: string) => void;
   shells: (send: (message: AgentMessage) => void) => RemoteShells;
   log: (level: 'info' | 'warn' | 'error', event: string, message: string) => void;
+  /** The policy in `welcome` (audit thresholds and bounds). */
+  onPolicy?: (policy: Policy) => void;
+  /** The server asks for an audit (agent/audit/audit-service.ts); must return at once. */
+  onAudit?: (request: AuditRequest) => void;
 }
 
 export class ControlSession {
@@ -197,6 +203,7 @@ export class ControlSession {
       case 'welcome':
         this.welcomedAt = hooks.now();
         this.lastStatus = { status: message.status, reason: message.reason ?? '' };
+        hooks.onPolicy?.(message.policy);
         return hooks.onStatus(message.status, message.reason, true);
       case 'status':
         this.lastStatus = { status: message.status, reason: message.reason ?? '' };
@@ -234,6 +241,14 @@ export class ControlSession {
         return this.shells.resize(message.sessionId, message.cols, message.rows);
       case 'shell-close':
         return this.shells.close(message.sessionId, message.reason);
+      case 'audit':
+        if (hooks.onAudit) return hooks.onAudit(message);
+        return this.send({
+          type: 'audit-error',
+          auditId: message.auditId,
+          code: 'AUDIT_FAILED',
+          message: 'This agent does not run audits.',
+        });
     }
   }
 

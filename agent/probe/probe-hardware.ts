@@ -4,10 +4,16 @@
  */
 import { machine } from 'node:os';
 import si from 'systeminformation';
-import type { GpuFacts, HardwareFacts } from '../../protocol/hardware.js';
+import type { GpuFacts, HardwareFacts, NvidiaDriverFacts } from '../../protocol/hardware.js';
 import type { ProbeNote } from './facts.js';
 import { LSPCI_ARGS, mergeGpus, parseLspciGpus } from './lspci.js';
-import { NVIDIA_SMI_ARGS, parseNvidiaSmi } from './nvidia-smi.js';
+import {
+  MODINFO_ARGS,
+  NVIDIA_SMI_ARGS,
+  classifyNvidiaSmi,
+  parseModinfoVersion,
+  parseNvidiaSmi,
+} from './nvidia-smi.js';
 import type { RunProgram } from './run-program.js';
 import { hardwareFromSnapshot, type SystemSnapshot } from './system-facts.js';
 
@@ -18,8 +24,6 @@ export interface ProbedHardware {
 }
 
 const NOTE_TEXT: Record<string, string> = {
-  'nvidia-smi':
-    'nvidia-smi (the NVIDIA driver tool) was not found, so no driver is loaded; GPUs are identified by their PCI ids.',
   lspci: 'lspci (pciutils) was not found, so GPUs without a driver could not be listed.',
 };
 
@@ -35,12 +39,35 @@ function toNote(result: Awaited<ReturnType<RunProgram>>): ProbeNote | undefined 
   };
 }
 
-export async function probeGpus(run: RunProgram): Promise<{ gpus: GpuFacts[]; notes: ProbeNote[] }> {
-  const [smi, pci] = await Promise.all([run('nvidia-smi', NVIDIA_SMI_ARGS), run('lspci', LSPCI_ARGS)]);
+export interface ProbedGpus {
+  gpus: GpuFacts[];
+  /** What nvidia-smi said about the driver (the gpu check explains it; no note needed). */
+  nvidiaDriver: NvidiaDriverFacts;
+  notes: ProbeNote[];
+}
+
+/**
+ * nvidia-smi initialises every GPU when persistence mode is off (seconds each on a big machine) and,
+ * with no card, tries to load the module first: it gets longer than the other probes.
+ */
+export const GPU_PROBE_TIMEOUT_MS = 30_000;
+
+export async function probeGpus(run: RunProgram): Promise<ProbedGpus> {
+  const slow = { timeoutMs: GPU_PROBE_TIMEOUT_MS };
+  const [smi, pci] = await Promise.all([
+    run('nvidia-smi', NVIDIA_SMI_ARGS, slow),
+    run('lspci', LSPCI_ARGS, slow),
+  ]);
   const fromDriver = smi.outcome === 'ok' ? parseNvidiaSmi(smi.stdout) : [];
   const fromPci = pci.outcome === 'ok' ? parseLspciGpus(pci.stdout) : [];
-  const notes = [toNote(smi), toNote(pci)].filter((n): n is ProbeNote => n !== undefined);
-  return { gpus: mergeGpus(fromDriver, fromPci), notes };
+  const nvidiaDriver = classifyNvidiaSmi(smi, fromDriver);
+  // Installed but not answering: the module on disk still says which driver this is.
+  if (smi.outcome === 'failed') {
+    const version = parseModinfoVersion(await run('modinfo', MODINFO_ARGS));
+    if (version) nvidiaDriver.version = version;
+  }
+  const notes = [toNote(pci)].filter((n): n is ProbeNote => n !== undefined);
+  return { gpus: mergeGpus(fromDriver, fromPci), nvidiaDriver, notes };
 }
 
 async function systemSnapshot(): Promise<SystemSnapshot> {
@@ -66,9 +93,9 @@ async function systemSnapshot(): Promise<SystemSnapshot> {
 }
 
 export async function probeHardware(run: RunProgram): Promise<ProbedHardware> {
-  const [snapshot, { gpus, notes }] = await Promise.all([systemSnapshot(), probeGpus(run)]);
+  const [snapshot, { gpus, nvidiaDriver, notes }] = await Promise.all([systemSnapshot(), probeGpus(run)]);
   return {
-    hardware: hardwareFromSnapshot(snapshot, gpus),
+    hardware: { ...hardwareFromSnapshot(snapshot, gpus), nvidiaDriver },
     boardUuid: snapshot.system.uuid,
     notes,
   };

@@ -4,6 +4,7 @@
  */
 import type { NodeMetrics } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
+import { lastAuditLines, type AuditView } from './audit-view.js';
 import { wrapText, type Style } from './output.js';
 
 export const SCREEN_ROWS = 24;
@@ -29,6 +30,8 @@ export interface DaemonView {
   logFile: string;
   /** Recent events, newest last. */
   events: string[];
+  /** The last audit (its failed checks are shown with their fix). */
+  audit?: AuditView | undefined;
 }
 
 const HEADLINE: Record<DaemonView['status'], string> = {
@@ -106,6 +109,7 @@ export function renderStatusScreen(view: DaemonView, style: Style, now: number):
     `Cluster:    ${view.nodeName ? `joined as ${view.nodeName}` : 'not joined'}`.slice(0, w),
     ...metricsLines(view.metrics),
     `Reports:    ${view.spooled} waiting to be sent   Remote shell: ${view.shellEnabled ? `allowed (${view.shells} open)` : 'disabled'}`,
+    ...(view.audit ? lastAuditLines(view.audit, w, 7) : []),
   ];
   const footer = [`Log: ${view.logFile}`.slice(0, w)];
   const room = SCREEN_ROWS - top.length - footer.length - 1;

@@ -56,7 +56,10 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
       },
     },
     (socket: WebSocket, request) => {
-      if (request.controlNode) hub.attach(request.controlNode, socket);
+      const node = request.controlNode;
+      // The request lives as long as the socket: it must not keep the record (hardware and all).
+      request.controlNode = undefined;
+      if (node) hub.attach(node, socket);
       else socket.close(4401, 'unauthenticated');
     },
   );

@@ -58,17 +58,21 @@ describe('agent preflight on this machine', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/\[FAIL\] gpu\s+No NVIDIA GPU found/);
     expect(run.stdout).toMatch(/Fix: Check that the NVIDIA card is seated/);
-    expect(run.stdout).toMatch(/lspci \(pciutils\) was not\s+found/);
+    expect(run.stdout).toMatch(/lspci\s+\(pciutils\) was not\s+found/);
     expect(run.stdout.split('\n').every((line) => line.length <= 80)).toBe(true);
   });
 
-  it('reads a GPU without a driver from lspci when nvidia-smi cannot reach the driver', async () => {
+  it('reads a GPU from lspci and says the driver did not load when nvidia-smi cannot reach it', async () => {
     const run = await runAgent(['preflight', '--json', '--state-dir', tempDir()], {
       path: standInPath(STANDINS.nodriver),
     });
     const json = JSON.parse(run.stdout) as PreflightJson;
-    expect(gpuCheck(json)).toMatchObject({ status: 'pass', summary: '1 NVIDIA GPU: rtx3090' });
-    expect(json.facts.notes?.map((n) => n.program)).toEqual(['nvidia-smi']);
+    // A warning (the machine may still enroll), with the driver's state in the facts, not a note.
+    expect(gpuCheck(json)).toMatchObject({
+      status: 'warn',
+      summary: 'The NVIDIA driver did not load (1 NVIDIA GPU: rtx3090)',
+    });
+    expect(json.facts.notes).toEqual([]);
   });
 
   it('names integrated graphics it does not support when no NVIDIA card is present', async () => {

@@ -168,7 +168,7 @@ describe('SQLite engine: asynchronous transactions on one connection', () => {
     expect(await repos.owners.get('own_late')).toBeUndefined();
   });
 
-  it('rolls back a transaction whose commit fails, and lets the next one start', async () => {
+  it('rolls back a transaction when the disk is full (SQLITE_FULL), and lets the next one start', async () => {
     const { db, repos } = setup();
     // Make the database refuse to grow: the file may not take a single page more.
     db.pragma('wal_checkpoint(TRUNCATE)');

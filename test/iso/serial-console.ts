@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { OVMF_CODE, QEMU } from './preconditions.js';
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>78cDEHM]/g;
@@ -16,10 +17,11 @@ export interface QemuOptions {
   label: string;
   /** Boot by UEFI (OVMF) with this writable copy of the firmware's variable store; default BIOS. */
   uefiVars?: string | undefined;
+  /** The guest's second serial port (ttyS1) written to this file (the test image's self-test report). */
+  secondSerialFile?: string | undefined;
 }
 
-export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
-export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+export { OVMF_VARS } from './preconditions.js';
 
 export function qemuArgs(o: QemuOptions): string[] {
   return [
@@ -33,6 +35,7 @@ export function qemuArgs(o: QemuOptions): string[] {
     'none',
     '-serial',
     'stdio',
+    ...(o.secondSerialFile ? ['-serial', `file:${o.secondSerialFile}`] : []),
     '-monitor',
     'none',
     '-no-reboot',
@@ -61,12 +64,21 @@ export class SerialConsole {
   private cursor = 0;
   private readonly child: ChildProcess;
   private listeners = new Set<() => void>();
+  /** Set when QEMU could not be started at all (e.g. ENOENT): every wait fails at once with it. */
+  private spawnError: Error | undefined;
   readonly exited: Promise<number | null>;
 
   constructor(private readonly o: QemuOptions) {
     appendFileSync(o.logFile, `\n===== ${o.label}: qemu-system-x86_64 ${qemuArgs(o).join(' ')} =====\n`);
-    this.child = spawn('qemu-system-x86_64', qemuArgs(o), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(QEMU, qemuArgs(o), { stdio: ['pipe', 'pipe', 'pipe'] });
     process.once('exit', () => this.child.kill('SIGKILL'));
+    this.child.once('error', (error) => {
+      this.spawnError = new Error(
+        `${o.label}: ${QEMU} could not be started (${error.message}). Install it with: apt-get install -y --no-install-recommends qemu-system-x86`,
+        { cause: error },
+      );
+      for (const l of this.listeners) l();
+    });
     const onData = (chunk: Buffer) => {
       appendFileSync(o.logFile, chunk);
       // An escape sequence may be split across chunks: hold back a trailing, possibly partial one.
@@ -79,7 +91,10 @@ export class SerialConsole {
     };
     this.child.stdout?.on('data', onData);
     this.child.stderr?.on('data', onData);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code) => resolve(code));
+      this.child.once('error', () => resolve(null));
+    });
     void this.exited.then(() => {
       for (const l of this.listeners) l();
     });
@@ -102,6 +117,10 @@ export class SerialConsole {
           this.cursor += m.index + m[0].length;
           finish();
           resolve(m);
+        } else if (this.spawnError) {
+          done = true;
+          finish();
+          reject(this.spawnError);
         } else if (this.child.exitCode !== null) {
           done = true;
           finish();
@@ -144,13 +163,14 @@ export class SerialConsole {
     );
     const result = await Promise.race([this.exited, timeout]);
     clearTimeout(timer);
+    if (this.spawnError) throw this.spawnError;
     if (result === 'timeout')
       throw new Error(`${this.o.label}: QEMU did not exit within ${timeoutMs / 1000} s`);
     return result;
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.spawnError || this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exited;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../agent/cli/config.js';
 import { imageConfig, STANDIN_PATH } from '../../iso-builder/image-config.js';
 import { OptionError, parseBuildOptions } from '../../iso-builder/options.js';
-import { mmdebstrapArgs, PACKAGES, rootCacheKey } from '../../iso-builder/packages.js';
+import { isLoopbackHost } from '../../iso-builder/options.js';
+import { mmdebstrapArgs, NVIDIA_HOOK, PACKAGES, rootCacheKey } from '../../iso-builder/packages.js';
 import { missingPackages, REQUIRED_TOOLS } from '../../iso-builder/tools.js';
 
 const spec = {
@@ -14,7 +15,7 @@ const spec = {
 describe('build:iso options', () => {
   it('needs --server and defaults the output, cache and mirrors', () => {
     expect(() => parseBuildOptions([])).toThrow(/--server URL is required/);
-    expect(parseBuildOptions(['--server', 'http://10.0.2.2:8080'])).toMatchObject({
+    expect(parseBuildOptions(['--server', 'https://10.0.2.2:8080'])).toMatchObject({
       out: 'dist/homenode.iso',
       cacheDir: '/var/cache/homenode-iso',
       mirror: 'http://deb.debian.org/debian',
@@ -34,10 +35,32 @@ describe('build:iso options', () => {
     );
     expect(() => parseBuildOptions(['--server', 'https://h', '--nope'])).toThrow(OptionError);
   });
+
+  it('refuses plain http:// to another machine unless --allow-insecure-http is given, and records it', () => {
+    expect(() => parseBuildOptions(['--server', 'http://10.0.2.2:8080'])).toThrow(
+      /--server "http:\/\/10\.0\.2\.2:8080" uses plain http:\/\/ .* add --allow-insecure-http/,
+    );
+    const insecure = parseBuildOptions(['--server', 'http://10.0.2.2:8080', '--allow-insecure-http']);
+    expect(insecure).toMatchObject({ allowInsecureHttp: true });
+    expect(imageConfig(insecure as Exclude<typeof insecure, 'help'>)).toMatchObject({
+      allowInsecureHttp: true,
+    });
+    // Loopback never leaves the machine; https never needs the flag.
+    for (const server of [
+      'http://127.0.0.1:8080',
+      'http://localhost:8080',
+      'http://[::1]:8080',
+      'https://h.example',
+    ])
+      expect(parseBuildOptions(['--server', server])).toMatchObject({ allowInsecureHttp: false });
+    expect(isLoopbackHost('127.10.0.1')).toBe(true);
+    expect(isLoopbackHost('127.example.com')).toBe(false);
+    expect(isLoopbackHost('10.0.2.2')).toBe(false);
+  });
 });
 
 describe('the Debian root', () => {
-  it('asks mmdebstrap for the kernel, live-boot, the agent tools, disk tools and GRUB, without recommends', () => {
+  it('asks mmdebstrap for the kernel, live-boot, the agent tools, the NVIDIA driver, the audit tools, disk tools and GRUB, without recommends', () => {
     const args = mmdebstrapArgs(spec, '/tmp/root');
     const include = args
       .find((a) => a.startsWith('--include='))!
@@ -53,20 +76,38 @@ describe('the Debian root', () => {
       'gdisk',
       'grub-pc-bin',
       'grub-efi-amd64-bin',
+      'nvidia-smi',
+      'nvidia-kernel-support',
+      'firmware-nvidia-gsp',
+      'libcuda1',
+      'fio',
+      'sysbench',
     ])
       expect(include).toContain(pkg);
+    // No compiler, headers or DKMS in the image: the module is built in a throw-away copy by the hook.
+    for (const pkg of ['nvidia-kernel-dkms', 'dkms', 'gcc', 'linux-headers-amd64', 'nvidia-driver'])
+      expect(include).not.toContain(pkg);
+    expect(args).toContain(`--customize-hook=sh ${NVIDIA_HOOK} "$1"`);
+    // The module hook runs while the apt lists are still there.
+    expect(args.findIndex((a) => a.includes(NVIDIA_HOOK))).toBeLessThan(
+      args.findIndex((a) => a.includes('var/lib/apt/lists')),
+    );
     expect(args).toContain('--aptopt=APT::Install-Recommends "false"');
     expect(args.slice(-4)).toEqual([
       '/tmp/root',
-      'deb http://deb.debian.org/debian bookworm main',
-      'deb http://deb.debian.org/debian bookworm-updates main',
-      'deb http://deb.debian.org/debian-security bookworm-security main',
+      'deb http://deb.debian.org/debian bookworm main contrib non-free non-free-firmware',
+      'deb http://deb.debian.org/debian bookworm-updates main contrib non-free non-free-firmware',
+      'deb http://deb.debian.org/debian-security bookworm-security main contrib non-free non-free-firmware',
     ]);
   });
 
-  it('keys the cache by what mmdebstrap is given: same inputs, same key; another mirror, another key', () => {
-    expect(rootCacheKey(spec)).toBe(rootCacheKey({ ...spec }));
-    expect(rootCacheKey(spec)).not.toBe(rootCacheKey({ ...spec, mirror: 'http://mirror.example/debian' }));
+  it('keys the cache by what mmdebstrap is given and by the hook text, not by where the clone is', () => {
+    const hook = '#!/bin/sh\necho build\n';
+    expect(rootCacheKey(spec, hook)).toBe(rootCacheKey({ ...spec }, hook));
+    expect(rootCacheKey(spec, hook)).not.toBe(
+      rootCacheKey({ ...spec, mirror: 'http://mirror.example/debian' }, hook),
+    );
+    expect(rootCacheKey(spec, hook)).not.toBe(rootCacheKey(spec, `${hook}# changed\n`));
     expect(PACKAGES.length).toBeGreaterThan(10);
   });
 });
@@ -84,12 +125,19 @@ describe('host tools', () => {
 describe('/etc/homenode/config.json in the image', () => {
   it('holds the server and pin; join paths and fast intervals only in test images', () => {
     const pin = `sha256/${'A'.repeat(43)}=`;
-    expect(imageConfig({ server: 'https://h.example', pin, testStandins: false })).toEqual({
+    expect(
+      imageConfig({ server: 'https://h.example', pin, testStandins: false, allowInsecureHttp: false }),
+    ).toEqual({
       serverUrl: 'https://h.example',
       stateDir: '/var/lib/homenode',
       serverPin: pin,
     });
-    const test = imageConfig({ server: 'http://10.0.2.2:8080', pin: undefined, testStandins: true });
+    const test = imageConfig({
+      server: 'http://10.0.2.2:8080',
+      pin: undefined,
+      testStandins: true,
+      allowInsecureHttp: true,
+    });
     expect(test).toMatchObject({ paths: { k3sConfigPath: '/var/lib/homenode/test/k3s/config.yaml' } });
     expect(test).not.toHaveProperty('serverPin');
     expect(STANDIN_PATH.split(':')[0]).toBe('/opt/homenode/standins/bin-rtx4090');
@@ -98,7 +146,9 @@ describe('/etc/homenode/config.json in the image', () => {
     expect(() =>
       parseConfigFile(
         '/etc/homenode/config.json',
-        JSON.stringify(imageConfig({ server: 'https://h', pin, testStandins: false })),
+        JSON.stringify(
+          imageConfig({ server: 'https://h', pin, testStandins: false, allowInsecureHttp: false }),
+        ),
       ),
     ).not.toThrow();
   });

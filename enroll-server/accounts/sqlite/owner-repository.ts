@@ -20,21 +20,26 @@ export function sqliteOwnerRepository(db: Db): (run: Run) => OwnerRepository {
      ORDER BY created_at, id LIMIT @limit OFFSET @offset`,
   );
   return (run) => ({
-    create: (owner) =>
-      run(() => {
+    create(owner) {
+      return run(() => {
         insert.run(owner.id, owner.email, owner.name, owner.createdAt);
         return owner;
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = byId.get(id);
         return row && toOwner(row);
-      }),
-    getByEmail: (email) =>
-      run(() => {
+      });
+    },
+    getByEmail(email) {
+      return run(() => {
         const row = byEmail.get(email);
         return row && toOwner(row);
-      }),
-    list: (q, limit, offset) => run(() => list.all({ q, limit, offset }).map(toOwner)),
+      });
+    },
+    list(q, limit, offset) {
+      return run(() => list.all({ q, limit, offset }).map(toOwner));
+    },
   });
 }

@@ -45,29 +45,38 @@ export function sqliteSessionRepository(db: Db): (run: Run) => SessionRepository
      JOIN owners o ON o.id = p.owner_id WHERE o.email = ?`,
   );
   return (run) => ({
-    create: (record, secretHash) =>
-      run(() => {
+    create(record, secretHash) {
+      return run(() => {
         insert.run({ ...record, secretHash });
-      }),
-    findActive: (hash, now) =>
-      run(() => {
+      });
+    },
+    findActive(hash, now) {
+      return run(() => {
         const row = byHash.get({ hash, now });
         return row && toSession(row);
-      }),
-    touch: (id, at, expiresAt) =>
-      run(() => {
+      });
+    },
+    touch(id, at, expiresAt) {
+      return run(() => {
         touch.run(at, expiresAt, id);
-      }),
-    end: (id, at) => run(() => end.run(at, id).changes > 0),
-    purge: (before) => run(() => purge.run(before, before).changes),
-    setPassword: (ownerId, passwordHash, tokenId, at) =>
-      run(() => {
+      });
+    },
+    end(id, at) {
+      return run(() => end.run(at, id).changes > 0);
+    },
+    purge(before) {
+      return run(() => purge.run(before, before).changes);
+    },
+    setPassword(ownerId, passwordHash, tokenId, at) {
+      return run(() => {
         insertPassword.run(ownerId, passwordHash, tokenId, at, at);
-      }),
-    passwordForEmail: (email) =>
-      run(() => {
+      });
+    },
+    passwordForEmail(email) {
+      return run(() => {
         const row = passwordByEmail.get(email);
         return row && { ownerId: row.owner_id, passwordHash: row.password_hash, tokenId: row.token_id };
-      }),
+      });
+    },
   });
 }

@@ -38,8 +38,8 @@ export function sqliteTokenRepository(db: Db): (run: Run) => TokenRepository {
   const revoke = db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_tokens');
   return (run) => ({
-    create: (record, tokenHash) =>
-      run(() => {
+    create(record, tokenHash) {
+      return run(() => {
         insert.run(
           record.id,
           tokenHash,
@@ -50,19 +50,28 @@ export function sqliteTokenRepository(db: Db): (run: Run) => TokenRepository {
           record.createdBy,
         );
         return { ...record, revokedAt: null };
-      }),
-    findActiveByHash: (tokenHash) =>
-      run(() => {
+      });
+    },
+    findActiveByHash(tokenHash) {
+      return run(() => {
         const row = byHash.get(tokenHash);
         return row && toToken(row);
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = byId.get(id);
         return row && toToken(row);
-      }),
-    list: () => run(() => list.all().map(toToken)),
-    revoke: (id, at) => run(() => revoke.run(at, id).changes === 1),
-    count: () => run(() => count.get()?.n ?? 0),
+      });
+    },
+    list() {
+      return run(() => list.all().map(toToken));
+    },
+    revoke(id, at) {
+      return run(() => revoke.run(at, id).changes === 1);
+    },
+    count() {
+      return run(() => count.get()?.n ?? 0);
+    },
   });
 }

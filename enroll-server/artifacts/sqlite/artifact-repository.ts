@@ -37,24 +37,30 @@ export function sqliteArtifactRepository(db: Db): (run: Run) => ArtifactReposito
   );
   const count = db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM artifacts WHERE sha256 = ?');
   return (run) => ({
-    insert: (a) =>
-      run(
+    insert(a) {
+      return run(
         () =>
           insert.run(a.name, a.version, a.sha256, a.size, a.signature, a.uploadedBy, a.createdAt).changes ===
           1,
-      ),
-    get: (name, version) =>
-      run(() => {
+      );
+    },
+    get(name, version) {
+      return run(() => {
         const row = get.get(name, version);
         return row ? toRecord(row) : undefined;
-      }),
-    list: ({ name, limit }) =>
-      run(() => (name === undefined ? listAll.all(limit) : listName.all(name, limit)).map(toRecord)),
-    newest: (name) =>
-      run(() => {
+      });
+    },
+    list({ name, limit }) {
+      return run(() => (name === undefined ? listAll.all(limit) : listName.all(name, limit)).map(toRecord));
+    },
+    newest(name) {
+      return run(() => {
         const row = listName.get(name, 1);
         return row ? toRecord(row) : undefined;
-      }),
-    countBySha256: (sha256) => run(() => count.get(sha256)?.n ?? 0),
+      });
+    },
+    countBySha256(sha256) {
+      return run(() => count.get(sha256)?.n ?? 0);
+    },
   });
 }

@@ -45,20 +45,25 @@ export function sqliteCommandRepository(db: Db): (run: Run) => CommandRepository
     'SELECT * FROM node_commands WHERE node_id = ? ORDER BY requested_at DESC LIMIT ?',
   );
   return (run) => ({
-    create: (c) =>
-      run(() => {
+    create(c) {
+      return run(() => {
         insert.run(c.id, c.nodeId, c.name, JSON.stringify(c.args), c.requestedBy, c.requestedAt);
-      }),
-    finish: (id, at, ok, output, error) =>
-      run(() => {
+      });
+    },
+    finish(id, at, ok, output, error) {
+      return run(() => {
         finish.run(at, ok ? 1 : 0, output, error, id);
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = get.get(id);
         return row && toRun(row);
-      }),
-    forNode: (nodeId, limit) => run(() => forNode.all(nodeId, limit).map(toRun)),
+      });
+    },
+    forNode(nodeId, limit) {
+      return run(() => forNode.all(nodeId, limit).map(toRun));
+    },
   });
 }
 
@@ -95,14 +100,18 @@ export function sqliteShellSessionRepository(db: Db): (run: Run) => ShellSession
     'SELECT * FROM shell_sessions WHERE node_id = ? ORDER BY opened_at DESC',
   );
   return (run) => ({
-    open: (s) =>
-      run(() => {
+    open(s) {
+      return run(() => {
         insert.run(s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath);
-      }),
-    close: (id, at, reason, bytesOut) =>
-      run(() => {
+      });
+    },
+    close(id, at, reason, bytesOut) {
+      return run(() => {
         close.run(at, reason, bytesOut, id);
-      }),
-    forNode: (nodeId) => run(() => forNode.all(nodeId).map(toShell)),
+      });
+    },
+    forNode(nodeId) {
+      return run(() => forNode.all(nodeId).map(toShell));
+    },
   });
 }

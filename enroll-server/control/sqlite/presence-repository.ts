@@ -41,12 +41,19 @@ export function sqlitePresenceRepository(db: Db): (run: Run) => PresenceReposito
     for (const row of rows) upsert.run(row);
   });
   return (run) => ({
-    write: (rows) =>
-      run(() => {
+    write(rows) {
+      return run(() => {
         if (rows.length) writeMany(rows);
-      }),
-    closeAllOpen: (reason) => run(() => closeOpen.run({ reason }).changes),
-    forNode: (nodeId, from) => run(() => forNode.all({ nodeId, from }).map(toInterval)),
-    lastSeenAt: (nodeId) => run(() => lastSeen.get(nodeId)?.at ?? null),
+      });
+    },
+    closeAllOpen(reason) {
+      return run(() => closeOpen.run({ reason }).changes);
+    },
+    forNode(nodeId, from) {
+      return run(() => forNode.all({ nodeId, from }).map(toInterval));
+    },
+    lastSeenAt(nodeId) {
+      return run(() => lastSeen.get(nodeId)?.at ?? null);
+    },
   });
 }

@@ -18,8 +18,8 @@ export function sqliteUsageRepository(db: Db): (run: Run) => UsageRepository {
   );
   const forNode = db.prepare<[string], Row>('SELECT * FROM usage_reports WHERE node_id = ? ORDER BY seq');
   return (run) => ({
-    store: (report, jws) =>
-      run(
+    store(report, jws) {
+      return run(
         () =>
           insert.run(
             report.nodeId,
@@ -31,9 +31,10 @@ export function sqliteUsageRepository(db: Db): (run: Run) => UsageRepository {
             report.receivedAt,
             report.workloads.reduce((sum, w) => sum + w.gpus * w.seconds, 0),
           ).changes === 1,
-      ),
-    forNode: (nodeId) =>
-      run(() =>
+      );
+    },
+    forNode(nodeId) {
+      return run(() =>
         forNode.all(nodeId).map((r): StoredUsageReport => ({
           nodeId: r.node_id,
           seq: r.seq,
@@ -42,6 +43,7 @@ export function sqliteUsageRepository(db: Db): (run: Run) => UsageRepository {
           workloads: JSON.parse(r.workloads) as StoredUsageReport['workloads'],
           receivedAt: r.received_at,
         })),
-      ),
+      );
+    },
   });
 }

@@ -36,8 +36,8 @@ export function sqliteActivityLog(db: Db): (run: Run) => ActivityLog {
      ORDER BY id DESC LIMIT @limit`,
   );
   return (run) => ({
-    record: (at, actor, action, target, details) =>
-      run(() => {
+    record(at, actor, action, target, details) {
+      return run(() => {
         insert.run(
           at,
           actor.type,
@@ -48,9 +48,10 @@ export function sqliteActivityLog(db: Db): (run: Run) => ActivityLog {
           target?.id ?? null,
           details === undefined ? null : JSON.stringify(details),
         );
-      }),
-    list: (filter) =>
-      run(() =>
+      });
+    },
+    list(filter) {
+      return run(() =>
         list
           .all({
             targetType: filter.targetType ?? null,
@@ -60,6 +61,7 @@ export function sqliteActivityLog(db: Db): (run: Run) => ActivityLog {
             limit: filter.limit,
           })
           .map(toEntry),
-      ),
+      );
+    },
   });
 }

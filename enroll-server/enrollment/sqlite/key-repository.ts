@@ -53,8 +53,8 @@ export function sqliteKeyRepository(db: Db): (run: Run) => KeyRepository {
      WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND uses < max_uses`,
   );
   return (run) => ({
-    create: (record) =>
-      run(() => {
+    create(record) {
+      return run(() => {
         insert.run(
           record.id,
           record.keyId,
@@ -67,16 +67,28 @@ export function sqliteKeyRepository(db: Db): (run: Run) => KeyRepository {
           record.maxUses,
         );
         return record;
-      }),
-    findByKeyId: (keyId) => run(() => byKeyId.all(keyId).map(toKey)),
-    isKeyIdLive: (keyId, now) => run(() => (liveKeyId.get(keyId, now)?.n ?? 0) > 0),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    findByKeyId(keyId) {
+      return run(() => byKeyId.all(keyId).map(toKey));
+    },
+    isKeyIdLive(keyId, now) {
+      return run(() => (liveKeyId.get(keyId, now)?.n ?? 0) > 0);
+    },
+    get(id) {
+      return run(() => {
         const row = byId.get(id);
         return row && toKey(row);
-      }),
-    list: (ownerId, limit, offset) => run(() => listAll.all({ ownerId, limit, offset }).map(toKey)),
-    revoke: (id, at) => run(() => revoke.run(at, id).changes === 1),
-    consumeUse: (id, now) => run(() => consume.run(id, now).changes === 1),
+      });
+    },
+    list(ownerId, limit, offset) {
+      return run(() => listAll.all({ ownerId, limit, offset }).map(toKey));
+    },
+    revoke(id, at) {
+      return run(() => revoke.run(at, id).changes === 1);
+    },
+    consumeUse(id, now) {
+      return run(() => consume.run(id, now).changes === 1);
+    },
   });
 }

@@ -31,19 +31,25 @@ export function sqliteNetworkRepository(db: Db): (run: Run) => NetworkRepository
   );
   return (run) => ({
     // One synchronous piece of work: no other call can take the same slot in between.
-    ensure: (nodeId, now) =>
-      run(() => {
+    ensure(nodeId, now) {
+      return run(() => {
         const existing = get.get(nodeId);
         if (existing) return toNetwork(existing);
         const index = Math.max(1, next.get()?.n ?? 1) + 1;
         insert.run(nodeId, index, now);
         return { nodeId, overlayIndex: index, wireguardPublicKey: null, joinedAt: null };
-      }),
-    setJoined: (nodeId, wireguardPublicKey, now) =>
-      run(() => {
+      });
+    },
+    setJoined(nodeId, wireguardPublicKey, now) {
+      return run(() => {
         setKey.run(wireguardPublicKey, now, now, nodeId);
-      }),
-    holderOf: (key) => run(() => holder.get(key)?.node_id),
-    peers: () => run(() => all.all().map((r) => ({ ...toNetwork(r), status: r.status }))),
+      });
+    },
+    holderOf(key) {
+      return run(() => holder.get(key)?.node_id);
+    },
+    peers() {
+      return run(() => all.all().map((r) => ({ ...toNetwork(r), status: r.status })));
+    },
   });
 }

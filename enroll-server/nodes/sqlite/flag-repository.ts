@@ -28,10 +28,13 @@ export function sqliteFlagRepository(db: Db): (run: Run) => FlagRepository {
   );
   const forNode = db.prepare<[string], FlagRow>('SELECT * FROM node_flags WHERE node_id = ? ORDER BY id');
   return (run) => ({
-    add: (nodeId, kind, message, details, at) =>
-      run(() => {
+    add(nodeId, kind, message, details, at) {
+      return run(() => {
         insert.run(nodeId, kind, message, JSON.stringify(details), at);
-      }),
-    forNode: (nodeId) => run(() => forNode.all(nodeId).map(toFlag)),
+      });
+    },
+    forNode(nodeId) {
+      return run(() => forNode.all(nodeId).map(toFlag));
+    },
   });
 }

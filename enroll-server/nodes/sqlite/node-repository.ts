@@ -141,20 +141,22 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
   }
 
   return (run) => ({
-    create: (id, ownerId, fingerprint, fields, now) =>
-      run(() => {
+    create(id, ownerId, fingerprint, fields, now) {
+      return run(() => {
         const params = enrollmentParams(id, fields, now);
         insert.run({ ...params, owner_id: ownerId, fingerprint });
         history.run(id, now, params.hardware);
-      }),
-    reenroll: (id, fields, now) =>
-      run(() => {
+      });
+    },
+    reenroll(id, fields, now) {
+      return run(() => {
         const params = enrollmentParams(id, fields, now);
         reenroll.run(params);
         history.run(id, now, params.hardware);
-      }),
-    updateHardware: (id, fields, now) =>
-      run(() => {
+      });
+    },
+    updateHardware(id, fields, now) {
+      return run(() => {
         const hardware = JSON.stringify(fields.hardware);
         // Agents send a snapshot at every connect; history only records real changes.
         if (byId.get(id)?.hardware !== hardware) history.run(id, now, hardware);
@@ -165,21 +167,31 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
           labels: JSON.stringify(fields.labels),
           now,
         });
-      }),
-    get: (id) =>
-      run(() => {
+      });
+    },
+    get(id) {
+      return run(() => {
         const row = byId.get(id);
         return row && toNode(row);
-      }),
-    findByThumbprint: (thumbprint) =>
-      run(() => {
+      });
+    },
+    findByThumbprint(thumbprint) {
+      return run(() => {
         const row = byThumbprint.get(thumbprint);
         return row && toNode(row);
-      }),
-    findByFingerprint: (fingerprint) => run(() => byFingerprint.all(fingerprint).map(toNode)),
-    transition: (id, from, to, reason, actor, now) =>
-      run(() => setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1),
-    list: (filter) => run(() => list(filter)),
-    countByStatus: () => run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n]))),
+      });
+    },
+    findByFingerprint(fingerprint) {
+      return run(() => byFingerprint.all(fingerprint).map(toNode));
+    },
+    transition(id, from, to, reason, actor, now) {
+      return run(() => setStatus.run({ id, from, status: to, reason, actor, now }).changes === 1);
+    },
+    list(filter) {
+      return run(() => list(filter));
+    },
+    countByStatus() {
+      return run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n])));
+    },
   });
 }

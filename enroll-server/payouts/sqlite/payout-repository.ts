@@ -140,8 +140,8 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
   };
 
   return (run) => ({
-    addRateCard: (card) =>
-      run(() =>
+    addRateCard(card) {
+      return run(() =>
         Number(
           q.insertCard.run(
             card.effectiveFrom,
@@ -151,9 +151,10 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
             card.createdBy,
           ).lastInsertRowid,
         ),
-      ),
-    rateCards: () =>
-      run(() =>
+      );
+    },
+    rateCards() {
+      return run(() =>
         q.cards.all().map((r): RateCardRecord => ({
           version: r.version,
           effectiveFrom: r.effective_from,
@@ -162,25 +163,34 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
           createdAt: r.created_at,
           createdBy: r.created_by,
         })),
-      ),
-    createPeriod: (id, start, end, now) =>
-      run(() => {
+      );
+    },
+    createPeriod(id, start, end, now) {
+      return run(() => {
         q.insertPeriod.run(id, start, end, now);
         q.claimAdjustments.run(id, end);
-      }),
-    overlapping: (start, end) => run(() => q.overlapping.all(end, start).map(toPeriod)),
-    period: (id) =>
-      run(() => {
+      });
+    },
+    overlapping(start, end) {
+      return run(() => q.overlapping.all(end, start).map(toPeriod));
+    },
+    period(id) {
+      return run(() => {
         const row = q.period.get(id);
         return row && toPeriod(row);
-      }),
-    periods: () => run(() => q.periods.all().map(toPeriod)),
-    saveComputed: (id, statement, hash, rateCardVersion, at) =>
-      run(() => q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1),
-    lock: (id, statement, hash, rateCardVersion, at, actor) =>
-      run(() => q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1),
-    addAdjustment: (a) =>
-      run(() => {
+      });
+    },
+    periods() {
+      return run(() => q.periods.all().map(toPeriod));
+    },
+    saveComputed(id, statement, hash, rateCardVersion, at) {
+      return run(() => q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1);
+    },
+    lock(id, statement, hash, rateCardVersion, at, actor) {
+      return run(() => q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1);
+    },
+    addAdjustment(a) {
+      return run(() => {
         const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
         q.insertAdjustment.run(
           a.id,
@@ -193,9 +203,10 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
           periodId,
         );
         return { ...a, periodId };
-      }),
-    adjustmentsFor: (periodId) =>
-      run(() =>
+      });
+    },
+    adjustmentsFor(periodId) {
+      return run(() =>
         q.adjustmentsFor.all(periodId).map((r) => ({
           id: r.id,
           nodeId: r.node_id,
@@ -206,13 +217,15 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
           createdAt: r.created_at,
           periodId: r.period_id,
         })),
-      ),
-    addOutage: (o) =>
-      run(() => {
+      );
+    },
+    addOutage(o) {
+      return run(() => {
         q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
-      }),
-    outages: (from, to, asOf) =>
-      run(() =>
+      });
+    },
+    outages(from, to, asOf) {
+      return run(() =>
         q.outages.all(to, from, asOf).map((r) => ({
           id: r.id,
           start: r.start_at,
@@ -221,14 +234,18 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
           createdBy: r.created_by,
           createdAt: r.created_at,
         })),
-      ),
-    startRun: (now) => run(() => Number(q.startRun.run(now, now).lastInsertRowid)),
-    alive: (runId, now) =>
-      run(() => {
+      );
+    },
+    startRun(now) {
+      return run(() => Number(q.startRun.run(now, now).lastInsertRowid));
+    },
+    alive(runId, now) {
+      return run(() => {
         q.alive.run(now, runId);
-      }),
-    detectedOutages: (from, to, minGapMs) =>
-      run(() => {
+      });
+    },
+    detectedOutages(from, to, minGapMs) {
+      return run(() => {
         const runs = q.runs.all(from, to);
         const gaps: { start: number; end: number }[] = [];
         for (let i = 1; i < runs.length; i += 1) {
@@ -237,26 +254,30 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
           if (end - start >= minGapMs && end > from && start < to) gaps.push({ start, end });
         }
         return gaps;
-      }),
-    nodesForPeriod: (periodId, start, end) =>
-      run(() =>
+      });
+    },
+    nodesForPeriod(periodId, start, end) {
+      return run(() =>
         q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id })),
-      ),
-    presence: (nodeId, from) =>
-      run(() =>
+      );
+    },
+    presence(nodeId, from) {
+      return run(() =>
         q.presence.all({ nodeId, from }).map((r) => ({
           startedAt: r.started_at,
           lastSeenAt: r.last_seen_at,
           endedAt: r.ended_at,
         })),
-      ),
-    hardwareHistory: (nodeId) =>
-      run(() =>
+      );
+    },
+    hardwareHistory(nodeId) {
+      return run(() =>
         q.history.all(nodeId).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
-      ),
+      );
+    },
     // Sums over a covering index; only the few reports crossing a cut are read one by one.
-    usage: (nodeId, asOf, queries) =>
-      run(() => ({
+    usage(nodeId, asOf, queries) {
+      return run(() => ({
         sums: queries.sums.map(
           ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
         ),
@@ -268,6 +289,7 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
             workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
           })),
         ),
-      })),
+      }));
+    },
   });
 }
