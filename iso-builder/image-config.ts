@@ -1,6 +1,6 @@
 /**
  * `/etc/homenode/config.json` in the image: the server, its key pin, the insecure-http consent when
- * given, and (test images) writable join paths and fast intervals.
+ * given, and (test images) writable join paths (k3s, its unit) and fast intervals.
  */
 import type { BuildOptions } from './options.js';
 
@@ -20,6 +20,11 @@ export function imageConfig(
           paths: {
             wireguardDir: '/var/lib/homenode/test/wireguard',
             k3sConfigPath: '/var/lib/homenode/test/k3s/config.yaml',
+            // The k3s stand-in plays the image's embedded k3s: a join without a k3s artifact
+            // installs it here, and the stand-in systemctl "starts" it.
+            k3sBinary: '/var/lib/homenode/test/k3s/k3s',
+            embeddedK3s: '/opt/homenode/standins/bin-cluster/k3s',
+            systemdDir: '/var/lib/homenode/test/systemd',
           },
           intervals: { heartbeatMs: 5_000, reconnectMinMs: 1_000, reconnectMaxMs: 5_000 },
         }

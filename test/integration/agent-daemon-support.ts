@@ -5,7 +5,7 @@
  * the RTX 4090 nvidia-smi/lspci first on PATH.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateIdentity } from '../../agent/state/identity.js';
 import { createStateStore } from '../../agent/state/state-store.js';
@@ -32,6 +32,13 @@ export interface DaemonSetupOptions {
   approve?: boolean;
   /** The server's clock (e.g. ten minutes behind the agent's). */
   serverNow?: () => number;
+  /**
+   * A k3s already installed at `paths.k3sBinary` (the k3s stand-in, as on a machine that joined
+   * before artifacts existed). Default true; false: the join must bring its own k3s.
+   */
+  k3sInstalled?: boolean;
+  /** Server settings over the test defaults (e.g. a pinned k3s version). */
+  server?: Parameters<typeof startTestServer>[0];
 }
 
 export const FAST_INTERVALS = {
@@ -61,6 +68,7 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
   const server: TestServer = await startTestServer({
     ...(options.serverNow ? { now: options.serverNow } : {}),
     cluster: { hubPublicKey: TEST_HUB_PUBLIC_KEY },
+    ...options.server,
   });
   const dir = tempDir('homenode-daemon-');
   const stateDir = join(dir, 'state');
@@ -102,7 +110,16 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     k3sConfigPath: join(dir, 'etc/rancher/k3s/config.yaml'),
     spoolDir: join(dir, 'spool'),
     logFile: join(stateDir, 'agent.log'),
+    k3sBinary: join(dir, 'usr/local/bin/k3s'),
+    systemdDir: join(dir, 'etc/systemd/system'),
+    downloadDir: join(stateDir, 'downloads'),
+    embeddedK3s: join(dir, 'opt/homenode/k3s/k3s'),
+    runtimeRoot: join(dir, 'root'),
   };
+  if (options.k3sInstalled !== false) {
+    mkdirSync(join(dir, 'usr/local/bin'), { recursive: true });
+    copyFileSync(join(CLUSTER_STANDINS, 'k3s'), paths.k3sBinary);
+  }
   const configPath = join(dir, 'config.json');
   writeFileSync(
     configPath,
@@ -118,6 +135,8 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     HOMENODE_STANDIN_LOG: standinLog,
     HOMENODE_STANDIN_STATE: standinState,
     HOMENODE_STANDIN_GPUS: join(dir, 'gpus.csv'),
+    // The systemctl stand-in runs a unit's ExecStart from here, as systemd would.
+    HOMENODE_STANDIN_SYSTEMD_DIR: paths.systemdDir,
   };
   let url = server.url;
   const agents: AgentProcess[] = [];

@@ -93,9 +93,12 @@ describe('agent daemon: presence and status', () => {
       'wg pubkey',
       'wg show hn0',
       `wg-quick up ${wgConf}`,
+      'systemctl daemon-reload',
       'systemctl is-active --quiet k3s-agent',
       'systemctl enable --now k3s-agent',
     ]);
+    // systemd ran the unit the join wrote: the installed k3s as an agent with the join's config.
+    expect(s.calls()).toContain(`k3s agent --config ${s.paths.k3sConfigPath}`);
     const peers = await s.server.api<{ peers: { nodeId: string; publicKey: string }[] }>(
       'GET',
       '/v1/wireguard/peers',
