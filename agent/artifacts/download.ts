@@ -75,7 +75,9 @@ async function attempt(req: DownloadRequest, have: number): Promise<void> {
       headers,
       agent: false,
       timeout: req.timeoutMs ?? 30_000,
-      ...(req.serverPin && req.url.protocol === 'https:' ? { checkServerIdentity: pinChecker(req.serverPin) } : {}),
+      ...(req.serverPin && req.url.protocol === 'https:'
+        ? { checkServerIdentity: pinChecker(req.serverPin) }
+        : {}),
     });
     request.on('timeout', () =>
       request.destroy(new NetworkError('the server did not send anything for 30 s', 'ETIMEDOUT')),

@@ -48,7 +48,11 @@ export async function sha256OfFile(path: string): Promise<string | undefined> {
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 /** Checks the release key's signature over what the join names; throws when it does not verify. */
-export async function checkSignature(claims: ArtifactClaims, signature: string, deps: FetchDeps): Promise<void> {
+export async function checkSignature(
+  claims: ArtifactClaims,
+  signature: string,
+  deps: FetchDeps,
+): Promise<void> {
   const what = `${claims.name} ${claims.version}`;
   if (!deps.releaseKey) {
     throw new ArtifactRefusedError(
@@ -91,7 +95,10 @@ export async function fetchArtifact(
   await checkSignature(claims, ref.signature, deps);
   const done = join(deps.downloadDir, ref.sha256);
   for (const candidate of [...local, done]) {
-    const size = await stat(candidate).then((s) => s.size, () => undefined);
+    const size = await stat(candidate).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (size === ref.size && (await sha256OfFile(candidate)) === ref.sha256) return candidate;
   }
   const what = `${name} ${ref.version}`;
@@ -118,9 +125,12 @@ export async function fetchArtifact(
       throw new ArtifactRefusedError(`Downloading ${what} (${mb(ref.size)}) was refused: ${reason}.`);
     }
     // What arrived stays in the .part file: the next try resumes from there.
-    throw new Error(`Downloading ${what} (${mb(ref.size)}) did not finish: ${reason}. It resumes on the next try.`, {
-      cause: error,
-    });
+    throw new Error(
+      `Downloading ${what} (${mb(ref.size)}) did not finish: ${reason}. It resumes on the next try.`,
+      {
+        cause: error,
+      },
+    );
   }
   const actual = await sha256OfFile(part);
   if (actual !== ref.sha256) {

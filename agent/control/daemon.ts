@@ -225,7 +225,11 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   });
   const progress = createProgressNotes((message) => note('info', 'download_progress', message));
   const applyOne = async (join: JoinMessage) => {
-    note('info', 'join_started', `Joining the cluster as ${join.cluster.nodeName} (${join.network.address}).`);
+    note(
+      'info',
+      'join_started',
+      `Joining the cluster as ${join.cluster.nodeName} (${join.network.address}).`,
+    );
     const outcome = await applyJoin(join, {
       exec,
       config: d,

@@ -25,7 +25,9 @@ export async function ensureK3s(join: JoinMessage, deps: JoinDeps, alsoChanged: 
       0o644,
     );
   } catch (error) {
-    throw new JoinStepError('k3s', `Writing the k3s configuration failed: ${String(error)}`, { cause: error });
+    throw new JoinStepError('k3s', `Writing the k3s configuration failed: ${String(error)}`, {
+      cause: error,
+    });
   }
   if (unitChanged) must(await exec('systemctl', ['daemon-reload']), 'k3s', 'Reloading systemd failed');
   const active = (await exec('systemctl', ['is-active', '--quiet', K3S_UNIT])).ok;

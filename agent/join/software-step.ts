@@ -31,7 +31,8 @@ async function refusedAsStep<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ArtifactRefusedError) throw new JoinStepError('artifact', error.message, { cause: error });
+    if (error instanceof ArtifactRefusedError)
+      throw new JoinStepError('artifact', error.message, { cause: error });
     throw error;
   }
 }
@@ -55,7 +56,8 @@ export async function prepareSoftware(join: JoinMessage, deps: JoinDeps): Promis
     }
     if (installed) return { k3sFile: undefined, k3sSha256: installed, packageFiles, packageShas: shas(join) };
     const embedded = await sha256OfFile(paths.embeddedK3s);
-    if (embedded) return { k3sFile: paths.embeddedK3s, k3sSha256: embedded, packageFiles, packageShas: shas(join) };
+    if (embedded)
+      return { k3sFile: paths.embeddedK3s, k3sSha256: embedded, packageFiles, packageShas: shas(join) };
     throw new JoinStepError(
       'k3s',
       'The server offered no k3s and this machine has none, so it cannot join the cluster yet. Ops: ' +
@@ -91,9 +93,13 @@ export async function installK3s(prepared: PreparedSoftware, deps: JoinDeps): Pr
   try {
     await installFile(prepared.k3sFile, deps.config.paths.k3sBinary, 0o755);
   } catch (error) {
-    throw new JoinStepError('k3s', `Installing k3s at ${deps.config.paths.k3sBinary} failed: ${String(error)}`, {
-      cause: error,
-    });
+    throw new JoinStepError(
+      'k3s',
+      `Installing k3s at ${deps.config.paths.k3sBinary} failed: ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   deps.log('join_k3s_installed', `k3s installed at ${deps.config.paths.k3sBinary}.`);
   return true;

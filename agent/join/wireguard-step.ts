@@ -21,7 +21,11 @@ export async function ensureWireguard(
   const keyPath = joinPath(dir, `${iface}.key`);
   let privateKey = (await readTextIfExists(keyPath))?.trim();
   if (!privateKey) {
-    privateKey = must(await exec('wg', ['genkey']), 'wireguard', 'Generating the WireGuard key failed').stdout.trim();
+    privateKey = must(
+      await exec('wg', ['genkey']),
+      'wireguard',
+      'Generating the WireGuard key failed',
+    ).stdout.trim();
     await writeFileAtomic(keyPath, `${privateKey}\n`, 0o600);
     deps.log('join_wireguard_key', `WireGuard key generated (${keyPath}).`);
   }
@@ -33,9 +37,14 @@ export async function ensureWireguard(
   const confPath = joinPath(dir, `${iface}.conf`);
   const changed = await writeIfChanged(confPath, renderWireguardConfig(join, privateKey));
   const up = (await exec('wg', ['show', iface])).ok;
-  if (up && changed) must(await exec('wg-quick', ['down', confPath]), 'wireguard', `Stopping ${iface} failed`);
+  if (up && changed)
+    must(await exec('wg-quick', ['down', confPath]), 'wireguard', `Stopping ${iface} failed`);
   if (!up || changed) {
-    must(await exec('wg-quick', ['up', confPath], { timeoutMs: 60_000 }), 'wireguard', `Starting ${iface} failed`);
+    must(
+      await exec('wg-quick', ['up', confPath], { timeoutMs: 60_000 }),
+      'wireguard',
+      `Starting ${iface} failed`,
+    );
     deps.log('join_wireguard_up', `WireGuard interface ${iface} is up (${join.network.address}).`);
   }
   return { publicKey, confPath };
