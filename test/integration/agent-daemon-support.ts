@@ -156,10 +156,11 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     useUrl(next: string) {
       url = next;
     },
-    start(extraEnv: Record<string, string> = {}) {
+    /** Starts the agent; `firstOnPath` folders come before the stand-ins (real tools in a namespace). */
+    start(extraEnv: Record<string, string> = {}, firstOnPath: string[] = []) {
       const agent = startAgent(['run', '--server', url, '--state-dir', stateDir, '--config', configPath], {
         env: { ...env, ...extraEnv },
-        path: standInPath(CLUSTER_STANDINS, STANDINS.rtx4090),
+        path: standInPath(...firstOnPath, CLUSTER_STANDINS, STANDINS.rtx4090),
       });
       agents.push(agent);
       return agent;
