@@ -87,7 +87,7 @@ export async function applyJoin(join: JoinMessage, deps: JoinDeps): Promise<Join
   const previous = await loadJoinState(deps.stateDir);
   const digest = joinDigest(join);
   try {
-    const software = await prepareSoftware(join, deps);
+    const software = await prepareSoftware(join, deps, previous?.packages);
     const packagesChanged = await installPackages(software, previous?.packages, deps);
     const { publicKey, confPath } = await ensureWireguard(join, deps);
     const k3sChanged = await installK3s(software, deps);

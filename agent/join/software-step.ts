@@ -7,7 +7,12 @@
 import { rm } from 'node:fs/promises';
 import { K3S_ARTIFACT } from '../../protocol/artifacts.js';
 import type { JoinMessage } from '../../protocol/control.js';
-import { ArtifactRefusedError, fetchArtifact, sha256OfFile } from '../artifacts/fetch-artifact.js';
+import {
+  ArtifactRefusedError,
+  checkSignature,
+  fetchArtifact,
+  sha256OfFile,
+} from '../artifacts/fetch-artifact.js';
 import { installFile } from './join-files.js';
 import { type JoinDeps, JoinStepError, must } from './join-context.js';
 
@@ -38,12 +43,22 @@ async function refusedAsStep<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Verifies and fetches everything the join names; changes nothing outside the download folder. */
-export async function prepareSoftware(join: JoinMessage, deps: JoinDeps): Promise<PreparedSoftware> {
+export async function prepareSoftware(
+  join: JoinMessage,
+  deps: JoinDeps,
+  installedPackages: readonly string[] | undefined,
+): Promise<PreparedSoftware> {
   const { paths } = deps.config;
   const fetch = fetchDeps(deps);
   return refusedAsStep(async () => {
     const packageFiles: string[] = [];
-    for (const pkg of join.packages ?? []) packageFiles.push(await fetchArtifact(pkg.name, pkg, fetch));
+    // The same set as last time is installed already: its signatures are checked, nothing downloaded.
+    const sameSet = installedPackages !== undefined && installedPackages.join(',') === shas(join).join(',');
+    for (const pkg of join.packages ?? []) {
+      const claims = { name: pkg.name, version: pkg.version, sha256: pkg.sha256, size: pkg.size };
+      if (sameSet) await checkSignature(claims, pkg.signature, fetch);
+      else packageFiles.push(await fetchArtifact(pkg.name, pkg, fetch));
+    }
     const installed = await sha256OfFile(paths.k3sBinary);
     if (join.k3s) {
       if (installed === join.k3s.sha256) {

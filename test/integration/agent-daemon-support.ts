@@ -1,7 +1,7 @@
 /**
  * Helpers for the daemon's integration tests: a real server, a node enrolled with a real agent
  * identity (written to a temp state dir as the agent would), a config with short intervals and every
- * path in a temp dir, and the cluster stand-ins (wg, wg-quick, systemctl, k3s, journalctl, dmesg) plus
+ * path in a temp dir, and the cluster stand-ins (wg, wg-quick, systemctl, k3s, dpkg, journalctl, dmesg) plus
  * the RTX 4090 nvidia-smi/lspci first on PATH.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -137,6 +137,8 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     HOMENODE_STANDIN_GPUS: join(dir, 'gpus.csv'),
     // The systemctl stand-in runs a unit's ExecStart from here, as systemd would.
     HOMENODE_STANDIN_SYSTEMD_DIR: paths.systemdDir,
+    // The dpkg stand-in installs nvidia-container-runtime under the root k3s looks in.
+    HOMENODE_STANDIN_RUNTIME_ROOT: paths.runtimeRoot,
   };
   let url = server.url;
   const agents: AgentProcess[] = [];

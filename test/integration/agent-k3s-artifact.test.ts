@@ -4,13 +4,15 @@
  * downloads it through a line that drops in the middle and resumes with `Range`, checks the
  * signature and the SHA-256, installs it and starts it through the k3s-agent unit. A file changed
  * on the server, or a join signed by another key, is refused with a sentence on the console and a
- * flag for ops; nothing is installed or run, and the agent keeps trying.
+ * flag for ops; nothing is installed or run, and the agent keeps trying. The NVIDIA container
+ * toolkit's packages are installed with dpkg, once, before k3s starts and finds the runtime.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NVIDIA_TOOLKIT_PACKAGES } from '../../protocol/artifacts.js';
 import { type DaemonSetup, FAST_INTERVALS, setupDaemon } from './agent-daemon-support.js';
 import { sha256, upload } from './artifact-support.js';
 import { type CuttingProxy, startCuttingProxy } from './cutting-proxy.js';
@@ -63,8 +65,8 @@ function configure(s: DaemonSetup, releaseKey: Record<string, string>) {
   writeFileSync(s.configPath, JSON.stringify(config));
 }
 
-async function setup() {
-  const s = await setupDaemon({ k3sInstalled: false });
+async function setup(k3sInstalled = false) {
+  const s = await setupDaemon({ k3sInstalled });
   setups.push(s);
   return s;
 }
@@ -170,5 +172,49 @@ describe('joining with the k3s artifact', { timeout: 120_000 }, () => {
     expect(proxy.ranges).toEqual([]);
     expect(existsSync(s.paths.k3sBinary)).toBe(false);
     expect(s.calls().filter((c) => /^(k3s-artifact|systemctl enable) /.test(c))).toEqual([]);
+  });
+});
+
+describe('joining with the NVIDIA container toolkit', { timeout: 120_000 }, () => {
+  it('installs the signed packages with dpkg in order, once, before k3s starts and finds the runtime', async () => {
+    const s = await setup(true);
+    const debs = NVIDIA_TOOLKIT_PACKAGES.map((name) => ({ name, bytes: randomBytes(4096) }));
+    for (const deb of debs)
+      expect((await upload(s.server, deb.name, '1.17.3-1', deb.bytes)).status).toBe(201);
+    configure(s, await publishedKey(s));
+    // A proxy that never cuts: it counts the downloads.
+    const proxy = await startCuttingProxy(s.server.url, Number.MAX_SAFE_INTEGER);
+    proxies.push(proxy);
+    s.useUrl(proxy.url);
+
+    const agent = s.start();
+    await agent.waitFor('Status: pending', 30_000);
+    await s.server.api('POST', `/v1/nodes/${s.nodeId}/approve`, { body: {} });
+    await agent.waitFor('Status: active', 30_000);
+    await agent.waitFor(
+      'NVIDIA container runtime found at /usr/bin/nvidia-container-runtime: k3s adds the "nvidia" runtime handler when it starts.',
+      1_000,
+    );
+    const files = debs.map((d) => join(s.paths.downloadDir, sha256(d.bytes)));
+    const order = s.calls().filter((c) => /^(dpkg|systemctl enable|k3s agent) /.test(c));
+    expect(order).toEqual([
+      `dpkg -i --force-confold ${files.join(' ')}`,
+      'systemctl enable --now k3s-agent',
+      `k3s agent --config ${s.paths.k3sConfigPath}`,
+    ]);
+    const state = JSON.parse(readFileSync(join(s.stateDir, 'join.json'), 'utf8')) as Record<string, unknown>;
+    expect(state).toMatchObject({
+      packages: debs.map((d) => sha256(d.bytes)),
+      nvidiaRuntime: '/usr/bin/nvidia-container-runtime',
+    });
+
+    // A restart checks the signatures again but downloads and installs nothing twice.
+    expect(proxy.ranges).toHaveLength(4);
+    agent.kill('SIGTERM');
+    await agent.done;
+    const again = s.start();
+    await again.waitFor(/Joined the cluster \(already set up; checked\)/, 30_000);
+    expect(s.calls().filter((c) => c.startsWith('dpkg '))).toHaveLength(1);
+    expect(proxy.ranges).toHaveLength(4);
   });
 });
