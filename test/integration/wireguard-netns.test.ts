@@ -162,6 +162,16 @@ describe('the WireGuard overlay between two network namespaces', { timeout: 150_
       expect(inNs(hubNs, [wg, 'show', hubIf, 'allowed-ips'])).toContain(`${nodeAddress}/32`);
 
       // Across the overlay: the node reaches the hub, and the hub (which learnt its endpoint) the node.
+      // The node's first handshake went out before the hub knew it; WireGuard tries again 5 s after
+      // a handshake that got no answer, so the first reply may take that long (bounded: 30 s).
+      const firstReplyBy = Date.now() + 30_000;
+      while (
+        spawnSync(ip, ['netns', 'exec', nodeNs, ping, '-c', '1', '-W', '1', '100.64.0.1'], { timeout: 5_000 })
+          .status !== 0
+      ) {
+        if (Date.now() > firstReplyBy)
+          throw new Error('The hub never answered a ping over the overlay in 30 s.');
+      }
       inNs(nodeNs, [ping, '-c', '3', '-i', '0.3', '-W', '3', '100.64.0.1']);
       inNs(hubNs, [ping, '-c', '3', '-i', '0.3', '-W', '3', String(nodeAddress)]);
       const handshakes = inNs(hubNs, [wg, 'show', hubIf, 'latest-handshakes']);
