@@ -94,6 +94,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
         HOMENODE_PORT: String(port),
         HOMENODE_BOOTSTRAP_TOKEN: token,
         HOMENODE_LOG_LEVEL: 'warn',
+        // Simulated nodes join no real cluster: the development cluster values (docs/node-software.md).
+        HOMENODE_DEV: '1',
         ...env,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
