@@ -16,10 +16,14 @@ import { type BootstrapResult, ensureBootstrapToken } from './accounts/bootstrap
 import { createCredentials } from './accounts/credentials.js';
 import { type SignInRateLimit, sessionRoutes } from './accounts/session-routes.js';
 import { type SessionLimits, createSessionService } from './accounts/session-service.js';
+import { auditRoutes } from './audits/audit-routes.js';
+import { type AuditService, createAuditService } from './audits/audit-service.js';
+import { netProbeRoutes } from './audits/net-probe-routes.js';
 import { commandRoutes } from './control/command-routes.js';
 import { ControlHub } from './control/hub.js';
 import { networkRoutes } from './control/network-routes.js';
 import { nodeChannelRoutes } from './control/node-channel-routes.js';
+import { ReplayCache } from './control/node-token.js';
 import { presenceRoutes } from './control/presence-routes.js';
 import { PresenceTracker } from './control/presence-tracker.js';
 import { shellRoutes } from './control/shell-routes.js';
@@ -71,6 +75,10 @@ export interface AppDeps {
   /** Dashboard session lifetimes and sign-in rate limits (defaults in accounts/). */
   sessionLimits?: SessionLimits;
   signInRateLimit?: SignInRateLimit;
+  /** How often the audit scheduler runs (default 5 s); 0: never by itself (tests call `tick`). */
+  auditTickMs?: number;
+  /** Randomness for the audit schedule's jitter (default Math.random). */
+  random?: () => number;
 }
 
 /** What the running app holds, for main.ts and for tests that look inside. */
@@ -83,6 +91,7 @@ export interface AppContext {
   presence: PresenceTracker;
   events: NodeEvents;
   hub: ControlHub;
+  audits: AuditService;
 }
 
 declare module 'fastify' {
@@ -135,6 +144,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     log: app.log.child({ module: 'control' }),
   });
   const flushPresence = () => hub.flushPresence();
+  const audits = createAuditService({
+    repos,
+    channel: hub,
+    events,
+    policy: config.policy,
+    publicUrl: config.publicUrl,
+    now,
+    random: deps.random,
+    log: app.log.child({ module: 'audits' }),
+    onTick: ({ running, queued }) => {
+      metrics.auditsRunning.set(running);
+      metrics.auditsQueued.set(queued);
+    },
+  });
+  hub.onAudits(audits.listener);
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
   const enrollment = createEnrollmentService({
     repos,
@@ -146,7 +170,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });
-  const nodes = createNodeService({ repos, presence, events, now });
+  const nodes = createNodeService({ repos, presence, audits: audits.stateSource, events, now });
   const payouts = createPayoutService({ repos, now, flushPresence });
   const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
 
@@ -158,7 +182,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
       { event: 'presence_recovered', intervals: closedAfterCrash },
       'closed presence intervals left open',
     );
-  const context: AppContext = { config, repos, store, now, metrics, presence, events, hub };
+  const context: AppContext = { config, repos, store, now, metrics, presence, events, hub, audits };
   app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
 
   await app.register(swagger, {
@@ -171,7 +195,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     },
   });
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
-  app.addHook('preClose', async () => hub.close());
+  app.addHook('preClose', async () => {
+    await audits.stop();
+    await hub.close();
+  });
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   app.addHook('onClose', async () => {
     await stopLiveness();
@@ -195,9 +222,13 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   accountRoutes(app, { repos, now });
   keyRoutes(app, { keys, now });
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
-  nodeRoutes(app, { nodes, repos, presence, now });
+  nodeRoutes(app, { nodes, repos, presence, audits: audits.stateSource, now });
   activityRoutes(app, { activity: repos.activity });
-  nodeChannelRoutes(app, { hub, repos, policy: config.policy, metrics, now });
+  // Nodes' JWTs are single-use across the control channel and the network probe.
+  const replay = new ReplayCache(now);
+  nodeChannelRoutes(app, { hub, repos, policy: config.policy, metrics, now, replay });
+  auditRoutes(app, { audits, nodes, now });
+  netProbeRoutes(app, { repos, replay, policy: config.policy, now });
   commandRoutes(app, { hub, repos, now });
   shellRoutes(app, {
     hub,
@@ -233,5 +264,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'public' } }, async () => app.swagger());
 
   await app.ready();
+  const tickMs = deps.auditTickMs ?? 5_000;
+  if (tickMs > 0) audits.start(tickMs);
   return app;
 }

@@ -5,6 +5,7 @@
  * root (`app.ts`) and the engines import this file: services name the repositories they use.
  */
 import type { OwnerRepository } from './accounts/owner-repository.js';
+import type { AuditRepository } from './audits/audit-repository.js';
 import type { SessionRepository } from './accounts/session-repository.js';
 import type { TokenRepository } from './accounts/token-repository.js';
 import type { CommandRepository, ShellSessionRepository } from './control/command-repository.js';
@@ -38,6 +39,8 @@ export interface RepositorySet {
   shellSessions: ShellSessionRepository;
   // payouts
   payouts: PayoutRepository;
+  // audits
+  audits: AuditRepository;
 }
 
 export type Repositories = Transactional<RepositorySet>;

@@ -5,6 +5,7 @@
 import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
+import { sqliteAuditRepository } from './audits/sqlite/audit-repository.js';
 import {
   sqliteCommandRepository,
   sqliteShellSessionRepository,
@@ -36,6 +37,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
   const payouts = sqlitePayoutRepository(db);
+  const audits = sqliteAuditRepository(db);
   return (run) => ({
     activity: activity(run),
     owners: owners(run),
@@ -50,6 +52,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     commands: commands(run),
     shellSessions: shellSessions(run),
     payouts: payouts(run),
+    audits: audits(run),
   });
 }
 

@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { NodeStatus } from '../../protocol/api.js';
+import type { AuditRequest } from '../../protocol/audit.js';
 import {
   type AgentMessage,
   CLOSE_CODES,
@@ -25,6 +26,7 @@ import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { type FrameResult, readAgentFrame } from './agent-frames.js';
+import { type AuditFrameListener, handleAuditFrame, isAuditFrame } from './audit-messages.js';
 import { buildJoinMessage } from './join.js';
 import { NodeShells, type ShellListener } from './node-shells.js';
 import { type JoinResult, recordJoinResult } from './join-results.js';
@@ -78,6 +80,8 @@ export class ControlHub {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  /** Continuous audits (set by app.ts): audit frames and the session events they follow. */
+  private audits: AuditFrameListener | undefined;
 
   constructor(private readonly deps: HubDeps) {
     this.reports = createSignedReports({
@@ -99,6 +103,18 @@ export class ControlHub {
 
   isConnected(nodeId: string): boolean {
     return this.sessions.has(nodeId);
+  }
+
+  onAudits(listener: AuditFrameListener): void {
+    this.audits = listener;
+  }
+
+  /** Ask a live node to run an audit; false when it is not connected. */
+  sendAudit(nodeId: string, request: AuditRequest): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session || session.socket.readyState !== session.socket.OPEN) return false;
+    this.send(session, request);
+    return true;
   }
 
   shellEnabled(nodeId: string): boolean {
@@ -161,6 +177,7 @@ export class ControlHub {
     });
     if (COUNTABLE.includes(node.status)) this.background(this.sendJoin(session), nodeId);
     this.background(this.recheck(session), nodeId);
+    this.audits?.connected(nodeId);
   }
 
   /** A status committed between the token check and `attach` reaches the node as a push. */
@@ -228,6 +245,7 @@ export class ControlHub {
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
+    this.audits?.disconnected(session.nodeId);
   }
 
   private send(session: Session, message: ServerMessage): void {
@@ -259,6 +277,11 @@ export class ControlHub {
 
   private async dispatch(session: Session, message: AgentMessage): Promise<void> {
     const { nodeId } = session;
+    if (isAuditFrame(message)) {
+      const refusal = await handleAuditFrame(this.audits, nodeId, message);
+      if (refusal) this.refuse(session, 'AUDIT_REPORT_REFUSED', refusal);
+      return;
+    }
     switch (message.type) {
       case 'hello':
         session.shellEnabled = message.shellEnabled !== false;
@@ -287,6 +310,7 @@ export class ControlHub {
       case 'hardware': {
         const result = await this.reports.hardware(nodeId, message.snapshot);
         if (!result.ok) this.refuse(session, 'HARDWARE_REFUSED', result.error);
+        else if (result.snapshotChanged) this.audits?.hardwareChanged(nodeId);
         return;
       }
       case 'result':
@@ -313,6 +337,7 @@ export class ControlHub {
 
   private async onJoinResult(session: Session, result: JoinResult): Promise<void> {
     const node = await recordJoinResult(this.deps.repos, session.nodeId, result, this.deps.now());
+    if (node && session.status === 'approved' && node.status === 'active') this.audits?.joined(node.id);
     if (node) {
       session.status = node.status;
       this.send(session, { type: 'status', status: node.status, reason: node.statusReason });

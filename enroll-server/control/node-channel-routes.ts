@@ -23,10 +23,12 @@ export interface NodeChannelDeps {
   policy: Policy;
   metrics: Metrics;
   now: () => number;
+  /** Shared with the other routes nodes call with their JWT (the network probe). */
+  replay?: ReplayCache;
 }
 
 export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
-  const replay = new ReplayCache(ctx.now);
+  const replay = ctx.replay ?? new ReplayCache(ctx.now);
   const { hub, repos } = ctx;
 
   app.get(

@@ -21,7 +21,8 @@ import type { UsageRepository } from './usage-repository.js';
 const checkUsage = Compile(UsageReportPayloadSchema);
 const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
 
-export type ReportResult = { ok: true; stored?: boolean; changed?: boolean } | { ok: false; error: string };
+export type ReportResult =
+  { ok: true; stored?: boolean; changed?: boolean; snapshotChanged?: boolean } | { ok: false; error: string };
 
 export interface SignedReportDeps {
   repos: Transactional<{ nodes: NodeRepository; usage: UsageRepository; activity: ActivityLog }>;
@@ -91,6 +92,7 @@ export function createSignedReports(deps: SignedReportDeps) {
         const node = await tx.nodes.get(nodeId);
         if (!node) return undefined;
         const before = gpuSignature(node.hardware);
+        const snapshotChanged = JSON.stringify(node.hardware) !== JSON.stringify(payload.hardware);
         const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
         let changedStatus = false;
         await tx.nodes.updateHardware(
@@ -111,12 +113,12 @@ export function createSignedReports(deps: SignedReportDeps) {
               changedStatus = true;
           }
         }
-        return { changed: before !== after, changedStatus, reason };
+        return { changed: before !== after, changedStatus, reason, snapshotChanged };
       });
       if (!outcome) return { ok: false, error: 'unknown node' };
       const { changedStatus, reason } = outcome;
       if (changedStatus) deps.events.emit({ nodeId, status: 'pending', reason });
-      return { ok: true, changed: outcome.changed };
+      return { ok: true, changed: outcome.changed, snapshotChanged: outcome.snapshotChanged };
     },
   };
 }

@@ -5,7 +5,16 @@
  */
 import { dirname, join, normalize } from 'node:path';
 
-export const CAPABILITIES = ['core', 'accounts', 'enrollment', 'nodes', 'control', 'payouts', 'web'] as const;
+export const CAPABILITIES = [
+  'core',
+  'accounts',
+  'enrollment',
+  'nodes',
+  'control',
+  'payouts',
+  'audits',
+  'web',
+] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** Which capabilities each may import (besides itself and `protocol/`). */
@@ -16,7 +25,8 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   enrollment: ['core', 'accounts', 'nodes'],
   control: ['core', 'nodes'],
   payouts: ['core', 'accounts', 'nodes'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts'],
+  audits: ['core', 'nodes', 'control'],
+  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'audits'],
 };
 
 export interface SourceFile {

@@ -36,6 +36,12 @@ export interface TestServerOptions {
   db?: Db;
   /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
   cluster?: Partial<ServerConfig['cluster']>;
+  /**
+   * The audit scheduler's tick: 0 (the default here) runs it only when the test calls
+   * `app.homenode.context.audits.tick()`, so that tests about other things run no audit suites.
+   */
+  auditTickMs?: number;
+  random?: () => number;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -86,7 +92,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     cluster: { ...DEV_CLUSTER, ...options.cluster },
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
   };
-  const app = await buildApp(config, { now: options.now, webDir: options.webDir, db: options.db });
+  const app = await buildApp(config, {
+    now: options.now,
+    webDir: options.webDir,
+    db: options.db,
+    auditTickMs: options.auditTickMs ?? 0,
+    random: options.random,
+  });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('server has no TCP address');
