@@ -79,7 +79,7 @@ export interface AuditRepository {
   saveState(state: NodeAuditState): Promise<void>;
   /** Approved or active nodes without a state row (approved before audits existed), oldest first. */
   nodesWithoutState(limit: number): Promise<string[]>;
-  /** Node ids whose stored state is one of `states`; with `passedBefore`, only passes older than it. */
+  /** Node ids whose stored state is one of `states`; with `passed`, the last pass at or before `before` / after `since`. */
   nodeIdsInState(
     states: readonly StoredAuditState[],
     passed?: { before?: number; since?: number },

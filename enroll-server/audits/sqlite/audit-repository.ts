@@ -119,7 +119,7 @@ export function sqliteAuditRepository(db: Db): (run: Run) => AuditRepository {
      ORDER BY n.approved_at, n.id LIMIT ?`,
   );
   const counts = db.prepare<[number], { state: string; n: number }>(
-    `SELECT CASE WHEN s.state = 'passing' AND (s.last_passed_at IS NULL OR s.last_passed_at < ?)
+    `SELECT CASE WHEN s.state = 'passing' AND (s.last_passed_at IS NULL OR s.last_passed_at <= ?)
               THEN 'stale' ELSE s.state END AS state, COUNT(*) AS n
      FROM node_audit_state s JOIN nodes n ON n.id = s.node_id WHERE ${LIVE} GROUP BY 1`,
   );
@@ -212,11 +212,11 @@ export function sqliteAuditRepository(db: Db): (run: Run) => AuditRepository {
     const where = ['s.state IN (SELECT value FROM json_each(@states))'];
     const params: Record<string, string | number> = { states: JSON.stringify(states) };
     if (passed?.before !== undefined) {
-      where.push('(s.last_passed_at IS NULL OR s.last_passed_at < @before)');
+      where.push('(s.last_passed_at IS NULL OR s.last_passed_at <= @before)');
       params.before = passed.before;
     }
     if (passed?.since !== undefined) {
-      where.push('s.last_passed_at >= @since');
+      where.push('s.last_passed_at > @since');
       params.since = passed.since;
     }
     return db
