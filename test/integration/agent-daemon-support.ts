@@ -12,7 +12,7 @@ import { createStateStore } from '../../agent/state/state-store.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { resolvePolicy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { type TestServer, type TestServerOptions, startTestServer } from '../helpers/server.js';
 import {
   FACTS,
   FIXTURES,
@@ -32,6 +32,8 @@ export interface DaemonSetupOptions {
   approve?: boolean;
   /** The server's clock (e.g. ten minutes behind the agent's). */
   serverNow?: () => number;
+  /** More server options (a policy, the audit scheduler's tick). */
+  server?: TestServerOptions;
 }
 
 export const FAST_INTERVALS = {
@@ -59,6 +61,7 @@ export const TEST_HUB_PUBLIC_KEY = 'A5PdAVG5X3iapC5I1ezbrc0nZD1SxpVMI8NrK5VkM1o=
 
 export async function setupDaemon(options: DaemonSetupOptions = {}) {
   const server: TestServer = await startTestServer({
+    ...options.server,
     ...(options.serverNow ? { now: options.serverNow } : {}),
     cluster: { hubPublicKey: TEST_HUB_PUBLIC_KEY },
   });
