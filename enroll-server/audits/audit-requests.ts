@@ -135,7 +135,9 @@ export function createAuditRequests(deps: RequestDeps) {
 
     /**
      * A new hardware snapshot: an audited node is audited again, and flagged when it now has less
-     * than it was approved with. A node never approved waits for its approval.
+     * than it was approved with. A node never approved waits for its approval, and one not audited
+     * yet for its first audit (after the join: the snapshot a new node sends on connecting differs
+     * from the enrollment's only in what it measures live).
      */
     async hardwareChanged(nodeId: string): Promise<string[]> {
       const node = await repos.nodes.get(nodeId);
@@ -144,7 +146,8 @@ export function createAuditRequests(deps: RequestDeps) {
       const shortfalls = approved ? hardwareShortfalls(approved, node.hardware, deps.policy) : [];
       const at = now();
       await repos.transaction(async (tx) => {
-        if (!(await tx.audits.state(nodeId))) return;
+        const state = await tx.audits.state(nodeId);
+        if (!state) return;
         if (shortfalls.length > 0) {
           await tx.flags.add(
             nodeId,
@@ -161,7 +164,7 @@ export function createAuditRequests(deps: RequestDeps) {
             { shortfalls },
           );
         }
-        await queueAudit(tx, nodeId, 'hardware', at, null);
+        if (state.lastAuditId !== null) await queueAudit(tx, nodeId, 'hardware', at, null);
       });
       deps.kick();
       return shortfalls;

@@ -140,10 +140,11 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     useUrl(next: string) {
       url = next;
     },
-    start(extraEnv: Record<string, string> = {}) {
+    /** The real daemon; `firstOnPath`: more stand-in dirs ahead of the cluster's and the GPU's. */
+    start(extraEnv: Record<string, string> = {}, firstOnPath: string[] = []) {
       const agent = startAgent(['run', '--server', url, '--state-dir', stateDir, '--config', configPath], {
         env: { ...env, ...extraEnv },
-        path: standInPath(CLUSTER_STANDINS, STANDINS.rtx4090),
+        path: standInPath(...firstOnPath, CLUSTER_STANDINS, STANDINS.rtx4090),
       });
       agents.push(agent);
       return agent;
