@@ -136,6 +136,7 @@ export function guidePage(markdown: string, stylesheet: string): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeHtml(title)} · Home Node</title>`,
+    '<link rel="icon" href="data:,">',
     `<link rel="stylesheet" href="${escapeHtml(stylesheet)}">`,
     '</head>',
     '<body>',
