@@ -105,7 +105,7 @@ describe('payouts end to end (real server, simulated agents with real signatures
     serverNow = P0;
     const connA = await connect(a.nodeId, a.identity);
     const connB = await connect(b.nodeId, b.identity);
-    // Both pass their audit at once: availability is verified all day (audits.test.ts covers failures).
+    // Both pass their audit at once: availability is verified all day (audits-payouts.test.ts covers failures).
     expect((await simulateAudit(server, connA, a.identity, a.nodeId)).status).toBe('passed');
     expect((await simulateAudit(server, connB, b.identity, b.nodeId)).status).toBe('passed');
     // An hour in, node A reports five minutes of one GPU under a lease.
