@@ -29,6 +29,9 @@ import { createBlobStore } from './artifacts/blob-store.js';
 import { DownloadSlots } from './artifacts/download-slots.js';
 import { downloadRoutes } from './artifacts/download-routes.js';
 import { createJoinSoftware } from './artifacts/join-software.js';
+import { auditRoutes } from './audits/audit-routes.js';
+import { type AuditService, createAuditService } from './audits/audit-service.js';
+import { netProbeRoutes } from './audits/net-probe-routes.js';
 import { commandRoutes } from './control/command-routes.js';
 import { ConnectionGate } from './control/connection-gate.js';
 import { ControlHub } from './control/hub.js';
@@ -101,6 +104,10 @@ export interface AppDeps {
   notificationIntervals?: Partial<WorkerIntervals>;
   /** DNS for webhook URLs (default: the system resolver). */
   resolve?: (host: string) => Promise<string[]>;
+  /** How often the audit scheduler runs (default 5 s); 0: never by itself (tests call `tick`). */
+  auditTickMs?: number;
+  /** Randomness for the audit schedule's jitter (default Math.random). */
+  random?: () => number;
 }
 
 /** What the running app holds, for main.ts and for tests that look inside. */
@@ -115,6 +122,7 @@ export interface AppContext {
   hub: ControlHub;
   /** For other capabilities: `notify(event)` outside a transaction (notifications/notifier.ts). */
   notifier: Notifier;
+  audits: AuditService;
 }
 
 declare module 'fastify' {
@@ -215,6 +223,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   );
   const nodeAuth = { nodes: repos.nodes, replay, maxSkewSeconds: config.policy.maxClockSkewSeconds, now };
   const flushPresence = () => hub.flushPresence();
+  const audits = createAuditService({
+    repos,
+    channel: hub,
+    events,
+    policy: config.policy,
+    publicUrl: config.publicUrl,
+    now,
+    random: deps.random,
+    log: app.log.child({ module: 'audits' }),
+    onTick: ({ running, queued }) => {
+      metrics.auditsRunning.set(running);
+      metrics.auditsQueued.set(queued);
+    },
+  });
+  hub.onAudits(audits.listener);
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
   const enrollment = createEnrollmentService({
     repos,
@@ -226,7 +249,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });
-  const nodes = createNodeService({ repos, presence, events, now });
+  const nodes = createNodeService({ repos, presence, audits: audits.stateSource, events, now });
   const payouts = createPayoutService({ repos, now, flushPresence });
   const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
 
@@ -244,7 +267,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
 
   await app.register(swagger, openApiOptions(config.publicUrl, SERVER_VERSION));
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
-  app.addHook('preClose', async () => hub.close());
+  app.addHook('preClose', async () => {
+    await audits.stop();
+    await hub.close();
+  });
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   app.addHook('onClose', async () => {
     await stopLiveness();
@@ -270,9 +296,11 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   accountRoutes(app, { repos, now });
   keyRoutes(app, { keys, now });
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
-  nodeRoutes(app, { nodes, repos, presence, now });
+  nodeRoutes(app, { nodes, repos, presence, audits: audits.stateSource, now });
   activityRoutes(app, { activity: repos.activity });
   nodeChannelRoutes(app, { hub, gate, repos, replay, policy: config.policy, metrics, now });
+  auditRoutes(app, { audits, nodes, now });
+  netProbeRoutes(app, { repos, replay, policy: config.policy, now });
   commandRoutes(app, { hub, repos, now });
   shellRoutes(app, {
     hub,
@@ -347,6 +375,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     events,
     hub,
     notifier: notifications.notifier,
+    audits,
   };
   app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
   // web
@@ -356,5 +385,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   await app.ready();
   notifications.start();
   app.log.info({ event: 'mail_transport', to: notifications.mailTo }, 'mail goes out through this transport');
+  const tickMs = deps.auditTickMs ?? 5_000;
+  if (tickMs > 0) audits.start(tickMs);
   return app;
 }

@@ -9,6 +9,7 @@ import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
 import { sqliteArtifactRepository } from './artifacts/sqlite/artifact-repository.js';
+import { sqliteAuditRepository } from './audits/sqlite/audit-repository.js';
 import {
   sqliteCommandRepository,
   sqliteShellSessionRepository,
@@ -58,6 +59,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const webhooks = sqliteWebhookRepository(db);
   const fleetWatch = sqliteFleetWatchRepository(db);
   const artifacts = sqliteArtifactRepository(db);
+  const audits = sqliteAuditRepository(db);
   return (run) => ({
     activity: activity(run),
     owners: owners(run),
@@ -83,6 +85,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     webhooks: webhooks(run),
     fleetWatch: fleetWatch(run),
     artifacts: artifacts(run),
+    audits: audits(run),
   });
 }
 

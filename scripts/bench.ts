@@ -1,5 +1,6 @@
 /** `npm run bench -- <name> [--json]`: runs one benchmark; with --json the last line is one JSON object. */
 import { parseArgs } from 'node:util';
+import { benchAudits } from './bench/audits.js';
 import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 import { benchPayouts } from './bench/payouts.js';
@@ -30,6 +31,17 @@ const BENCHES: Record<
       'restart the server under N connected agents and time the reconnect storm (options: --agents N=1000, --kill)',
     run: (o, log) => benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
   },
+  audits: {
+    summary:
+      'N simulated nodes join and are audited once under the fleet-wide cap (options: --agents N=1000, --cap C=policy, --audit-ms MS=500)',
+    run: (o, log) =>
+      benchAudits({
+        agents: Number(o.agents ?? 1000),
+        cap: o.cap === undefined ? undefined : Number(o.cap),
+        auditMs: Number(o['audit-ms'] ?? 500),
+        log,
+      }),
+  },
   control: {
     summary: 'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45)',
     run: (o, log) =>
@@ -48,6 +60,8 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     nodes: { type: 'string' },
     kill: { type: 'boolean' },
+    cap: { type: 'string' },
+    'audit-ms': { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -63,7 +77,7 @@ if (values.help || !bench) {
   (bench || values.help ? console.log : console.error)(lines.join('\n'));
   process.exit(values.help ? 0 : 2);
 }
-for (const option of ['count', 'concurrency', 'agents', 'seconds', 'nodes'] as const) {
+for (const option of ['count', 'concurrency', 'agents', 'seconds', 'nodes', 'cap', 'audit-ms'] as const) {
   const v = values[option];
   if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
     console.error(`--${option} must be a positive whole number, not "${v}"`);

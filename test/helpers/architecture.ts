@@ -15,6 +15,7 @@ export const CAPABILITIES = [
   'artifacts',
   'payouts',
   'notifications',
+  'audits',
   'web',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -30,7 +31,8 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   artifacts: ['core', 'nodes', 'control'],
   payouts: ['core', 'accounts', 'nodes'],
   notifications: ['core', 'accounts', 'nodes'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts'],
+  audits: ['core', 'nodes', 'control'],
+  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts', 'audits'],
 };
 
 export interface SourceFile {
