@@ -3,6 +3,7 @@
  * (real keys, real signatures, the real protocol) that connect, join and answer audits as the test
  * says, and the events the server publishes.
  */
+import { randomBytes } from 'node:crypto';
 import {
   type SimConnection,
   type SimIdentity,
@@ -141,7 +142,8 @@ export async function auditSetup(
       conn.send({
         type: 'join-result',
         ok: true,
-        wireguardPublicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
+        // Each node its own key: the server refuses a key another node holds.
+        wireguardPublicKey: randomBytes(32).toString('base64'),
       });
       await waitFor(
         async () =>
