@@ -18,7 +18,7 @@ import type { HardwareFacts } from '../../protocol/hardware.js';
 import type { PolicyOverrides } from '../../protocol/policy.js';
 import type { AuditEvent } from '../../enroll-server/nodes/node-events.js';
 import { enrollBody, newMachine, rtx4090Hardware } from '../helpers/enrollment.js';
-import { type TestServer, manualClock, startTestServer } from '../helpers/server.js';
+import { type TestServer, type TestServerOptions, manualClock, startTestServer } from '../helpers/server.js';
 
 export const GPU0 = 'GPU-5a7f3e7c-1b2d-4c9e-8f0a-6d3b2e1c4a90';
 export const MIN = 60_000;
@@ -65,13 +65,21 @@ export interface SimNode {
 }
 
 export async function auditSetup(
-  options: { policy?: PolicyOverrides; dbPath?: string; port?: number; start?: number } = {},
+  options: {
+    policy?: PolicyOverrides;
+    dbPath?: string;
+    port?: number;
+    start?: number;
+    /** Server dependencies (e.g. fast notification loops). */
+    deps?: TestServerOptions['deps'];
+  } = {},
 ) {
   const clock = manualClock(options.start ?? Math.floor(Date.now() / MIN) * MIN);
   const server = await startTestServer({
     now: clock.now,
     policy: options.policy,
     random: () => 0.5,
+    deps: options.deps,
     ...(options.dbPath ? { dbPath: options.dbPath, port: options.port } : {}),
   });
   const context = server.app.homenode.context;
