@@ -1,9 +1,13 @@
 /**
- * The hardware history (what payouts read to know a node's GPU class at each moment) grows by at
- * most one row per approval, whatever a node sends:
+ * The hardware history (what payouts read to know a node's GPU class at each moment, and audits
+ * read for what a node was approved with) grows by at most two rows per approval, whatever a node
+ * sends:
  * - a snapshot equal to the newest row writes nothing;
- * - one with the same GPUs (class and count) amends the newest row in place: payouts read only the
- *   GPUs, so nothing paid changes;
+ * - the row in force when the node was last approved is never changed while the node is paid: the
+ *   first different snapshot after the approval adds one row (audits compare later snapshots with
+ *   the approved one, e.g. fewer cores than approved is a shortfall);
+ * - otherwise one with the same GPUs (class and count) amends the newest row in place: payouts read
+ *   only the GPUs, so nothing paid changes;
  * - one with other GPUs while the node is not paid (pending, rejected, revoked) and the newest row
  *   was written after its last approval amends that row too: no paid minute used it;
  * - otherwise (other GPUs, and the newest row was in force while the node was paid) a row is added.
@@ -23,8 +27,10 @@ export function historyWrite(
 ): HistoryWrite {
   if (!latest) return 'append';
   if (JSON.stringify(latest.hardware) === JSON.stringify(next)) return 'none';
-  if (gpuSignature(latest.hardware) === gpuSignature(next)) return 'amend-latest';
-  const unpaidSinceLatest =
-    !PAID.includes(node.status) && (node.approvedAt === null || latest.at > node.approvedAt);
+  const paid = PAID.includes(node.status);
+  const approvedWith = node.approvedAt !== null && latest.at <= node.approvedAt;
+  if (gpuSignature(latest.hardware) === gpuSignature(next))
+    return paid && approvedWith ? 'append' : 'amend-latest';
+  const unpaidSinceLatest = !paid && (node.approvedAt === null || latest.at > node.approvedAt);
   return unpaidSinceLatest ? 'amend-latest' : 'append';
 }

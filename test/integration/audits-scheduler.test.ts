@@ -216,6 +216,8 @@ describe('audits that changes ask for', () => {
       message:
         'The machine now reports less than it was approved with: CPU cores: 8, approved with 16. It is audited again.',
       createdAt: expect.any(String),
+      count: 1,
+      lastSeenAt: expect.any(String),
       resolvedAt: null,
     });
   });

@@ -182,32 +182,33 @@ describe('join results and flags', () => {
 });
 
 describe('hardware history', () => {
-  it('grows by one row per approval, not per snapshot; extra snapshots are refused by the budget', async () => {
+  it('grows by at most two rows per approval (the approved one kept), not per snapshot; extra snapshots are refused by the budget', async () => {
     const { server, owner, repos } = await setup();
     const node = await enrollSimNode(server, owner.id, { approve: true });
     const conn = await connectSim(server, node);
     const hw = rtx4090Hardware();
     const rows = async () => (await repos.payouts.hardwareHistory(node.nodeId)).length;
     expect(await rows()).toBe(1);
-    // Same GPUs, another kernel: amends the newest row.
+    // Same GPUs, another kernel: the row the node was approved with stays; one row is added (later
+    // ones with the same GPUs amend it).
     conn.send(await snapshot(node, { ...hw, os: { ...hw.os, kernel: '6.1.0-99-amd64' } }));
     const kernels = async () =>
       (await repos.payouts.hardwareHistory(node.nodeId)).map((h) => h.hardware.os.kernel);
-    await expect.poll(kernels).toEqual(['6.1.0-99-amd64']);
+    await expect.poll(kernels).toEqual([hw.os.kernel, '6.1.0-99-amd64']);
     // Other GPUs while approved: a new row, and the node goes back to pending.
     const two = { ...hw, gpus: [hw.gpus[0]!, { ...hw.gpus[0]!, uuid: 'GPU-two' }] };
     conn.send(await snapshot(node, two));
     expect(await conn.next('status')).toMatchObject({ status: 'pending' });
-    expect(await rows()).toBe(2);
+    expect(await rows()).toBe(3);
     // Flapping while pending (unpaid): amends, however often.
     const none = { ...hw, gpus: [] };
     for (const h of [hw, two, none, hw]) conn.send(await snapshot(node, h));
     await expect.poll(async () => (await repos.nodes.get(node.nodeId))?.hardware.gpus.length).toBe(1);
-    expect(await rows()).toBe(2);
+    expect(await rows()).toBe(3);
     // The seventh snapshot in a row is over the budget (6 at once, then one every 2 minutes).
     conn.send(await snapshot(node, hw));
     expect(await conn.next('error')).toMatchObject({ code: 'RATE_LIMITED' });
-    expect(await rows()).toBe(2);
+    expect(await rows()).toBe(3);
     await conn.close();
   });
 });

@@ -133,6 +133,15 @@ describe('hardware history rule', () => {
     expect(historyWrite(latest, approved, { ...hw, os: { ...hw.os, kernel: 'other' } })).toBe('amend-latest');
   });
 
+  it('keeps the row a paid node was approved with: the first change after the approval adds one row', () => {
+    const approvedWith = { at: 400, hardware: hw };
+    const fewerCores = { ...hw, cpu: { ...hw.cpu, cores: 8 } };
+    expect(historyWrite(approvedWith, { status: 'active', approvedAt: 500 }, fewerCores)).toBe('append');
+    expect(historyWrite(approvedWith, { status: 'pending', approvedAt: null }, fewerCores)).toBe(
+      'amend-latest',
+    );
+  });
+
   it('adds a row when other GPUs replace ones that were paid, and amends while unpaid since that row', () => {
     expect(historyWrite(latest, { status: 'active', approvedAt: 500 }, two)).toBe('append');
     expect(historyWrite(latest, { status: 'pending', approvedAt: 500 }, two)).toBe('amend-latest');
@@ -184,6 +193,7 @@ describe('recording budget', () => {
 describe('configuration', () => {
   it('reads the control limits and key limits from the environment, naming a bad value', () => {
     const config = loadConfig({
+      HOMENODE_DEV: '1',
       HOMENODE_CONTROL_MAX_PER_ADDRESS: '10000',
       HOMENODE_CONTROL_FRAME_BUDGET_FACTOR: '20',
       HOMENODE_OWNER_KEY_MAX_USES: '10',
@@ -196,7 +206,7 @@ describe('configuration', () => {
     });
     expect(config.keys).toMatchObject({ ownerMaxUses: 10, ownerMaxTtlHours: 168, maxUses: 1000 });
     expect(config.shell.recordingMaxBytes).toBe(5 * MiB);
-    expect(() => loadConfig({ HOMENODE_CONTROL_MAX_CONNECTIONS: 'lots' })).toThrow(
+    expect(() => loadConfig({ HOMENODE_DEV: '1', HOMENODE_CONTROL_MAX_CONNECTIONS: 'lots' })).toThrow(
       'HOMENODE_CONTROL_MAX_CONNECTIONS="lots": must be a whole number from 1 to 1000000',
     );
   });
