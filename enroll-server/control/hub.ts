@@ -27,6 +27,7 @@ import type { NetworkRepository } from './network-repository.js';
 import { NodeShells, type ShellListener } from './node-shells.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
+import type { SessionObserver } from './session-observer.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
 import type { UsageRepository } from './usage-repository.js';
 
@@ -50,6 +51,8 @@ export interface HubDeps {
   now: () => number;
   log: FastifyBaseLogger;
   limits?: ControlLimits;
+  /** Told about every session (the replica registry). */
+  observer?: SessionObserver;
 }
 
 export class ControlHub {
@@ -123,6 +126,7 @@ export class ControlHub {
       this.limits.closeGraceMs,
     );
     this.sessions.set(nodeId, session);
+    this.deps.observer?.attached(nodeId, session.id, session.lastHeardAt);
     this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
     this.deps.metrics.controlConnects.inc();
     socket.on('pong', () => {
@@ -165,6 +169,18 @@ export class ControlHub {
     );
   }
 
+  /**
+   * Close this node's session if it is still the one named: a newer session of the node opened on
+   * another replica.
+   */
+  closeSession(nodeId: string, sessionId: string, reason: string): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session || session.id !== sessionId) return false;
+    session.socket.close(CLOSE_CODES.REPLACED, reason);
+    this.end(session, 'replaced', true);
+    return true;
+  }
+
   /** Send a command to a live node and wait for its result. */
   async runCommand(
     nodeId: string,
@@ -196,6 +212,18 @@ export class ControlHub {
   }
 
   /** Server shutdown: close every session cleanly and write presence. */
+  /**
+   * End every session but keep serving (this replica was declared dead by the others, who closed
+   * its presence): the nodes reconnect, here or elsewhere, and get new sessions and intervals.
+   */
+  async endSessions(reason: string): Promise<void> {
+    for (const session of [...this.sessions.values()]) {
+      session.socket.close(CLOSE_CODES.SERVER_SHUTDOWN, reason);
+      this.end(session, reason, true);
+    }
+    await this.deps.presence.closeAll(reason);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.pingTimer);
     clearInterval(this.flushTimer);
@@ -217,6 +245,7 @@ export class ControlHub {
     if (code !== undefined) session.close(code, closeReason);
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
+    this.deps.observer?.ended(session.nodeId, session.id);
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
