@@ -23,11 +23,17 @@ import { providerSignInRoutes } from './accounts/provider-sign-in-routes.js';
 import { createSignInProviders } from './accounts/sign-in-providers.js';
 import { type SignInRateLimit, sessionRoutes } from './accounts/session-routes.js';
 import { type SessionLimits, createSessionService } from './accounts/session-service.js';
+import { artifactRoutes } from './artifacts/artifact-routes.js';
+import { createArtifactService } from './artifacts/artifact-service.js';
+import { createBlobStore } from './artifacts/blob-store.js';
+import { DownloadSlots } from './artifacts/download-slots.js';
+import { downloadRoutes } from './artifacts/download-routes.js';
+import { createJoinSoftware } from './artifacts/join-software.js';
 import { commandRoutes } from './control/command-routes.js';
 import { ConnectionGate } from './control/connection-gate.js';
 import { ControlHub } from './control/hub.js';
-import { networkRoutes } from './control/network-routes.js';
 import { nodeChannelRoutes } from './control/node-channel-routes.js';
+import { ReplayGuard } from './control/node-token.js';
 import { presenceRoutes } from './control/presence-routes.js';
 import { PresenceTracker } from './control/presence-tracker.js';
 import { RecordingBudget } from './control/recording-budget.js';
@@ -46,11 +52,13 @@ import type { App } from './core/http.js';
 import { newId } from './core/ids.js';
 import { deriveKey, loadServerSecret } from './core/server-secret.js';
 import { type Metrics, createMetrics, registerRequestMetrics } from './core/metrics.js';
+import { loadSigningKey } from './core/signing-key.js';
 import { type Db, openDatabase } from './core/sqlite/database.js';
 import { createEnrollmentService } from './enrollment/enrollment-service.js';
 import { enrollmentRoutes } from './enrollment/enrollment-routes.js';
 import { keyRoutes } from './enrollment/key-routes.js';
 import { createKeyService } from './enrollment/key-service.js';
+import { networkRoutes } from './network/network-routes.js';
 import { type NodeEvents, createNodeEvents } from './nodes/node-events.js';
 import { nodeRoutes } from './nodes/node-routes.js';
 import { createNodeService } from './nodes/node-service.js';
@@ -167,6 +175,9 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    // On close (after the hub said goodbye to the nodes in preClose), every connection still open
+    // is cut: a client holding a download open must not hold the shutdown with it.
+    forceCloseConnections: true,
     genReqId: () => randomBytes(8).toString('hex'),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
@@ -215,6 +226,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     log: replicaLog,
     closeLocal: (nodeId, sessionId, reason) => hub.closeSession(nodeId, sessionId, reason),
   });
+  const releaseKey = await loadSigningKey(
+    config.artifacts.releaseKeyFile ?? join(config.dataDir, 'release-key.json'),
+    {
+      create: config.artifacts.releaseKeyFile === undefined,
+      what: config.artifacts.releaseKeyFile ? 'HOMENODE_RELEASE_KEY_FILE' : 'The release key',
+    },
+  );
+  const blobs = createBlobStore(config.dataDir);
+  const artifacts = createArtifactService({
+    repos,
+    blobs,
+    releaseKey,
+    maxBytes: config.artifacts.maxBytes,
+    now,
+  });
   const hub: ControlHub = new ControlHub({
     limits: controlLimits,
     policy: config.policy,
@@ -226,7 +252,18 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     now,
     log: app.log.child({ module: 'control' }),
     observer: directory,
+    joinSoftware: createJoinSoftware({
+      artifacts: repos.artifacts,
+      ...(config.artifacts.k3sVersion ? { k3sVersion: config.artifacts.k3sVersion } : {}),
+      packages: config.artifacts.packages,
+      warn: (message) => app.log.warn({ event: 'join_software' }, message),
+    }),
   });
+  // One replay guard for every node route: a node token is good for one request, on one route.
+  const replay = new ReplayGuard(repos.replay, now, (error) =>
+    app.log.error({ err: error }, 'the replay guard could not write used node tokens to the database'),
+  );
+  const nodeAuth = { nodes: repos.nodes, replay, maxSkewSeconds: config.policy.maxClockSkewSeconds, now };
   const fleetPresence = new FleetPresence({
     local: presence,
     repos,
@@ -320,7 +357,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
   nodeRoutes(app, { nodes, repos, presence: fleetPresence, now });
   activityRoutes(app, { activity: repos.activity });
-  nodeChannelRoutes(app, { hub, gate, repos, policy: config.policy, metrics, now });
+  nodeChannelRoutes(app, { hub, gate, repos, replay, policy: config.policy, metrics, now });
   commandRoutes(app, { hub: fleetCommands, repos, now });
   const shellRelay = {
     hub,
@@ -345,7 +382,10 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
         );
       },
     });
-  networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr });
+  networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr, now });
+  const slots = new DownloadSlots(config.artifacts.downloadsPerAddress);
+  artifactRoutes(app, { artifacts, blobs, releaseKey, nodeAuth, slots });
+  downloadRoutes(app, { artifacts, blobs, slots });
   rateCardRoutes(app, { repos, now });
   periodRoutes(app, { payouts, repos });
   adjustmentRoutes(app, { repos, now });

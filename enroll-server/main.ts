@@ -5,6 +5,18 @@
 import { LOG_SERIALIZERS, REDACT_PATHS, buildApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
 import { redactUrl } from './core/postgres/database.js';
+import { SigningKeyError } from './core/signing-key.js';
+
+/** Printed first in dev mode: nobody should mistake a development server for a real one. */
+const DEV_BANNER = [
+  '',
+  '  ************************************************************************************',
+  '  *  DEVELOPMENT MODE (HOMENODE_DEV=1): nodes are sent built-in development values   *',
+  '  *  for the k3s server and token and the WireGuard hub. They join no real cluster.  *',
+  '  *  For a real deployment set HOMENODE_CLUSTER_SERVER, HOMENODE_CLUSTER_TOKEN,      *',
+  '  *  HOMENODE_WG_HUB_PUBLIC_KEY, HOMENODE_WG_HUB_ENDPOINT and start without it.      *',
+  '  ************************************************************************************',
+];
 
 async function main(): Promise<void> {
   let config;
@@ -24,6 +36,11 @@ async function main(): Promise<void> {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: LOG_SERIALIZERS,
     },
+  }).catch((error: unknown) => {
+    // A release key file that is missing, unreadable or open to other users: the operator's to fix.
+    if (!(error instanceof SigningKeyError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    return process.exit(2);
   });
 
   let closing = false;
@@ -47,6 +64,7 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.host, port: config.port });
   const { bootstrap } = app.homenode;
   const lines = [
+    ...(config.dev ? DEV_BANNER : []),
     '',
     `Home Node enroll-server is listening on ${address}`,
     `  Dashboard and API: ${config.publicUrl}/  (API description: ${config.publicUrl}/openapi.json)`,

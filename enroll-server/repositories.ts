@@ -10,8 +10,9 @@ import type { IdentityRepository } from './accounts/identity-repository.js';
 import type { OwnerRepository } from './accounts/owner-repository.js';
 import type { SessionRepository } from './accounts/session-repository.js';
 import type { TokenRepository } from './accounts/token-repository.js';
+import type { ArtifactRepository } from './artifacts/artifact-repository.js';
 import type { CommandRepository, ShellSessionRepository } from './control/command-repository.js';
-import type { NetworkRepository } from './control/network-repository.js';
+import type { NetworkRepository } from './network/network-repository.js';
 import type { PresenceRepository } from './control/presence-repository.js';
 import type { ReplayRepository } from './control/replay-repository.js';
 import type { UsageRepository } from './control/usage-repository.js';
@@ -49,12 +50,15 @@ export interface RepositorySet {
   // control
   presence: PresenceRepository;
   usage: UsageRepository;
-  network: NetworkRepository;
   commands: CommandRepository;
   shellSessions: ShellSessionRepository;
   replay: ReplayRepository;
+  // network
+  network: NetworkRepository;
   // payouts
   payouts: PayoutRepository;
+  // artifacts
+  artifacts: ArtifactRepository;
   // notifications
   eventQueue: EventQueueRepository;
   mailOutbox: MailOutboxRepository;

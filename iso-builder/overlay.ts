@@ -1,12 +1,14 @@
 /**
  * What goes on top of the cached Debian root: the Node runtime, the agent bundle, the config, the
- * systemd units (and, in test images only, the stand-ins and the self-test report), then a check
+ * systemd units, the embedded k3s when given (and, in test images only, the stand-ins and the self-test report), then a check
  * that the image's own Node answers with the pinned version.
  */
 import { chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeRuntime } from '../scripts/node-runtime.js';
+import type { ReleaseKey } from '../protocol/artifacts.js';
 import { imageConfig, STANDIN_PATH } from './image-config.js';
+import { embedK3s } from './node-software.js';
 import type { BuildOptions } from './options.js';
 import { run } from './process.js';
 
@@ -31,6 +33,7 @@ export async function applyOverlay(
   root: string,
   agentDir: string,
   runtime: NodeRuntime,
+  releaseKey: ReleaseKey | undefined,
 ): Promise<void> {
   await run('cp', ['-a', `${join(repo, 'iso-builder/overlay')}/.`, `${root}/`]);
   const nodeDir = join(root, 'opt/homenode/node');
@@ -40,7 +43,11 @@ export async function applyOverlay(
   await cp(join(runtime.dir, 'LICENSE'), join(nodeDir, 'LICENSE'));
   await run('cp', ['-a', `${agentDir}/.`, join(root, 'opt/homenode/agent')]);
   await mkdir(join(root, 'etc/homenode'), { recursive: true });
-  await writeFile(join(root, 'etc/homenode/config.json'), `${JSON.stringify(imageConfig(o), null, 2)}\n`);
+  await writeFile(
+    join(root, 'etc/homenode/config.json'),
+    `${JSON.stringify(imageConfig(o, releaseKey), null, 2)}\n`,
+  );
+  if (o.k3s) await embedK3s(root, o.k3s);
   if (o.testStandins) {
     await run('cp', ['-a', `${join(repo, 'iso-builder/test-overlay')}/.`, `${root}/`]);
     await mkdir(join(root, 'opt/homenode/standins'), { recursive: true });

@@ -13,7 +13,8 @@ import {
   AuditRequestSchema,
 } from './audit.js';
 import { HardwareFactsSchema } from './hardware.js';
-import { MAX_ALLOWED_IPS, MAX_JOIN_LABELS, joinField } from './join-fields.js';
+import { MAX_ARTIFACT_BYTES } from './artifacts.js';
+import { MAX_ALLOWED_IPS, MAX_JOIN_LABELS, MAX_JOIN_PACKAGES, joinField } from './join-fields.js';
 import { PolicySchema } from './policy.js';
 
 export const CONTROL_PATH = '/v1/control';
@@ -111,11 +112,23 @@ export const ResultSchema = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 4096 })),
 });
 
+/** Which step of a join failed: ops see an `artifact-refused` flag for `artifact`, `join-failed` else. */
+export const JoinFailureSchema = Type.Union([
+  Type.Literal('fields'),
+  Type.Literal('artifact'),
+  Type.Literal('packages'),
+  Type.Literal('wireguard'),
+  Type.Literal('k3s'),
+]);
+export type JoinFailure = Static<typeof JoinFailureSchema>;
+
 export const JoinResultSchema = Type.Object({
   type: Type.Literal('join-result'),
   ok: Type.Boolean(),
-  wireguardPublicKey: Type.Optional(Type.String({ maxLength: 64 })),
+  /** The node's WireGuard public key (32 bytes, base64): the hub's peer for this node. */
+  wireguardPublicKey: Type.Optional(joinField('wireguardKey')),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
+  failure: Type.Optional(JoinFailureSchema),
 });
 
 export const ByeSchema = Type.Object({ type: Type.Literal('bye'), reason: Type.String({ maxLength: 256 }) });
@@ -188,6 +201,25 @@ export const StatusMessageSchema = Type.Object({
 });
 
 /**
+ * An artifact a join names (DESIGN.md "Software on the node"): `signature` is the release key's
+ * JWS over `{ name, version, sha256, size }`; `url` is a path on the server the agent talks to, or
+ * an https:// URL. The agent checks the signature before it downloads and the SHA-256 after.
+ */
+export const ArtifactRefSchema = Type.Object({
+  version: joinField('artifactVersion'),
+  sha256: joinField('sha256'),
+  size: Type.Integer({ minimum: 1, maximum: MAX_ARTIFACT_BYTES }),
+  url: joinField('artifactUrl'),
+  signature: joinField('jws'),
+});
+export type ArtifactRef = Static<typeof ArtifactRefSchema>;
+export const PackageRefSchema = Type.Object({
+  name: joinField('artifactName'),
+  ...ArtifactRefSchema.properties,
+});
+export type PackageRef = Static<typeof PackageRefSchema>;
+
+/**
  * Every field is checked by pattern (protocol/join-fields.ts): the agent writes them into wg-quick
  * and k3s configs, where a newline would add lines of the sender's choosing.
  */
@@ -210,6 +242,10 @@ export const JoinSchema = Type.Object({
     additionalProperties: false,
     maxProperties: MAX_JOIN_LABELS,
   }),
+  /** The k3s binary to install (absent when the server has none: the image's own is used). */
+  k3s: Type.Optional(ArtifactRefSchema),
+  /** Runtime packages (Debian packages such as the NVIDIA container toolkit), installed in order. */
+  packages: Type.Optional(Type.Array(PackageRefSchema, { maxItems: MAX_JOIN_PACKAGES })),
 });
 export type JoinMessage = Static<typeof JoinSchema>;
 

@@ -7,6 +7,13 @@
  * right before writing (agent/join/join-config.ts). Pure; no I/O.
  */
 import { Type } from 'typebox';
+import {
+  ARTIFACT_NAME_PATTERN,
+  ARTIFACT_VERSION_PATTERN,
+  COMPACT_JWS_PATTERN,
+  MAX_ARTIFACT_BYTES,
+  SHA256_PATTERN,
+} from './artifacts.js';
 
 const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
 const IPV4 = `${OCTET}(?:\\.${OCTET}){3}`;
@@ -43,6 +50,19 @@ export const JOIN_PATTERNS = {
   labelValue: `^(?:${LABEL_NAME})?$`,
   /** A network interface name as Linux and wg-quick accept it. */
   interfaceName: '^[A-Za-z0-9_=+.-]{1,15}$',
+  /** An artifact's name (`k3s`, `nvidia-container-toolkit`). */
+  artifactName: ARTIFACT_NAME_PATTERN,
+  /** An artifact's version (`v1.31.4+k3s1`). */
+  artifactVersion: ARTIFACT_VERSION_PATTERN,
+  /** A SHA-256 in lower-case hex. */
+  sha256: SHA256_PATTERN,
+  /**
+   * Where an artifact is downloaded: a path on the server the agent talks to (its own origin,
+   * `/v1/artifacts/k3s/v1.31.4%2Bk3s1`), or an `https://` URL. Never plain http to elsewhere.
+   */
+  artifactUrl: `^(?:https://${HOST}(?::${PORT})?)?/[A-Za-z0-9._~%+@/-]{0,1000}$`,
+  /** The release key's signature: a compact JWS. */
+  jws: COMPACT_JWS_PATTERN,
 } as const;
 
 export type JoinFieldKind = keyof typeof JOIN_PATTERNS;
@@ -58,6 +78,11 @@ export const JOIN_FIELD_SHAPES: Record<JoinFieldKind, string> = {
   labelKey: 'a Kubernetes label key ([prefix/]name, the name at most 63 characters)',
   labelValue: 'a Kubernetes label value (at most 63 letters, digits, "-", "_" and ".")',
   interfaceName: 'an interface name (at most 15 letters, digits and _ = + . -)',
+  artifactName: 'an artifact name (lower-case letters, digits, ".", "+" and "-", at most 64 characters)',
+  artifactVersion: 'an artifact version (letters, digits, ".", "+", "~", "_" and "-", at most 64 characters)',
+  sha256: 'a SHA-256 (64 lower-case hexadecimal digits)',
+  artifactUrl: 'a path on this server (/v1/artifacts/...) or an https:// URL',
+  jws: 'a compact JWS (three base64url parts separated by ".")',
 };
 
 const MAX_LENGTH: Record<JoinFieldKind, number> = {
@@ -70,9 +95,16 @@ const MAX_LENGTH: Record<JoinFieldKind, number> = {
   labelKey: 317,
   labelValue: 63,
   interfaceName: 15,
+  artifactName: 64,
+  artifactVersion: 64,
+  sha256: 64,
+  artifactUrl: 1300,
+  jws: 2200,
 };
 export const MAX_JOIN_LABELS = 64;
 export const MAX_ALLOWED_IPS = 32;
+/** Runtime packages one join may name. */
+export const MAX_JOIN_PACKAGES = 16;
 const MAX_LABEL_PREFIX = 253;
 
 const COMPILED = Object.fromEntries(
@@ -161,6 +193,32 @@ export function assertJoinFields(join: unknown): void {
     requireJoinField('a label key', 'labelKey', key);
     requireJoinField(`the label ${key}`, 'labelValue', value);
   }
+  const k3s = prop(join, 'k3s');
+  if (k3s !== undefined) assertArtifactRef('k3s', k3s, false);
+  const packages = prop(join, 'packages');
+  if (packages !== undefined) {
+    if (!Array.isArray(packages) || packages.length > MAX_JOIN_PACKAGES)
+      throw new TypeError(
+        `packages must be a list of at most ${MAX_JOIN_PACKAGES} artifacts; the server sent ${shown(packages)}`,
+      );
+    packages.forEach((p: unknown, i) => assertArtifactRef(`packages[${i}]`, p, true));
+  }
+}
+
+/** One artifact named in a join: `{ name?, version, sha256, size, url, signature }`. */
+function assertArtifactRef(field: string, ref: unknown, named: boolean): void {
+  if (typeof ref !== 'object' || ref === null || Array.isArray(ref))
+    throw new TypeError(`${field} must describe an artifact; the server sent ${shown(ref)}`);
+  if (named) requireJoinField(`${field}.name`, 'artifactName', prop(ref, 'name'));
+  requireJoinField(`${field}.version`, 'artifactVersion', prop(ref, 'version'));
+  requireJoinField(`${field}.sha256`, 'sha256', prop(ref, 'sha256'));
+  requireJoinField(`${field}.url`, 'artifactUrl', prop(ref, 'url'));
+  requireJoinField(`${field}.signature`, 'jws', prop(ref, 'signature'));
+  const size = prop(ref, 'size');
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_ARTIFACT_BYTES)
+    throw new RangeError(
+      `${field}.size must be a whole number of bytes from 1 to ${MAX_ARTIFACT_BYTES}; the server sent ${shown(size)}`,
+    );
 }
 
 /** `assertJoinFields` as a value: undefined when every field matches, else the reason in words. */

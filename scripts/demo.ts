@@ -99,7 +99,7 @@ const misbehave = setInterval(() => {
 }, 20_000);
 
 console.log(`
-Home Node demo is running.
+Home Node demo is running (development mode: the nodes join no real cluster).
   Dashboard: ${server.url}/
   Admin API token (sign in with it): ${server.token}
   CLI: HOMENODE_URL=${server.url} HOMENODE_TOKEN=${server.token} npm run admin -- nodes list

@@ -4,7 +4,8 @@
  * commands and remote shells. It returns an exit code (docs/agent.md): 0 after a clean stop (bye),
  * 7 when the server refuses this node (revoked or rejected), 75 when ops asked for a restart.
  */
-import { type AgentMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
+import { ARTIFACT_AUDIENCE } from '../../protocol/artifacts.js';
+import { type AgentMessage, type JoinMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { requireServerUrl } from '../cli/config.js';
 import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
@@ -23,7 +24,9 @@ import { statusHeadline } from '../ui/status-screen.js';
 import { startUsageMeter } from '../usage/usage-meter.js';
 import { createUsageSpool } from '../usage/usage-spool.js';
 import { type AgentLog, type LogLevel, createAgentLog } from './agent-log.js';
-import { dial, signConnectionToken } from './dial.js';
+import { dial, signConnectionToken, signNodeToken } from './dial.js';
+import { createJoinRunner } from './join-runner.js';
+import { createProgressNotes } from './progress-notes.js';
 import { createLiveStatusRecorder } from './live-status.js';
 import { startHardwareWatch } from './hardware-watch.js';
 import { ReconnectBackoff } from './reconnect.js';
@@ -172,28 +175,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     healthyAfterMs: d.intervals.healthyAfterMs,
     now: ctx.now,
     onStatus: showStatus,
-    onJoin: async (join) => {
-      note(
-        'info',
-        'join_started',
-        `Joining the cluster as ${join.cluster.nodeName} (${join.network.address}).`,
-      );
-      const outcome = await applyJoin(join, {
-        exec,
-        config: d,
-        stateDir: config.stateDir,
-        now: ctx.now,
-        log: (event, message) => log.write('info', event, message),
-      });
-      if (!outcome.ok) {
-        note('error', 'join_failed', `Joining the cluster failed: ${outcome.error}`);
-        return { type: 'join-result', ok: false, error: outcome.error };
-      }
-      joined = await loadJoinState(config.stateDir);
-      display.update({ nodeName: joined?.nodeName });
-      note('info', 'join_done', `Joined the cluster${outcome.changed ? '' : ' (already set up; checked)'}.`);
-      return { type: 'join-result', ok: true, wireguardPublicKey: outcome.wireguardPublicKey };
-    },
+    onJoin: (join) => joins.run(join),
     onAck: async (seq) => {
       await spool.ack(seq);
       log.write('info', 'usage_acked', `Usage report ${seq} acknowledged.`);
@@ -251,6 +233,44 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
         },
       }),
   });
+  const progress = createProgressNotes((message) => note('info', 'download_progress', message));
+  const applyOne = async (join: JoinMessage) => {
+    note(
+      'info',
+      'join_started',
+      `Joining the cluster as ${join.cluster.nodeName} (${join.network.address}).`,
+    );
+    const outcome = await applyJoin(join, {
+      exec,
+      config: d,
+      stateDir: config.stateDir,
+      now: ctx.now,
+      log: (event, message) => note('info', event, message),
+      fetch: {
+        serverUrl,
+        serverPin: config.serverPin,
+        nodeToken: () => signNodeToken(identity, node.nodeId, ctx.now(), ARTIFACT_AUDIENCE),
+        onProgress: progress,
+        retryDelayMs: d.intervals.downloadRetryMs,
+      },
+    });
+    if (!outcome.ok) {
+      note('error', 'join_failed', `Joining the cluster failed: ${outcome.error}`);
+      return outcome;
+    }
+    joined = await loadJoinState(config.stateDir);
+    display.update({ nodeName: joined?.nodeName });
+    note('info', 'join_done', `Joined the cluster${outcome.changed ? '' : ' (already set up; checked)'}.`);
+    return outcome;
+  };
+  const joins = createJoinRunner({
+    apply: applyOne,
+    send: (message) => session?.send(message) ?? false,
+    note,
+    minMs: d.intervals.joinRetryMinMs,
+    maxMs: d.intervals.joinRetryMaxMs,
+    random: ctx.random,
+  });
   const commandDeps = {
     exec,
     stateDir: config.stateDir,
@@ -263,6 +283,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     ctx.random,
   );
   const finish = async (code: number) => {
+    joins.stop();
     hardware.stop();
     unregister();
     await meter.stop();

@@ -17,12 +17,25 @@ export async function signConnectionToken(
   nodeId: string,
   nowMs: number,
 ): Promise<string> {
+  return signNodeToken(identity, nodeId, nowMs, CONTROL_AUDIENCE);
+}
+
+/**
+ * A single-use node JWT for `audience` (the control channel, artifact downloads): the server
+ * accepts each `jti` once, on any of its node routes.
+ */
+export async function signNodeToken(
+  identity: Identity,
+  nodeId: string,
+  nowMs: number,
+  audience: string,
+): Promise<string> {
   const key = await importJWK(identity.privateKey, 'EdDSA');
   const iat = Math.floor(nowMs / 1000);
   return new SignJWT({})
     .setProtectedHeader({ alg: 'EdDSA', typ: 'JWT' })
     .setSubject(nodeId)
-    .setAudience(CONTROL_AUDIENCE)
+    .setAudience(audience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + TOKEN_TTL_SECONDS)
     .setJti(randomUUID())

@@ -1,19 +1,27 @@
 /**
- * Cluster join: WireGuard key and overlay interface, then the k3s agent. Idempotent: the private
- * key is generated once and kept; files are rewritten only when their content changes; services
- * are started when they are not running and restarted only when their config changed. What was
- * applied is remembered in `join.json` (state dir).
+ * Cluster join, in order: every field checked by pattern; the software the join names verified and
+ * fetched (nothing else changes when an artifact is refused); runtime packages installed; the
+ * WireGuard overlay up; the k3s binary, config and unit in place and the k3s agent started (on the
+ * overlay interface, with the Akash labels). Idempotent: the WireGuard key is made once, files are
+ * rewritten only when their content changes, packages installed once per set, and k3s restarted
+ * only when something it reads changed. What was applied is remembered in `join.json`.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname, join as joinPath } from 'node:path';
+import { join as joinPath } from 'node:path';
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { JoinMessage } from '../../protocol/control.js';
+import type { JoinFailure, JoinMessage } from '../../protocol/control.js';
 import { joinFieldProblem } from '../../protocol/join-fields.js';
-import type { DaemonConfig } from '../cli/daemon-config.js';
 import { readTextIfExists, removeFileDurably, writeFileAtomic } from '../state/atomic-file.js';
-import type { Exec, ExecResult } from '../system/exec.js';
-import { joinDigest, renderK3sConfig, renderWireguardConfig } from './join-config.js';
+import { joinDigest } from './join-config.js';
+import { type JoinDeps, JoinStepError } from './join-context.js';
+import { ensureK3s } from './k3s-step.js';
+import { findNvidiaRuntime } from './nvidia-runtime.js';
+import { installK3s, installPackages, prepareSoftware, removeDownloads } from './software-step.js';
+import { ensureWireguard } from './wireguard-step.js';
+
+export type { JoinDeps } from './join-context.js';
+export { K3S_UNIT } from './k3s-unit.js';
 
 export const JoinStateSchema = Type.Object({
   digest: Type.String(),
@@ -22,29 +30,19 @@ export const JoinStateSchema = Type.Object({
   wireguardConfigPath: Type.String(),
   wireguardPublicKey: Type.String(),
   appliedAt: Type.String(),
+  /** The SHA-256 of the k3s binary installed. */
+  k3sSha256: Type.Optional(Type.String()),
+  /** The SHA-256s of the runtime packages installed, in order. */
+  packages: Type.Optional(Type.Array(Type.String())),
+  /** Where k3s finds the NVIDIA container runtime, when it does. */
+  nvidiaRuntime: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type JoinState = Static<typeof JoinStateSchema>;
 const checkJoinState = Compile(JoinStateSchema);
 
-export const K3S_UNIT = 'k3s-agent';
-
-export interface JoinDeps {
-  exec: Exec;
-  config: DaemonConfig;
-  stateDir: string;
-  now: () => number;
-  log: (event: string, message: string) => void;
-}
-
 export type JoinOutcome =
-  { ok: true; wireguardPublicKey: string; changed: boolean } | { ok: false; error: string };
-
-class StepError extends Error {}
-
-function must(result: ExecResult, what: string): ExecResult {
-  if (!result.ok) throw new StepError(`${what}: ${result.problem}`);
-  return result;
-}
+  | { ok: true; wireguardPublicKey: string; changed: boolean }
+  | { ok: false; error: string; failure?: JoinFailure };
 
 export const joinStatePath = (stateDir: string) => joinPath(stateDir, 'join.json');
 
@@ -61,79 +59,42 @@ export async function loadJoinState(stateDir: string): Promise<JoinState | undef
 
 export const forgetJoinState = (stateDir: string) => removeFileDurably(joinStatePath(stateDir));
 
-/** Write `text` when it differs from what is there; true when it was written. */
-async function writeIfChanged(path: string, text: string): Promise<boolean> {
-  if ((await readTextIfExists(path)) === text) return false;
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, text, 0o600);
-  return true;
-}
-
-async function ensureWireguard(
-  join: JoinMessage,
-  deps: JoinDeps,
-): Promise<{ publicKey: string; confPath: string }> {
-  const { exec, config } = deps;
-  const iface = config.wireguardInterface;
-  const dir = config.paths.wireguardDir;
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const keyPath = joinPath(dir, `${iface}.key`);
-  let privateKey = (await readTextIfExists(keyPath))?.trim();
-  if (!privateKey) {
-    privateKey = must(await exec('wg', ['genkey']), 'Generating the WireGuard key failed').stdout.trim();
-    await writeFileAtomic(keyPath, `${privateKey}\n`, 0o600);
-    deps.log('join_wireguard_key', `WireGuard key generated (${keyPath}).`);
-  }
-  const publicKey = must(
-    await exec('wg', ['pubkey'], { input: `${privateKey}\n` }),
-    'Deriving the WireGuard public key failed',
-  ).stdout.trim();
-  const confPath = joinPath(dir, `${iface}.conf`);
-  const changed = await writeIfChanged(confPath, renderWireguardConfig(join, privateKey));
-  const up = (await exec('wg', ['show', iface])).ok;
-  if (up && changed) must(await exec('wg-quick', ['down', confPath]), `Stopping ${iface} failed`);
-  if (!up || changed) {
-    must(await exec('wg-quick', ['up', confPath], { timeoutMs: 60_000 }), `Starting ${iface} failed`);
-    deps.log('join_wireguard_up', `WireGuard interface ${iface} is up (${join.network.address}).`);
-  }
-  return { publicKey, confPath };
-}
-
-async function ensureK3s(join: JoinMessage, deps: JoinDeps): Promise<void> {
-  const { exec, config } = deps;
-  const changed = await writeIfChanged(
-    config.paths.k3sConfigPath,
-    renderK3sConfig(join, config.wireguardInterface),
-  );
-  const active = (await exec('systemctl', ['is-active', '--quiet', K3S_UNIT])).ok;
-  if (!active) {
-    must(
-      await exec('systemctl', ['enable', '--now', K3S_UNIT], { timeoutMs: 120_000 }),
-      'Starting the k3s agent failed',
-    );
-    deps.log('join_k3s_started', `k3s agent started as ${join.cluster.nodeName}.`);
-  } else if (changed) {
-    must(
-      await exec('systemctl', ['restart', K3S_UNIT], { timeoutMs: 120_000 }),
-      'Restarting the k3s agent failed',
-    );
-    deps.log('join_k3s_restarted', 'k3s agent restarted with the new configuration.');
-  }
-}
-
 /** Why a join is refused before anything is changed, in words for the log and for ops. */
 export const refusedJoinMessage = (problem: string) =>
   `The join message was refused and nothing was changed: ${problem}. The server's cluster settings need fixing.`;
 
+const isGpuNode = (join: JoinMessage) => join.labels['nvidia.com/gpu.present'] === 'true';
+
+async function noteRuntime(join: JoinMessage, runtime: string | undefined, deps: JoinDeps): Promise<void> {
+  if (runtime) {
+    deps.log(
+      'join_nvidia_runtime',
+      `NVIDIA container runtime found at ${runtime}: k3s adds the "nvidia" runtime handler when it starts.`,
+    );
+  } else if (isGpuNode(join)) {
+    deps.log(
+      'join_nvidia_runtime_missing',
+      'No NVIDIA container runtime on this machine: GPU workloads (runtimeClassName: nvidia) cannot ' +
+        'start here until ops publish the NVIDIA container toolkit (docs/node-software.md).',
+    );
+  }
+}
+
 export async function applyJoin(join: JoinMessage, deps: JoinDeps): Promise<JoinOutcome> {
   // Checked before any key is made or file written (the renderers check again before writing).
   const problem = joinFieldProblem(join);
-  if (problem) return { ok: false, error: refusedJoinMessage(problem) };
+  if (problem) return { ok: false, error: refusedJoinMessage(problem), failure: 'fields' };
   const previous = await loadJoinState(deps.stateDir);
   const digest = joinDigest(join);
   try {
+    const software = await prepareSoftware(join, deps, previous?.packages);
+    const packagesChanged = await installPackages(software, previous?.packages, deps);
     const { publicKey, confPath } = await ensureWireguard(join, deps);
-    await ensureK3s(join, deps);
+    const k3sChanged = await installK3s(software, deps);
+    const runtime = await findNvidiaRuntime(deps.config.paths.runtimeRoot);
+    await noteRuntime(join, runtime, deps);
+    const runtimeChanged = (previous?.nvidiaRuntime ?? undefined) !== runtime;
+    await ensureK3s(join, deps, k3sChanged || packagesChanged || (previous !== undefined && runtimeChanged));
     const state: JoinState = {
       digest,
       nodeName: join.cluster.nodeName,
@@ -141,12 +102,17 @@ export async function applyJoin(join: JoinMessage, deps: JoinDeps): Promise<Join
       wireguardConfigPath: confPath,
       wireguardPublicKey: publicKey,
       appliedAt: previous?.digest === digest ? previous.appliedAt : new Date(deps.now()).toISOString(),
+      k3sSha256: software.k3sSha256,
+      packages: software.packageShas,
+      nvidiaRuntime: runtime ?? null,
     };
     await mkdir(deps.stateDir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(joinStatePath(deps.stateDir), `${JSON.stringify(state, null, 2)}\n`);
-    return { ok: true, wireguardPublicKey: publicKey, changed: previous?.digest !== digest };
+    await removeDownloads(deps);
+    return { ok: true, wireguardPublicKey: publicKey, changed: previous?.digest !== digest || k3sChanged };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: message.slice(0, 4000) };
+    const failure = error instanceof JoinStepError ? error.failure : undefined;
+    return { ok: false, error: message.slice(0, 4000), ...(failure ? { failure } : {}) };
   }
 }

@@ -10,7 +10,7 @@ import type { FlagRepository } from '../nodes/flag-repository.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
 import type { ControlSession } from './control-session.js';
 import { recordJoinResult } from './join-results.js';
-import type { NetworkRepository } from './network-repository.js';
+import type { NetworkRepository } from '../network/network-repository.js';
 import type { NodeShells } from './node-shells.js';
 import type { PendingCommands } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
@@ -72,10 +72,12 @@ export async function handleAgentMessage(
       // Only an answer to a join this session was sent counts; anything else is noise.
       if (session.joinsOutstanding === 0) return;
       session.joinsOutstanding -= 1;
-      const node = await recordJoinResult(deps.repos, nodeId, message, deps.now());
-      if (node) {
-        session.status = node.status;
-        session.send({ type: 'status', status: node.status, reason: node.statusReason });
+      const outcome = await recordJoinResult(deps.repos, nodeId, message, deps.now());
+      if (outcome.kind === 'key-taken') {
+        session.send({ type: 'error', code: 'WIREGUARD_KEY_TAKEN', message: outcome.message });
+      } else if (outcome.kind === 'joined' && outcome.node) {
+        session.status = outcome.node.status;
+        session.send({ type: 'status', status: outcome.node.status, reason: outcome.node.statusReason });
       }
       return;
     }

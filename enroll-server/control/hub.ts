@@ -22,8 +22,8 @@ import { type FrameResult, readAgentFrame } from './agent-frames.js';
 import { handleAgentMessage } from './agent-messages.js';
 import { ControlSession } from './control-session.js';
 import { FrameBudgets } from './frame-budgets.js';
-import { buildJoinMessage } from './join.js';
-import type { NetworkRepository } from './network-repository.js';
+import { type JoinSoftwareSource, buildJoinMessage } from './join.js';
+import type { NetworkRepository } from '../network/network-repository.js';
 import { NodeShells, type ShellListener } from './node-shells.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
@@ -53,6 +53,8 @@ export interface HubDeps {
   limits?: ControlLimits;
   /** Told about every session (the replica registry). */
   observer?: SessionObserver;
+  /** The software each join names (k3s, runtime packages); none when not given. */
+  joinSoftware?: JoinSoftwareSource;
 }
 
 export class ControlHub {
@@ -255,9 +257,15 @@ export class ControlHub {
     const node = await this.deps.repos.nodes.get(session.nodeId);
     if (!node || session.ended) return;
     const network = await this.deps.repos.network.ensure(node.id, this.deps.now());
+    const software = await (this.deps.joinSoftware?.() ?? Promise.resolve({ packages: [] })).catch(
+      (error: unknown) => {
+        this.deps.log.error({ err: error, nodeId: node.id }, 'choosing the join software failed');
+        return { packages: [] };
+      },
+    );
     if (session.ended) return;
     session.joinsOutstanding += 1;
-    session.send(buildJoinMessage(this.deps.cluster, node, network));
+    session.send(buildJoinMessage(this.deps.cluster, node, network, software));
   }
 
   /** Answer a frame the server will not take; repeated, it ends the session. */

@@ -1,23 +1,28 @@
-/** The `join` message: cluster endpoint and token, the node's overlay address, and its labels. */
-import type { JoinMessage } from '../../protocol/control.js';
-import { formatIpv4, parseCidr } from '../../protocol/cidr.js';
+/**
+ * The `join` message: cluster endpoint and token, the node's overlay address, its labels, and the
+ * software it installs first (the k3s artifact and runtime packages, chosen by `JoinSoftwareSource`,
+ * which the artifacts capability implements and app.ts wires in).
+ */
+import type { ArtifactRef, JoinMessage, PackageRef } from '../../protocol/control.js';
 import type { ClusterConfig } from '../core/config.js';
-import type { NodeNetwork } from './network-repository.js';
+import type { NodeNetwork } from '../network/network-repository.js';
+import { overlayAddress } from '../network/overlay.js';
 import type { NodeRecord } from '../nodes/node-repository.js';
 
-/** The overlay address of slot `index` (`100.64.0.0/10`, 7 → `100.64.0.7`). */
-export function overlayAddress(cidr: string, index: number): string {
-  const range = parseCidr(cidr);
-  if (!range) throw new Error(`overlay CIDR ${cidr} is not valid`);
-  if (index >= 2 ** (32 - range.prefix) - 1)
-    throw new Error(`overlay ${cidr} has no room for node number ${index}`);
-  return formatIpv4(range.network + index);
+/** What a join installs before k3s starts. */
+export interface JoinSoftware {
+  k3s?: ArtifactRef;
+  packages: PackageRef[];
 }
+
+/** Chooses the software every join names (asked once per join sent). */
+export type JoinSoftwareSource = () => Promise<JoinSoftware>;
 
 export function buildJoinMessage(
   cluster: ClusterConfig,
   node: NodeRecord,
   network: NodeNetwork,
+  software: JoinSoftware = { packages: [] },
 ): JoinMessage {
   return {
     type: 'join',
@@ -30,5 +35,7 @@ export function buildJoinMessage(
       persistentKeepalive: cluster.keepaliveSeconds,
     },
     labels: node.labels,
+    ...(software.k3s ? { k3s: software.k3s } : {}),
+    ...(software.packages.length > 0 ? { packages: software.packages } : {}),
   };
 }

@@ -1,31 +1,28 @@
 /**
  * `GET /v1/control`: the nodes' WebSocket control channel. The connection limits and the node's
- * JWT are checked before the upgrade, so a refused node gets an HTTP status (with `Retry-After`
- * when it should wait) and an error body it can show on its screen.
+ * JWT (`authenticateNode`) are checked before the upgrade, so a refused node gets an HTTP status
+ * (with `Retry-After` when it should wait) and an error body it can show on its screen.
  */
 import type {} from '@fastify/websocket';
 import type { WebSocket } from 'ws';
-import { CLOSE_CODES } from '../../protocol/control.js';
+import { CLOSE_CODES, CONTROL_AUDIENCE } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
-import { AppError, NodeRevokedError, UnauthenticatedError } from '../core/errors.js';
+import { AppError } from '../core/errors.js';
 import type { App } from '../core/http.js';
 import { errors, switchingProtocols } from '../core/schemas.js';
 import type { Metrics } from '../core/metrics.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import type { ConnectionGate, ConnectionTicket } from './connection-gate.js';
 import type { ControlHub } from './hub.js';
-import { NodeAuthError, ReplayGuard, verifyNodeToken } from './node-token.js';
-import type { ReplayRepository } from './replay-repository.js';
-
-class NodeRejectedError extends AppError {
-  override readonly code = 'NODE_REJECTED';
-  override readonly status = 403;
-}
+import { asHttpError, authenticateNode } from './node-auth.js';
+import { NodeAuthError, type ReplayCache } from './node-token.js';
 
 export interface NodeChannelDeps {
   hub: ControlHub;
   gate: ConnectionGate;
-  repos: { nodes: NodeRepository; replay: ReplayRepository };
+  repos: { nodes: NodeRepository };
+  /** Shared with every node route (artifact downloads): a token is good for one request only. */
+  replay: ReplayCache;
   policy: Policy;
   metrics: Metrics;
   now: () => number;
@@ -33,9 +30,12 @@ export interface NodeChannelDeps {
 
 export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
   const { hub, repos, gate } = ctx;
-  const replay = new ReplayGuard(repos.replay, ctx.now, (error) =>
-    app.log.error({ err: error }, 'the replay guard could not write used node tokens to the database'),
-  );
+  const auth = {
+    nodes: repos.nodes,
+    replay: ctx.replay,
+    maxSkewSeconds: ctx.policy.maxClockSkewSeconds,
+    now: ctx.now,
+  };
 
   app.get(
     '/v1/control',
@@ -65,30 +65,8 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
         // Held until the socket closes, whether it is upgraded or refused.
         request.raw.socket.once('close', () => ticket.release());
         request.controlTicket = ticket;
-        const header = request.headers.authorization ?? '';
-        const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
         try {
-          let node: NodeRecord | undefined;
-          await verifyNodeToken(
-            token,
-            async (id) => {
-              node = await repos.nodes.get(id);
-              return node?.publicKey;
-            },
-            replay,
-            { now: ctx.now, maxSkewSeconds: ctx.policy.maxClockSkewSeconds },
-          );
-          if (!node) throw new NodeAuthError('NODE_UNKNOWN', 'This node is not known to the server.');
-          if (node.status === 'revoked') {
-            throw new NodeRevokedError(
-              `This machine was removed by the operations team: ${node.statusReason ?? 'no reason given'}.`,
-            );
-          }
-          if (node.status === 'rejected') {
-            throw new NodeRejectedError(
-              `This machine was not approved: ${node.statusReason ?? 'no reason given'}.`,
-            );
-          }
+          const node = await authenticateNode(request.headers.authorization, CONTROL_AUDIENCE, auth);
           gate.nodeConnect(node.id);
           request.controlNode = node;
         } catch (error) {
@@ -100,9 +78,7 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
                 ? error.code
                 : 'AUTH_FAILED';
           ctx.metrics.controlAuthFailures.inc({ code });
-          if (error instanceof NodeAuthError)
-            throw new UnauthenticatedError(error.message, { details: { reason: error.code } });
-          throw error;
+          throw asHttpError(error);
         }
       },
     },

@@ -1,6 +1,7 @@
 /**
  * Verifies a node's connection JWT (DESIGN.md "Node identity"): EdDSA, signed by the node's own
- * key, `aud` homenode-control, `sub` the node id, `exp` at most 5 minutes after `iat`, and a `jti`
+ * key, `aud` homenode-control (or the audience of another node route, such as artifact downloads),
+ * `sub` the node id, `exp` at most 5 minutes after `iat`, and a `jti`
  * never seen before. Failures say what is wrong, including a clock that is off.
  */
 import { type JWTPayload, decodeJwt, errors as joseErrors, importJWK, jwtVerify } from 'jose';
@@ -67,6 +68,9 @@ export class ReplayGuard {
   }
 }
 
+/** What token checks need of a replay guard: `ReplayGuard`, shared by every node route. */
+export type ReplayCache = Pick<ReplayGuard, 'use'>;
+
 function describeSkew(seconds: number): string {
   const abs = Math.abs(seconds);
   const amount = abs >= 120 ? `${Math.round(abs / 60)} minutes` : `${Math.round(abs)} seconds`;
@@ -76,8 +80,8 @@ function describeSkew(seconds: number): string {
 export async function verifyNodeToken(
   token: string | undefined,
   lookupKey: (nodeId: string) => Promise<PublicJwk | undefined>,
-  replay: ReplayGuard,
-  options: { now: () => number; maxSkewSeconds: number },
+  replay: ReplayCache,
+  options: { now: () => number; maxSkewSeconds: number; audience?: string },
 ): Promise<{ nodeId: string; jti: string; expiresAt: number }> {
   if (!token) throw new NodeAuthError('TOKEN_MISSING', 'No node token: send "Authorization: Bearer <JWT>".');
   let claims: JWTPayload;
@@ -96,7 +100,7 @@ export async function verifyNodeToken(
   }
   try {
     await jwtVerify(token, await importJWK(publicKey, 'EdDSA'), {
-      audience: CONTROL_AUDIENCE,
+      audience: options.audience ?? CONTROL_AUDIENCE,
       subject: nodeId,
       algorithms: ['EdDSA'],
       currentDate: new Date(options.now()),

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
+import { NVIDIA_TOOLKIT_PACKAGES, isArtifactName, isArtifactVersion } from '../../protocol/artifacts.js';
+import { type JoinFieldKind, JOIN_FIELD_SHAPES, isJoinField } from '../../protocol/join-fields.js';
 import { type Policy, PolicyOverridesSchema, resolvePolicy } from '../../protocol/policy.js';
 import { type AccountsConfig, loadAccountsConfig } from './accounts-config.js';
 import { ConfigError } from './config-error.js';
@@ -39,6 +41,26 @@ export interface ClusterConfig {
   hubPublicKey: string;
   hubEndpoint: string;
   keepaliveSeconds: number;
+}
+
+/** An artifact the join names: the newest uploaded version of `name`, or exactly `version`. */
+export interface ArtifactChoice {
+  name: string;
+  version?: string;
+}
+
+/** Artifacts: storage, the release key, and what a join installs (docs/node-software.md). */
+export interface ArtifactConfig {
+  /** Largest upload accepted (bytes). */
+  maxBytes: number;
+  /** The release key (a private Ed25519 JWK); default: made on first start in the data folder. */
+  releaseKeyFile?: string;
+  /** The k3s every join names: a pinned version, or (undefined) the newest uploaded. */
+  k3sVersion?: string;
+  /** Runtime packages a join names, in install order (names never uploaded are left out). */
+  packages: ArtifactChoice[];
+  /** Public downloads (the ISO) running at once from one address. */
+  downloadsPerAddress: number;
 }
 
 export interface ShellLimits {
@@ -116,6 +138,9 @@ export interface ServerConfig {
   control?: ControlLimits;
   /** Default `DEFAULT_REPLICA_CONFIG`. */
   replica?: ReplicaConfig;
+  artifacts: ArtifactConfig;
+  /** `HOMENODE_DEV=1`: development defaults for the cluster and overlay (never in production). */
+  dev: boolean;
 }
 
 export { ConfigError };
@@ -146,7 +171,11 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   closeGraceMs: 1_000,
 };
 
-/** Development defaults: a real deployment sets every HOMENODE_CLUSTER_* / HOMENODE_WG_* variable. */
+/**
+ * Development defaults, used only with `HOMENODE_DEV=1` (`npm run dev`, the demo, tests): outside
+ * dev mode the server refuses to start without real values (`CLUSTER_VARIABLES`). The hub key is a
+ * real WireGuard key (docs/node-software.md gives its private half, for a hub on a laptop).
+ */
 export const DEV_CLUSTER: ClusterConfig = {
   server: 'https://100.64.0.1:6443',
   token: 'homenode-dev-cluster-token',
@@ -155,6 +184,20 @@ export const DEV_CLUSTER: ClusterConfig = {
   hubEndpoint: '127.0.0.1:51820',
   keepaliveSeconds: 25,
 };
+
+/** The variables a production server needs, the cluster field each sets, and its shape. */
+export const CLUSTER_VARIABLES = [
+  { variable: 'HOMENODE_CLUSTER_SERVER', field: 'server', kind: 'k3sServer' },
+  { variable: 'HOMENODE_CLUSTER_TOKEN', field: 'token', kind: 'k3sToken' },
+  { variable: 'HOMENODE_WG_HUB_PUBLIC_KEY', field: 'hubPublicKey', kind: 'wireguardKey' },
+  { variable: 'HOMENODE_WG_HUB_ENDPOINT', field: 'hubEndpoint', kind: 'endpoint' },
+] as const satisfies readonly {
+  variable: string;
+  field: keyof ClusterConfig;
+  kind: JoinFieldKind;
+}[];
+
+export const DEFAULT_ARTIFACT_MAX_BYTES = 4 * 1024 ** 3;
 
 export const DEFAULT_KEY_LIMITS: KeyLimits = {
   defaultTtlHours: 7 * 24,
@@ -264,10 +307,6 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
       'must be a PostgreSQL URL such as postgres://homenode:secret@db.internal:5432/homenode (leave it unset for SQLite)',
     );
   }
-  const overlayCidr = env.HOMENODE_OVERLAY_CIDR || DEV_CLUSTER.overlayCidr;
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(overlayCidr)) {
-    throw new ConfigError('HOMENODE_OVERLAY_CIDR', overlayCidr, 'must be an IPv4 CIDR such as 100.64.0.0/10');
-  }
   const replicaUrl = env.HOMENODE_REPLICA_URL || undefined;
   if (replicaUrl !== undefined && !/^https?:\/\/[^\s/?#]+\/?$/.test(replicaUrl)) {
     throw new ConfigError(
@@ -300,6 +339,7 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
       `must be at least three heartbeats (HOMENODE_REPLICA_HEARTBEAT_SECONDS=${heartbeatSeconds}), or a busy replica would be declared dead`,
     );
   }
+  const dev = env.HOMENODE_DEV === '1' || env.HOMENODE_DEV === 'true';
   return {
     dbPath,
     databaseUrl,
@@ -331,14 +371,9 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
       ),
     },
     control: controlLimits(env),
-    cluster: {
-      server: env.HOMENODE_CLUSTER_SERVER || DEV_CLUSTER.server,
-      token: env.HOMENODE_CLUSTER_TOKEN || DEV_CLUSTER.token,
-      overlayCidr,
-      hubPublicKey: env.HOMENODE_WG_HUB_PUBLIC_KEY || DEV_CLUSTER.hubPublicKey,
-      hubEndpoint: env.HOMENODE_WG_HUB_ENDPOINT || DEV_CLUSTER.hubEndpoint,
-      keepaliveSeconds: DEV_CLUSTER.keepaliveSeconds,
-    },
+    cluster: loadCluster(env, dev),
+    artifacts: loadArtifacts(env),
+    dev,
     shell: {
       ...DEFAULT_SHELL_LIMITS,
       recordingMaxBytes:
@@ -387,5 +422,90 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
         1_000_000,
       ),
     },
+  };
+}
+
+/**
+ * The cluster and overlay settings sent in `join`. Each value is checked by the pattern the agent
+ * checks it with (protocol/join-fields.ts). Outside dev mode every variable of `CLUSTER_VARIABLES`
+ * must be set, and none may be a development value: all missing ones are named at once.
+ */
+export function loadCluster(env: Env, dev: boolean): ClusterConfig {
+  const overlayCidr = env.HOMENODE_OVERLAY_CIDR || DEV_CLUSTER.overlayCidr;
+  if (!isJoinField('ipv4Cidr', overlayCidr) || !/\/([0-9]|1[0-9]|2[0-9])$/.test(overlayCidr)) {
+    throw new ConfigError(
+      'HOMENODE_OVERLAY_CIDR',
+      overlayCidr,
+      'must be an IPv4 CIDR with room for nodes, such as 100.64.0.0/10',
+    );
+  }
+  const cluster: ClusterConfig = { ...DEV_CLUSTER, overlayCidr };
+  const missing: string[] = [];
+  for (const { variable, field, kind } of CLUSTER_VARIABLES) {
+    const value = env[variable];
+    if (value === undefined || value === '') {
+      if (!dev) missing.push(variable);
+      continue;
+    }
+    if (!isJoinField(kind, value))
+      throw new ConfigError(variable, value, `must be ${JOIN_FIELD_SHAPES[kind]}`);
+    if (!dev && value === DEV_CLUSTER[field]) {
+      throw new ConfigError(
+        variable,
+        field === 'token' ? '(hidden)' : value,
+        'is the development default; set the real value, or run in dev mode (HOMENODE_DEV=1, npm run dev)',
+      );
+    }
+    cluster[field] = value;
+  }
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.join(', '),
+      undefined,
+      `${missing.length === 1 ? 'is' : 'are'} not set. Nodes join the cluster with these values ` +
+        "(the k3s server and its join token, the WireGuard hub's public key and endpoint). Set them " +
+        '(docs/node-software.md), or run a development server with HOMENODE_DEV=1 (npm run dev), ' +
+        'which uses built-in development values.',
+    );
+  }
+  return cluster;
+}
+
+/** `HOMENODE_NODE_PACKAGES`: `name` or `name@version`, comma-separated; `none` for no packages. */
+export function parsePackageList(raw: string | undefined): ArtifactChoice[] {
+  if (raw === undefined || raw.trim() === '') return NVIDIA_TOOLKIT_PACKAGES.map((name) => ({ name }));
+  if (raw.trim() === 'none') return [];
+  return raw.split(',').map((entry) => {
+    const [name = '', version, extra] = entry.trim().split('@');
+    if (
+      !isArtifactName(name) ||
+      (version !== undefined && !isArtifactVersion(version)) ||
+      extra !== undefined
+    ) {
+      throw new ConfigError(
+        'HOMENODE_NODE_PACKAGES',
+        raw,
+        `"${entry.trim()}" is not an artifact name, or name@version (e.g. nvidia-container-toolkit@1.17.3-1)`,
+      );
+    }
+    return version === undefined ? { name } : { name, version };
+  });
+}
+
+export function loadArtifacts(env: Env): ArtifactConfig {
+  const k3sVersion = env.HOMENODE_K3S_VERSION || undefined;
+  if (k3sVersion !== undefined && !isArtifactVersion(k3sVersion)) {
+    throw new ConfigError(
+      'HOMENODE_K3S_VERSION',
+      k3sVersion,
+      'must be an artifact version such as v1.31.4+k3s1',
+    );
+  }
+  return {
+    maxBytes: integer(env, 'HOMENODE_ARTIFACT_MAX_BYTES', DEFAULT_ARTIFACT_MAX_BYTES, 1, 2 ** 40),
+    releaseKeyFile: env.HOMENODE_RELEASE_KEY_FILE ? resolve(env.HOMENODE_RELEASE_KEY_FILE) : undefined,
+    ...(k3sVersion ? { k3sVersion } : {}),
+    packages: parsePackageList(env.HOMENODE_NODE_PACKAGES),
+    downloadsPerAddress: integer(env, 'HOMENODE_DOWNLOADS_PER_ADDRESS', 4, 1, 1000),
   };
 }

@@ -58,6 +58,14 @@ export class NodeRevokedError extends AppError {
   override readonly code = 'NODE_REVOKED';
   override readonly status = 403;
 }
+export class NodeRejectedError extends AppError {
+  override readonly code = 'NODE_REJECTED';
+  override readonly status = 403;
+}
+export class NodeNotApprovedError extends AppError {
+  override readonly code = 'NODE_NOT_APPROVED';
+  override readonly status = 403;
+}
 export class NotFoundError extends AppError {
   override readonly code = 'NOT_FOUND';
   override readonly status = 404;
@@ -73,6 +81,26 @@ export class FingerprintConflictError extends AppError {
 export class InvalidTransitionError extends AppError {
   override readonly code = 'INVALID_TRANSITION';
   override readonly status = 409;
+}
+export class ArtifactExistsError extends AppError {
+  override readonly code = 'ARTIFACT_EXISTS';
+  override readonly status = 409;
+}
+export class PayloadTooLargeError extends AppError {
+  override readonly code = 'BODY_TOO_LARGE';
+  override readonly status = 413;
+}
+export class UnsupportedMediaTypeError extends AppError {
+  override readonly code = 'UNSUPPORTED_MEDIA_TYPE';
+  override readonly status = 415;
+}
+export class RangeNotSatisfiableError extends AppError {
+  override readonly code = 'RANGE_NOT_SATISFIABLE';
+  override readonly status = 416;
+}
+export class StorageFullError extends AppError {
+  override readonly code = 'STORAGE_FULL';
+  override readonly status = 507;
 }
 export class RateLimitedError extends AppError {
   override readonly code = 'RATE_LIMITED';

@@ -48,13 +48,13 @@ function commandHelp(c: Command): string {
   ].join('\n');
 }
 
-function findCommand(positionals: string[]): { command?: Command; rest: string[] } {
+function findCommand(positionals: string[]): Command | undefined {
   for (const words of [2, 1]) {
     const name = positionals.slice(0, words).join(' ');
     const command = COMMANDS.find((c) => c.name === name);
-    if (command) return { command, rest: positionals.slice(words) };
+    if (command) return command;
   }
-  return { rest: positionals };
+  return undefined;
 }
 
 /** Runs one CLI invocation; returns the process exit code (0 ok, 1 API/network error, 2 usage). */
@@ -64,7 +64,7 @@ export async function runAdmin(
   io: AdminIo,
 ): Promise<number> {
   const loose = parseArgs({ args: argv, options: {}, strict: false, allowPositionals: true });
-  const { command, rest } = findCommand(loose.positionals);
+  const command = findCommand(loose.positionals);
   if (!command) {
     const wanted = loose.positionals.join(' ');
     if (wanted && !loose.values.help) io.err(`Unknown command "${wanted}".\n`);
@@ -91,7 +91,8 @@ export async function runAdmin(
   const missing = Object.entries(command.options ?? {}).find(
     ([k, o]) => o.required && values[k] === undefined,
   );
-  const args = rest;
+  // From the strict parse: an option's value (`--name k3s`) is not a positional, wherever FILE is.
+  const args = parsed.positionals.slice(command.name.split(' ').length);
   if (missing || args.length < (command.args?.length ?? 0)) {
     io.err(
       `${missing ? `Missing --${missing[0]}.` : `Missing ${command.args?.join(' ')}.`}\n\n${commandHelp(command)}`,

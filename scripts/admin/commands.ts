@@ -4,6 +4,7 @@ import type { Command } from './command.js';
 import { NODE_COMMANDS } from './node-commands.js';
 import { PAYOUT_COMMANDS } from './payout-commands.js';
 import { SERVER_COMMANDS } from './server-commands.js';
+import { SOFTWARE_COMMANDS } from './software-commands.js';
 
 export type { Command, CommandContext, OptionSpec } from './command.js';
 
@@ -11,5 +12,6 @@ export const COMMANDS: Command[] = [
   ...ACCOUNT_COMMANDS,
   ...NODE_COMMANDS,
   ...PAYOUT_COMMANDS,
+  ...SOFTWARE_COMMANDS,
   ...SERVER_COMMANDS,
 ];

@@ -104,18 +104,4 @@ export const NODE_COMMANDS: Command[] = [
     render: (r: Row) =>
       `${String(r.type)} ${r.ok ? 'succeeded' : 'failed'} (command ${String(r.id)})\n${typeof r.output === 'string' ? r.output : ''}${typeof r.error === 'string' ? `\nerror: ${r.error}` : ''}`.trimEnd(),
   },
-  {
-    name: 'wireguard-peers',
-    summary: "Print the overlay hub's WireGuard [Peer] sections for the nodes that joined",
-    run: ({ api }) => api.request('GET', '/v1/wireguard/peers'),
-    render: (r: { peers: { nodeId: string; status: string; publicKey: string; allowedIps: string }[] }) =>
-      r.peers.length === 0
-        ? '# no node has joined the overlay yet'
-        : r.peers
-            .map(
-              (p) =>
-                `# ${p.nodeId} (${p.status})\n[Peer]\nPublicKey = ${p.publicKey}\nAllowedIPs = ${p.allowedIps}\n`,
-            )
-            .join('\n'),
-  },
 ];

@@ -112,6 +112,8 @@ export async function startServerProcess(
         HOMENODE_BOOTSTRAP_TOKEN: token,
         HOMENODE_LOG_LEVEL: 'warn',
         ...replicaEnv,
+        // Simulated nodes join no real cluster: the development cluster values (docs/node-software.md).
+        HOMENODE_DEV: '1',
         ...env,
       },
       // HOMENODE_BENCH_SERVER_LOG=1 shows the servers' own log lines (to find why a request failed).

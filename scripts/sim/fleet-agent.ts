@@ -4,6 +4,7 @@
  * them again after every reconnect, and refuses remote shells (it has none). Many run in one
  * process (simulator, demo, storm benchmark, fault tests).
  */
+import { createHash } from 'node:crypto';
 import {
   HEARTBEAT_INTERVAL_MS,
   RECONNECT_MAX_MS,
@@ -181,7 +182,8 @@ export class FleetAgent {
       this.conn?.send({
         type: 'join-result',
         ok: true,
-        wireguardPublicKey: `sim${this.options.nodeId.slice(-20)}`.padEnd(43, 'A') + '=',
+        // A valid WireGuard key (32 bytes, base64), distinct per node: the server refuses others.
+        wireguardPublicKey: createHash('sha256').update(this.options.nodeId).digest('base64'),
       });
     }
     this.options.onMessage?.(this, message);

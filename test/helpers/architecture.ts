@@ -11,7 +11,9 @@ export const CAPABILITIES = [
   'accounts',
   'enrollment',
   'nodes',
+  'network',
   'control',
+  'artifacts',
   'payouts',
   'notifications',
   'replicas',
@@ -25,11 +27,13 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   accounts: ['core'],
   nodes: ['core'],
   enrollment: ['core', 'accounts', 'nodes'],
-  control: ['core', 'nodes'],
+  network: ['core', 'nodes'],
+  control: ['core', 'nodes', 'network'],
+  artifacts: ['core', 'nodes', 'control'],
   payouts: ['core', 'accounts', 'nodes'],
   notifications: ['core', 'accounts', 'nodes'],
   replicas: ['core', 'nodes', 'control'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications'],
+  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts'],
 };
 
 export interface SourceFile {

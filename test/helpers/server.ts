@@ -20,7 +20,9 @@ import {
   DEFAULT_KEY_LIMITS,
   DEFAULT_SHELL_LIMITS,
   DEV_CLUSTER,
+  type ArtifactConfig,
   type EnrollRateLimit,
+  loadArtifacts,
   type ServerConfig,
   type ReplicaConfig,
   type ShellLimits,
@@ -67,6 +69,8 @@ export interface TestServerOptions {
     AppDeps,
     'notificationIntervals' | 'linkRateLimit' | 'sessionLimits' | 'signInRateLimit' | 'resolve'
   >;
+  /** Artifact settings over the defaults (e.g. a smaller upload cap, a pinned k3s). */
+  artifacts?: Partial<ArtifactConfig>;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -127,6 +131,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     shell: { ...DEFAULT_SHELL_LIMITS, ...options.shell },
     accounts: { ...DEFAULT_ACCOUNTS_CONFIG, ...options.accounts },
     control: { ...DEFAULT_CONTROL_LIMITS, ...options.control },
+    artifacts: { ...loadArtifacts({}), ...options.artifacts },
+    dev: true,
   };
   const app = await buildApp(config, {
     now: options.now,

@@ -65,7 +65,7 @@ describe('operator CLI (npm run admin)', () => {
     expect(audit.out).toMatch(/token:admin\s+node\.approved/);
     const keys = await admin('keys', 'list', '--owner', ownerId);
     expect(keys.out).toMatch(/active\s+1\s+2/);
-    expect((await admin('wireguard-peers')).out).toBe('# no node has joined the overlay yet');
+    expect((await admin('wireguard-peers')).out).toMatch(/^# No node has joined the overlay yet\.$/m);
     const offline = await admin('command', enrolled.body.nodeId, 'cordon');
     expect([offline.code, offline.err]).toEqual([1, expect.stringContaining('offline')]);
     expect((await admin('command', enrolled.body.nodeId, 'explode')).err).toContain("'type'");

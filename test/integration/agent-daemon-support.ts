@@ -1,11 +1,11 @@
 /**
  * Helpers for the daemon's integration tests: a real server, a node enrolled with a real agent
  * identity (written to a temp state dir as the agent would), a config with short intervals and every
- * path in a temp dir, and the cluster stand-ins (wg, wg-quick, systemctl, k3s, journalctl, dmesg) plus
+ * path in a temp dir, and the cluster stand-ins (wg, wg-quick, systemctl, k3s, dpkg, journalctl, dmesg) plus
  * the RTX 4090 nvidia-smi/lspci first on PATH.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateIdentity } from '../../agent/state/identity.js';
 import { createStateStore } from '../../agent/state/state-store.js';
@@ -32,6 +32,13 @@ export interface DaemonSetupOptions {
   approve?: boolean;
   /** The server's clock (e.g. ten minutes behind the agent's). */
   serverNow?: () => number;
+  /**
+   * A k3s already installed at `paths.k3sBinary` (the k3s stand-in, as on a machine that joined
+   * before artifacts existed). Default true; false: the join must bring its own k3s.
+   */
+  k3sInstalled?: boolean;
+  /** Server settings over the test defaults (e.g. a pinned k3s version). */
+  server?: Parameters<typeof startTestServer>[0];
 }
 
 export const FAST_INTERVALS = {
@@ -62,6 +69,7 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     control: FAST_AGENTS,
     ...(options.serverNow ? { now: options.serverNow } : {}),
     cluster: { hubPublicKey: TEST_HUB_PUBLIC_KEY },
+    ...options.server,
   });
   const dir = tempDir('homenode-daemon-');
   const stateDir = join(dir, 'state');
@@ -103,7 +111,16 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     k3sConfigPath: join(dir, 'etc/rancher/k3s/config.yaml'),
     spoolDir: join(dir, 'spool'),
     logFile: join(stateDir, 'agent.log'),
+    k3sBinary: join(dir, 'usr/local/bin/k3s'),
+    systemdDir: join(dir, 'etc/systemd/system'),
+    downloadDir: join(stateDir, 'downloads'),
+    embeddedK3s: join(dir, 'opt/homenode/k3s/k3s'),
+    runtimeRoot: join(dir, 'root'),
   };
+  if (options.k3sInstalled !== false) {
+    mkdirSync(join(dir, 'usr/local/bin'), { recursive: true });
+    copyFileSync(join(CLUSTER_STANDINS, 'k3s'), paths.k3sBinary);
+  }
   const configPath = join(dir, 'config.json');
   writeFileSync(
     configPath,
@@ -119,6 +136,10 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     HOMENODE_STANDIN_LOG: standinLog,
     HOMENODE_STANDIN_STATE: standinState,
     HOMENODE_STANDIN_GPUS: join(dir, 'gpus.csv'),
+    // The systemctl stand-in runs a unit's ExecStart from here, as systemd would.
+    HOMENODE_STANDIN_SYSTEMD_DIR: paths.systemdDir,
+    // The dpkg stand-in installs nvidia-container-runtime under the root k3s looks in.
+    HOMENODE_STANDIN_RUNTIME_ROOT: paths.runtimeRoot,
   };
   let url = server.url;
   const agents: AgentProcess[] = [];
@@ -139,10 +160,11 @@ export async function setupDaemon(options: DaemonSetupOptions = {}) {
     useUrl(next: string) {
       url = next;
     },
-    start(extraEnv: Record<string, string> = {}) {
+    /** Starts the agent; `firstOnPath` folders come before the stand-ins (real tools in a namespace). */
+    start(extraEnv: Record<string, string> = {}, firstOnPath: string[] = []) {
       const agent = startAgent(['run', '--server', url, '--state-dir', stateDir, '--config', configPath], {
         env: { ...env, ...extraEnv },
-        path: standInPath(CLUSTER_STANDINS, STANDINS.rtx4090),
+        path: standInPath(...firstOnPath, CLUSTER_STANDINS, STANDINS.rtx4090),
       });
       agents.push(agent);
       return agent;

@@ -28,6 +28,7 @@ async function setup(options: Parameters<typeof setupDaemon>[0] = {}) {
 
 /** Generous: these run beside other suites on small, busy machines (timing goals are benchmarks'). */
 const poll = { timeout: 20_000, interval: 50 };
+// Each test runs the real agent (often twice) and a join spawns a dozen stand-ins: 90 s on a loaded machine.
 const LEASE =
   'akash1q7spxfj3ps6lx4qk2xlqjkxr3wpjyjmk4ap0vn/18744213/1/1/akash1homenodeprovider0000000000000000000000';
 const spooled = (s: DaemonSetup) =>
@@ -40,7 +41,7 @@ async function approveAndJoin(s: DaemonSetup) {
   await expect.poll(async () => (await s.node()).status, poll).toBe('active');
 }
 
-describe('agent daemon: presence and status', () => {
+describe('agent daemon: presence and status', { timeout: 90_000 }, () => {
   it('is online within seconds of run and sends heartbeat metrics with nvidia-smi figures', async () => {
     const s = await setup();
     const started = Date.now();
@@ -95,9 +96,12 @@ describe('agent daemon: presence and status', () => {
       'wg pubkey',
       'wg show hn0',
       `wg-quick up ${wgConf}`,
+      'systemctl daemon-reload',
       'systemctl is-active --quiet k3s-agent',
       'systemctl enable --now k3s-agent',
     ]);
+    // systemd ran the unit the join wrote: the installed k3s as an agent with the join's config.
+    expect(s.calls()).toContain(`k3s agent --config ${s.paths.k3sConfigPath}`);
     const peers = await s.server.api<{ peers: { nodeId: string; publicKey: string }[] }>(
       'GET',
       '/v1/wireguard/peers',
@@ -205,7 +209,7 @@ describe('agent daemon: presence and status', () => {
   });
 });
 
-describe('agent daemon: usage reports', () => {
+describe('agent daemon: usage reports', { timeout: 90_000 }, () => {
   it('resends unacknowledged reports after a reconnect without storing any twice', async () => {
     const s = await setup({ approve: true });
     const relay = await startAckDroppingRelay(s.server.url);
@@ -276,7 +280,7 @@ describe('agent daemon: usage reports', () => {
   });
 });
 
-describe('agent daemon: remote shell and commands', () => {
+describe('agent daemon: remote shell and commands', { timeout: 90_000 }, () => {
   it('runs a remote shell for ops: echo hello, resize, close; recorded as asciicast', async () => {
     const s = await setup({ config: { shellCommand: ['/bin/bash', '--norc', '--noprofile', '-i'] } });
     const agent = s.start();

@@ -82,7 +82,7 @@ describe('control channel hub (simulated agents, real server)', () => {
     conn.send({
       type: 'join-result',
       ok: true,
-      wireguardPublicKey: 'nodePublicKeyBase64nodePublicKeyBase64nodeP=',
+      wireguardPublicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
     });
     expect(await conn.next('status')).toMatchObject({ status: 'active' });
     expect((await node(nodeId)).body.status).toBe('active');
@@ -98,7 +98,7 @@ describe('control channel hub (simulated agents, real server)', () => {
       { out: (t) => out.push(t), err: (t) => out.push(t) },
     );
     expect(out.join('\n')).toContain(
-      `[Peer]\nPublicKey = nodePublicKeyBase64nodePublicKeyBase64nodeP=\nAllowedIPs = ${join.network.address}`,
+      `[Peer]\nPublicKey = HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=\nAllowedIPs = ${join.network.address}`,
     );
     await conn.close();
   });

@@ -60,6 +60,8 @@ export async function startEnrollServer(): Promise<EnrollServer> {
         HOMENODE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
         HOMENODE_POLICY: policy,
         HOMENODE_LOG_LEVEL: 'warn',
+        // The VM joins no real cluster: the development cluster values (docs/node-software.md).
+        HOMENODE_DEV: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

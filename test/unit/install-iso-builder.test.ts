@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from '../../agent/cli/config.js';
 import { imageConfig, STANDIN_PATH } from '../../iso-builder/image-config.js';
@@ -139,6 +141,22 @@ describe('/etc/homenode/config.json in the image', () => {
       allowInsecureHttp: true,
     });
     expect(test).toMatchObject({ paths: { k3sConfigPath: '/var/lib/homenode/test/k3s/config.yaml' } });
+    // The test image's join installs the k3s stand-in the overlay copies (test/fixtures/agent/bin-cluster).
+    expect(test).toMatchObject({
+      paths: {
+        embeddedK3s: '/opt/homenode/standins/bin-cluster/k3s',
+        k3sBinary: '/var/lib/homenode/test/k3s/k3s',
+      },
+    });
+    expect(existsSync(join(import.meta.dirname, '../fixtures/agent/bin-cluster/k3s'))).toBe(true);
+    // With --k3s the image's own k3s is the embedded one, and a release key goes in as given.
+    const key = { kty: 'OKP' as const, crv: 'Ed25519' as const, x: 'A'.repeat(43), alg: 'EdDSA' as const };
+    const withK3s = imageConfig(
+      { server: 'https://h', pin: undefined, testStandins: true, allowInsecureHttp: false, k3s: 'k3s' },
+      key,
+    );
+    expect(withK3s).toMatchObject({ releaseKey: key });
+    expect(withK3s).not.toHaveProperty('paths.embeddedK3s');
     expect(test).not.toHaveProperty('serverPin');
     expect(STANDIN_PATH.split(':')[0]).toBe('/opt/homenode/standins/bin-rtx4090');
     // The agent reads both as valid config files.

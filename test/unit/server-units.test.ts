@@ -35,7 +35,7 @@ describe('FailureLimiter', () => {
 
 describe('loadConfig', () => {
   it('applies the defaults of DESIGN', () => {
-    const config = loadConfig({});
+    const config = loadConfig({ HOMENODE_DEV: '1' });
     expect(config).toMatchObject({
       dbPath: './data/homenode.db',
       host: '127.0.0.1',

@@ -1,5 +1,5 @@
 /** Opens the SQLite database (WAL, foreign keys) and applies numbered migrations at start-up. */
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';

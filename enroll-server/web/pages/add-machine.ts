@@ -1,8 +1,9 @@
-/** Owner: create an installation key, show it once with a copy button and the steps. */
+/** Owner: create an installation key, show it once with a copy button and the steps; the USB image. */
 import { api, errorText } from '../api.js';
 import { field, h, notice, replace } from '../dom.js';
 import { dateTime } from '../format.js';
 import type { PageContext } from '../page.js';
+import { usbImageCard } from './usb-image.js';
 
 interface CreatedKey {
   key: string;
@@ -44,7 +45,7 @@ function steps(created: CreatedKey): HTMLElement {
         null,
         'Download the Home Node USB image (',
         h('code', null, 'homenode.iso'),
-        ') from the link in your welcome email.',
+        ') under "Get the USB image" on this page.',
       ),
       h(
         'li',
@@ -124,5 +125,6 @@ export function addMachinePage(ctx: PageContext): void {
     ),
     form,
     out,
+    usbImageCard(),
   );
 }

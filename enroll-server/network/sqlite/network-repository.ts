@@ -23,6 +23,9 @@ export function sqliteNetworkRepository(db: Db): (run: Run) => NetworkRepository
   const setKey = db.prepare(
     'UPDATE node_network SET wireguard_public_key = ?, joined_at = ?, updated_at = ? WHERE node_id = ?',
   );
+  const holder = db.prepare<[string], { node_id: string }>(
+    'SELECT node_id FROM node_network WHERE wireguard_public_key = ?',
+  );
   const all = db.prepare<[], Row & { status: string }>(
     `SELECT nn.*, n.status FROM node_network nn JOIN nodes n ON n.id = nn.node_id ORDER BY nn.overlay_index`,
   );
@@ -41,6 +44,9 @@ export function sqliteNetworkRepository(db: Db): (run: Run) => NetworkRepository
       return run(() => {
         setKey.run(wireguardPublicKey, now, now, nodeId);
       });
+    },
+    holderOf(key) {
+      return run(() => holder.get(key)?.node_id);
     },
     peers() {
       return run(() => all.all().map((r) => ({ ...toNetwork(r), status: r.status })));
