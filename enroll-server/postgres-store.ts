@@ -3,6 +3,10 @@
  * pooled connection per transaction, SERIALIZABLE with retries (`core/postgres/engine.ts`), the
  * numbered migrations of `core/postgres/migrations/` applied at start-up under an advisory lock.
  */
+import { postgresCredentialRepository } from './accounts/postgres/credential-repository.js';
+import { postgresEmailLinkRepository } from './accounts/postgres/email-link-repository.js';
+import { postgresIdentityRepository } from './accounts/postgres/identity-repository.js';
+import { postgresArtifactRepository } from './artifacts/postgres/artifact-repository.js';
 import { postgresOwnerRepository } from './accounts/postgres/owner-repository.js';
 import { postgresSessionRepository } from './accounts/postgres/session-repository.js';
 import { postgresTokenRepository } from './accounts/postgres/token-repository.js';
@@ -10,12 +14,13 @@ import {
   postgresCommandRepository,
   postgresShellSessionRepository,
 } from './control/postgres/command-repository.js';
-import { postgresNetworkRepository } from './control/postgres/network-repository.js';
 import { postgresPresenceRepository } from './control/postgres/presence-repository.js';
+import { postgresReplayRepository } from './control/postgres/replay-repository.js';
 import { postgresUsageRepository } from './control/postgres/usage-repository.js';
 import { BackupUnavailableError } from './core/errors.js';
 import type { MessageBus } from './core/message-bus.js';
 import { postgresActivityLog } from './core/postgres/activity-log.js';
+import { postgresEventOutbox } from './core/postgres/event-outbox.js';
 import { createNotifyBus } from './core/postgres/notify-bus.js';
 import {
   type Pool,
@@ -26,17 +31,27 @@ import {
 } from './core/postgres/database.js';
 import { type BindRepositories, type PostgresEngineOptions, PostgresEngine } from './core/postgres/engine.js';
 import { postgresKeyRepository } from './enrollment/postgres/key-repository.js';
+import { postgresNetworkRepository } from './network/postgres/network-repository.js';
 import { postgresFlagRepository } from './nodes/postgres/flag-repository.js';
 import { postgresNodeRepository } from './nodes/postgres/node-repository.js';
+import { postgresEventQueueRepository } from './notifications/postgres/event-queue-repository.js';
+import { postgresFleetWatchRepository } from './notifications/postgres/fleet-watch-repository.js';
+import { postgresMailOutboxRepository } from './notifications/postgres/mail-outbox-repository.js';
+import { postgresPreferenceRepository } from './notifications/postgres/preference-repository.js';
+import { postgresWebhookRepository } from './notifications/postgres/webhook-repository.js';
 import { postgresPayoutRepository } from './payouts/postgres/payout-repository.js';
 import { postgresReplicaRepository } from './replicas/postgres/replica-repository.js';
 import type { Repositories, RepositorySet, Store } from './repositories.js';
 
 export const postgresRepositorySet: BindRepositories<RepositorySet> = (sql) => ({
   activity: postgresActivityLog(sql),
+  events: postgresEventOutbox(sql),
   owners: postgresOwnerRepository(sql),
   tokens: postgresTokenRepository(sql),
   sessions: postgresSessionRepository(sql),
+  emailLinks: postgresEmailLinkRepository(sql),
+  identities: postgresIdentityRepository(sql),
+  credentials: postgresCredentialRepository(sql),
   keys: postgresKeyRepository(sql),
   nodes: postgresNodeRepository(sql),
   flags: postgresFlagRepository(sql),
@@ -45,7 +60,14 @@ export const postgresRepositorySet: BindRepositories<RepositorySet> = (sql) => (
   network: postgresNetworkRepository(sql),
   commands: postgresCommandRepository(sql),
   shellSessions: postgresShellSessionRepository(sql),
+  replay: postgresReplayRepository(sql),
   payouts: postgresPayoutRepository(sql),
+  artifacts: postgresArtifactRepository(sql),
+  eventQueue: postgresEventQueueRepository(sql),
+  mailOutbox: postgresMailOutboxRepository(sql),
+  preferences: postgresPreferenceRepository(sql),
+  webhooks: postgresWebhookRepository(sql),
+  fleetWatch: postgresFleetWatchRepository(sql),
   replicas: postgresReplicaRepository(sql),
 });
 

@@ -104,10 +104,81 @@ describe.each(ENGINES)('control repositories on %s', (engine) => {
       workloads: [{ leaseId: `lease-${seq}`, gpus: 1, seconds: 300 }],
       receivedAt: fromAt + 6 * MINUTE,
     });
-    expect(await repos.usage.store(report(2, T0 + 5 * MINUTE), 'jws-2')).toBe(true);
-    expect(await repos.usage.store(report(1, T0), 'jws-1')).toBe(true);
-    expect(await repos.usage.store(report(1, T0), 'jws-1-again')).toBe(false);
+    expect(await repos.usage.store(report(2, T0 + 5 * MINUTE), 'jws-2')).toEqual({ outcome: 'stored' });
+    expect(await repos.usage.store(report(1, T0), 'jws-1')).toEqual({ outcome: 'stored' });
+    expect(await repos.usage.store(report(1, T0), 'jws-1-again')).toEqual({ outcome: 'duplicate' });
     expect(await repos.usage.forNode('node_1')).toEqual([report(1, T0), report(2, T0 + 5 * MINUTE)]);
+  });
+
+  it('usage: a window overlapping a stored one is refused, naming it; touching windows are fine', async () => {
+    const repos = await setup();
+    await seedNode(repos, 1);
+    const report = (seq: number, fromAt: number, minutes = 5) => ({
+      nodeId: 'node_1',
+      seq,
+      fromAt,
+      toAt: fromAt + minutes * MINUTE,
+      workloads: [{ leaseId: `lease-${seq}`, gpus: 1, seconds: 60 }],
+      receivedAt: fromAt + 60 * MINUTE,
+    });
+    expect(await repos.usage.store(report(1, T0 + 10 * MINUTE), 'a')).toEqual({ outcome: 'stored' });
+    // Ends inside seq 1, starts inside it, covers it: each refused and not written.
+    for (const [seq, from, minutes] of [
+      [2, T0 + 6 * MINUTE, 5],
+      [3, T0 + 14 * MINUTE, 5],
+      [4, T0, 60],
+    ] as const)
+      expect(await repos.usage.store(report(seq, from, minutes), 'b')).toEqual({
+        outcome: 'overlap',
+        seq: 1,
+        fromAt: T0 + 10 * MINUTE,
+        toAt: T0 + 15 * MINUTE,
+      });
+    expect(await repos.usage.store(report(5, T0 + 15 * MINUTE), 'c')).toEqual({ outcome: 'stored' });
+    expect(await repos.usage.store(report(6, T0 + 5 * MINUTE), 'd')).toEqual({ outcome: 'stored' });
+    expect((await repos.usage.forNode('node_1')).map((r) => r.seq)).toEqual([1, 5, 6]);
+  });
+
+  it('usage: overlapping reports sent at once through two connections: exactly one is stored', async () => {
+    const e = await openEngine(engine);
+    open.push(e);
+    const other = await e.openAnother();
+    await seedNode(e.repos, 1);
+    for (let round = 0; round < 5; round += 1) {
+      const at = T0 + round * 20 * MINUTE;
+      const report = (seq: number, fromAt: number) => ({
+        nodeId: 'node_1',
+        seq,
+        fromAt,
+        toAt: fromAt + 10 * MINUTE,
+        workloads: [{ leaseId: 'l', gpus: 1, seconds: 60 }],
+        receivedAt: at + 60 * MINUTE,
+      });
+      const outcomes = await Promise.all([
+        e.repos.usage.store(report(round * 2 + 1, at), 'a'),
+        other.repos.usage.store(report(round * 2 + 2, at + 5 * MINUTE), 'b'),
+      ]);
+      expect(outcomes.map((o) => o.outcome).sort()).toEqual(['overlap', 'stored']);
+    }
+    expect(await e.repos.usage.forNode('node_1')).toHaveLength(5);
+  });
+
+  it('replay: a jti is good once per node, also through another connection; prune forgets expired ones', async () => {
+    const e = await openEngine(engine);
+    open.push(e);
+    const other = await e.openAnother();
+    const tries = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? other : e.store).repos.replay.use('node_1', 'jti-1', T0 + 300_000),
+      ),
+    );
+    expect(tries.filter(Boolean)).toHaveLength(1);
+    expect(await other.repos.replay.use('node_1', 'jti-1', T0 + 300_000)).toBe(false);
+    expect(await e.repos.replay.use('node_2', 'jti-1', T0 + 300_000)).toBe(true);
+    expect(await e.repos.replay.use('node_1', 'jti-2', T0 + 100_000)).toBe(true);
+    expect(await other.repos.replay.prune(T0 + 100_000)).toBe(1);
+    expect(await e.repos.replay.use('node_1', 'jti-2', T0 + 400_000)).toBe(true);
+    expect(await e.repos.replay.use('node_1', 'jti-1', T0 + 300_000)).toBe(false);
   });
 
   it('network: slots from 2 up, one per node, kept; no two nodes share a slot even when they race', async () => {
@@ -194,9 +265,26 @@ describe.each(ENGINES)('control repositories on %s', (engine) => {
       openedAt: T0 + 1,
       recordingPath: '/r/2.cast',
     });
-    await repos.shellSessions.close('sh_1', T0 + 9, 'Closed by the operator.', 1234);
-    await repos.shellSessions.close('sh_1', T0 + 10, 'again', 9);
-    expect(await repos.shellSessions.forNode('node_1')).toEqual([
+    await repos.shellSessions.close('sh_1', {
+      at: T0 + 9,
+      reason: 'Closed by the operator.',
+      bytesOut: 1234,
+      recordedBytes: 1000,
+      recordingTruncated: true,
+    });
+    await repos.shellSessions.close('sh_1', {
+      at: T0 + 10,
+      reason: 'again',
+      bytesOut: 9,
+      recordedBytes: 9,
+      recordingTruncated: false,
+    });
+    expect(await repos.shellSessions.recordedBytesSince('node_1', T0)).toBe(1000);
+    expect(await repos.shellSessions.recordedBytesSince('node_1', T0 + 1)).toBe(0);
+    expect(await repos.shellSessions.recordedBytesSince('node_2', T0)).toBe(0);
+    expect(await repos.shellSessions.get('sh_1')).toMatchObject({ closedAt: T0 + 9, recordedBytes: 1000 });
+    expect(ids(await repos.shellSessions.forNode('node_1', 1, 1))).toEqual(['sh_1']);
+    expect(await repos.shellSessions.forNode('node_1', 10, 0)).toEqual([
       {
         id: 'sh_2',
         nodeId: 'node_1',
@@ -206,6 +294,8 @@ describe.each(ENGINES)('control repositories on %s', (engine) => {
         closeReason: null,
         recordingPath: '/r/2.cast',
         bytesOut: 0,
+        recordedBytes: 0,
+        recordingTruncated: false,
       },
       {
         id: 'sh_1',
@@ -216,6 +306,8 @@ describe.each(ENGINES)('control repositories on %s', (engine) => {
         closeReason: 'Closed by the operator.',
         recordingPath: '/r/1.cast',
         bytesOut: 1234,
+        recordedBytes: 1000,
+        recordingTruncated: true,
       },
     ]);
   });

@@ -94,8 +94,9 @@ describe.each(ENGINES)('enrollment and node repositories on %s', (engine) => {
     expect(after).toMatchObject({ publicKeyThumbprint: 'thumb-new', enrolledAt: T0 + HOUR, createdAt: T0 });
     expect(after?.hardware.gpus).toHaveLength(2);
     const three = { hardware: hardware(3), attributes: [], labels: { a: 'b' } };
-    await repos.nodes.updateHardware('node_1', three, T0 + 2 * HOUR);
-    await repos.nodes.updateHardware('node_1', three, T0 + 3 * HOUR);
+    await repos.nodes.updateHardware('node_1', three, T0 + 2 * HOUR, 'append');
+    await repos.nodes.updateHardware('node_1', three, T0 + 3 * HOUR, 'none');
+    expect(await repos.nodes.latestHardware('node_1')).toEqual({ at: T0 + 2 * HOUR, hardware: hardware(3) });
     expect(
       (await repos.payouts.hardwareHistory('node_1')).map((h) => [h.at, h.hardware.gpus.length]),
     ).toEqual([
@@ -108,6 +109,17 @@ describe.each(ENGINES)('enrollment and node repositories on %s', (engine) => {
       attributes: [],
       updatedAt: T0 + 3 * HOUR,
     });
+    // 'amend-latest' rewrites the newest row in place (same time), and appends the first one.
+    const amended = { ...three, hardware: { ...hardware(3), memory: { totalBytes: 1024 } } };
+    await repos.nodes.updateHardware('node_1', amended, T0 + 4 * HOUR, 'amend-latest');
+    expect(await repos.nodes.latestHardware('node_1')).toEqual({
+      at: T0 + 2 * HOUR,
+      hardware: amended.hardware,
+    });
+    expect(await repos.payouts.hardwareHistory('node_1')).toHaveLength(3);
+    await seedNode(repos, 2);
+    expect((await repos.nodes.latestHardware('node_2'))?.at).toBeDefined();
+    expect(await repos.nodes.latestHardware('node_9')).toBeUndefined();
   });
 
   it('nodes: a status moves only from the state it is in (compare-and-set), even when ops race', async () => {
@@ -187,11 +199,35 @@ describe.each(ENGINES)('enrollment and node repositories on %s', (engine) => {
     await repos.flags.add('node_1', 'duplicate-session', 'two sessions', { replaced: 'ses_1' }, T0 + 1);
     await repos.flags.add('node_1', 'join-failed', 'k3s failed', null, T0 + 2);
     await repos.flags.add(null, 'fleet', 'not about one node', {}, T0 + 3);
-    const flags = await repos.flags.forNode('node_1');
-    expect(flags.map((f) => [f.kind, f.message, f.details, f.createdAt, f.resolvedAt])).toEqual([
-      ['duplicate-session', 'two sessions', { replaced: 'ses_1' }, T0 + 1, null],
-      ['join-failed', 'k3s failed', null, T0 + 2, null],
+    const { flags, total } = await repos.flags.forNode('node_1', 50, 0);
+    expect(total).toBe(2);
+    // Most recently seen first.
+    expect(flags.map((f) => [f.kind, f.message, f.details, f.createdAt, f.count, f.lastSeenAt])).toEqual([
+      ['join-failed', 'k3s failed', null, T0 + 2, 1, T0 + 2],
+      ['duplicate-session', 'two sessions', { replaced: 'ses_1' }, T0 + 1, 1, T0 + 1],
     ]);
-    expect(flags[1]!.id).toBeGreaterThan(flags[0]!.id);
+    expect(flags[0]!.id).toBeGreaterThan(flags[1]!.id);
+  });
+
+  it('flags: a repeat of an open flag raises its count and last-seen time, one row; pages with a total', async () => {
+    const repos = await setup();
+    await seedNode(repos, 1);
+    await repos.flags.add('node_1', 'duplicate-session', 'first', { n: 1 }, T0 + 1);
+    await repos.flags.add('node_1', 'join-failed', 'k3s failed', null, T0 + 2);
+    await Promise.all(
+      [3, 4, 5].map((n) => repos.flags.add('node_1', 'duplicate-session', `repeat ${n}`, { n }, T0 + n)),
+    );
+    const page = await repos.flags.forNode('node_1', 1, 0);
+    expect(page.total).toBe(2);
+    expect(page.flags).toHaveLength(1);
+    expect(page.flags[0]).toMatchObject({
+      kind: 'duplicate-session',
+      count: 4,
+      createdAt: T0 + 1,
+      resolvedAt: null,
+    });
+    expect(page.flags[0]?.lastSeenAt).toBeGreaterThanOrEqual(T0 + 3);
+    expect((await repos.flags.forNode('node_1', 1, 1)).flags.map((f) => f.kind)).toEqual(['join-failed']);
+    expect(await repos.flags.forNode('node_2', 10, 0)).toEqual({ flags: [], total: 0 });
   });
 });

@@ -234,6 +234,8 @@ describe.each(ENGINES)('payout repository on %s', (engine) => {
         { from: T0 + 2 * HOUR, to: T0 + 3 * HOUR, gpus: 2 },
       ],
       cuts: [T0 + HOUR, T0 + 2 * HOUR],
+      start: T0,
+      end: T0 + 3 * HOUR,
     });
     // Each report counts at most its window × the GPUs asked about.
     expect(answers.sums).toEqual([600 + 600, 300 + 300, 0]);
@@ -248,9 +250,14 @@ describe.each(ENGINES)('payout repository on %s', (engine) => {
       ],
       [],
     ]);
-    expect(await repos.payouts.usage('node_1', T0, { sums: [], cuts: [] })).toEqual({
+    // The repository refuses overlaps, so none are stored to be answered.
+    expect(answers.overlapped).toEqual([]);
+    expect(
+      await repos.payouts.usage('node_1', T0, { sums: [], cuts: [], start: T0, end: T0 + HOUR }),
+    ).toEqual({
       sums: [],
       crossings: [],
+      overlapped: [],
     });
   });
 });

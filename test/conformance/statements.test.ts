@@ -92,6 +92,7 @@ async function feed(repos: Repositories): Promise<void> {
         id,
         { hardware: hardware(gpus + 1), attributes: [], labels: {} },
         T0 + WEEK / 2 + n * 1000,
+        'append',
       );
   }
   const rates = Object.fromEntries(

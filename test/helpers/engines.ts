@@ -22,6 +22,11 @@ export interface OpenEngine {
   repos: Repositories;
   /** The PostgreSQL URL of this store's database (postgres only). */
   url?: string;
+  /**
+   * A second store on the same database, with its own connections (SQLite: a second connection to
+   * the file; PostgreSQL: a second pool, as another replica has); closed with this engine.
+   */
+  openAnother(): Promise<Store>;
   close(): Promise<void>;
 }
 
@@ -38,12 +43,20 @@ export function testDatabase(
 export async function openEngine(name: EngineName): Promise<OpenEngine> {
   if (name === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'homenode-conformance-'));
-    const store = createSqliteStore(openDatabase(join(dir, 'homenode.db')), { closeDb: true });
+    const path = join(dir, 'homenode.db');
+    const store = createSqliteStore(openDatabase(path), { closeDb: true });
+    const others: Store[] = [];
     return {
       name,
       store,
       repos: store.repos,
+      async openAnother() {
+        const other = createSqliteStore(openDatabase(path), { closeDb: true });
+        others.push(other);
+        return Promise.resolve(other);
+      },
       async close() {
+        await Promise.all(others.map((o) => o.close()));
         await store.close();
         rmSync(dir, { recursive: true, force: true });
       },
@@ -51,12 +64,19 @@ export async function openEngine(name: EngineName): Promise<OpenEngine> {
   }
   const db = await testDatabase();
   const store = await openPostgresStore(db.url, { max: 8 });
+  const others: Store[] = [];
   return {
     name,
     store,
     repos: store.repos,
     url: db.url,
+    async openAnother() {
+      const other = await openPostgresStore(db.url, { max: 8 });
+      others.push(other);
+      return other;
+    },
     async close() {
+      await Promise.all(others.map((o) => o.close()));
       await store.close();
       await db.drop();
     },

@@ -65,6 +65,11 @@ export function postgresSessionRepository(sql: Sql): SessionRepository {
         [ownerId, passwordHash, tokenId, at],
       );
     },
+    replacePasswordHash: async (ownerId, before, after, at) =>
+      (await sql.run(
+        'UPDATE owner_passwords SET password_hash = $1, updated_at = $2 WHERE owner_id = $3 AND password_hash = $4',
+        [after, at, ownerId, before],
+      )) === 1,
     passwordForEmail: async (email) => {
       const row = await sql.row<{ owner_id: string; password_hash: string; token_id: string }>(
         `SELECT p.owner_id, p.password_hash, p.token_id FROM owner_passwords p

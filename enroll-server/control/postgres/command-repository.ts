@@ -69,6 +69,8 @@ type ShellRow = {
   close_reason: string | null;
   recording_path: string;
   bytes_out: number;
+  recorded_bytes: number;
+  recording_truncated: boolean;
 };
 
 const toShell = (r: ShellRow): ShellSessionRecord => ({
@@ -80,6 +82,8 @@ const toShell = (r: ShellRow): ShellSessionRecord => ({
   closeReason: r.close_reason,
   recordingPath: r.recording_path,
   bytesOut: r.bytes_out,
+  recordedBytes: r.recorded_bytes,
+  recordingTruncated: r.recording_truncated,
 });
 
 export function postgresShellSessionRepository(sql: Sql): ShellSessionRepository {
@@ -90,18 +94,31 @@ export function postgresShellSessionRepository(sql: Sql): ShellSessionRepository
         [s.id, s.nodeId, s.openedBy, s.openedAt, s.recordingPath],
       );
     },
-    close: async (id, at, reason, bytesOut) => {
+    close: async (id, end) => {
       await sql.run(
-        'UPDATE shell_sessions SET closed_at = $1, close_reason = $2, bytes_out = $3 WHERE id = $4 AND closed_at IS NULL',
-        [at, reason, bytesOut, id],
+        `UPDATE shell_sessions SET closed_at = $1, close_reason = $2, bytes_out = $3,
+           recorded_bytes = $4, recording_truncated = $5
+         WHERE id = $6 AND closed_at IS NULL`,
+        [end.at, end.reason, end.bytesOut, end.recordedBytes, end.recordingTruncated, id],
       );
     },
-    forNode: async (nodeId) =>
+    get: async (id) => {
+      const row = await sql.row<ShellRow>('SELECT * FROM shell_sessions WHERE id = $1', [id]);
+      return row && toShell(row);
+    },
+    forNode: async (nodeId, limit, offset) =>
       (
         await sql.rows<ShellRow>(
-          'SELECT * FROM shell_sessions WHERE node_id = $1 ORDER BY opened_at DESC, id DESC',
-          [nodeId],
+          'SELECT * FROM shell_sessions WHERE node_id = $1 ORDER BY opened_at DESC, id LIMIT $2 OFFSET $3',
+          [nodeId, limit, offset],
         )
       ).map(toShell),
+    recordedBytesSince: async (nodeId, since) =>
+      (
+        await sql.row<{ n: number | null }>(
+          'SELECT SUM(recorded_bytes)::bigint AS n FROM shell_sessions WHERE node_id = $1 AND opened_at >= $2',
+          [nodeId, since],
+        )
+      )?.n ?? 0,
   };
 }

@@ -1,5 +1,6 @@
+import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
 import type { Sql } from '../../core/postgres/engine.js';
-import type { StoredUsageReport, UsageRepository } from '../usage-repository.js';
+import type { StoredUsageReport, UsageRepository, UsageStoreOutcome } from '../usage-repository.js';
 
 type Row = {
   node_id: string;
@@ -10,12 +11,19 @@ type Row = {
   received_at: number;
 };
 
+type OutcomeRow = {
+  outcome: UsageStoreOutcome['outcome'];
+  clash_seq: number | null;
+  clash_from: number | null;
+  clash_to: number | null;
+};
+
 export function postgresUsageRepository(sql: Sql): UsageRepository {
   return {
-    store: async (report, jws) =>
-      (await sql.run(
-        `INSERT INTO usage_reports (node_id, seq, from_at, to_at, workloads, jws, received_at, gpu_seconds)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (node_id, seq) DO NOTHING`,
+    // The check and the insert are one statement (store_usage_report, migration 004).
+    store: async (report, jws) => {
+      const row = await sql.row<OutcomeRow>(
+        'SELECT outcome, clash_seq, clash_from, clash_to FROM store_usage_report($1, $2, $3, $4, $5, $6, $7, $8, $9)',
         [
           report.nodeId,
           report.seq,
@@ -25,8 +33,20 @@ export function postgresUsageRepository(sql: Sql): UsageRepository {
           jws,
           report.receivedAt,
           report.workloads.reduce((sum, w) => sum + w.gpus * w.seconds, 0),
+          MAX_USAGE_WINDOW_MS,
         ],
-      )) === 1,
+      );
+      if (
+        row?.outcome === 'overlap' &&
+        row.clash_seq !== null &&
+        row.clash_from !== null &&
+        row.clash_to !== null
+      )
+        return { outcome: 'overlap', seq: row.clash_seq, fromAt: row.clash_from, toAt: row.clash_to };
+      if (row?.outcome === 'duplicate') return { outcome: 'duplicate' };
+      if (row?.outcome === 'stored') return { outcome: 'stored' };
+      throw new Error(`store_usage_report answered ${JSON.stringify(row)}`);
+    },
     forNode: async (nodeId) =>
       (
         await sql.rows<Row>(

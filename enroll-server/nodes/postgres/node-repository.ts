@@ -124,25 +124,36 @@ export function postgresNodeRepository(sql: Sql): NodeRepository {
         enrollmentValues(id, fields, now),
       );
     },
-    updateHardware: async (id, fields, now) => {
-      // Agents send a snapshot at every connect; history only records real changes.
-      // The row is locked before it is compared, so two replicas writing the same snapshot at
-      // once add one history row, not two.
+    updateHardware: async (id, fields, now, history) => {
+      // One statement: the facts, and the history row `history` names (hardware-history.ts):
+      // 'append' a row, 'amend-latest' rewrite the newest (or append the first), 'none' nothing.
       await sql.run(
-        `WITH updated AS (
-           UPDATE nodes n SET hardware = $2, attributes = $3, labels = $4, updated_at = $5
-           FROM (SELECT id, hardware AS previous FROM nodes WHERE id = $1 FOR UPDATE) old
-           WHERE n.id = old.id RETURNING n.id, old.previous)
+        `WITH latest AS (
+           SELECT id FROM node_hardware_history WHERE node_id = $1 ORDER BY at DESC, id DESC LIMIT 1),
+         updated AS (
+           UPDATE nodes SET hardware = $2, attributes = $3, labels = $4, updated_at = $5 WHERE id = $1 RETURNING id),
+         amended AS (
+           UPDATE node_hardware_history SET hardware = $2
+           WHERE $6::text = 'amend-latest' AND id = (SELECT id FROM latest) RETURNING id)
          INSERT INTO node_hardware_history (node_id, at, hardware)
-         SELECT id, $5, $2 FROM updated WHERE previous IS DISTINCT FROM $2`,
+         SELECT id, $5, $2 FROM updated
+         WHERE $6::text = 'append' OR ($6::text = 'amend-latest' AND NOT EXISTS (SELECT 1 FROM latest))`,
         [
           id,
           JSON.stringify(fields.hardware),
           JSON.stringify(fields.attributes),
           JSON.stringify(fields.labels),
           now,
+          history,
         ],
       );
+    },
+    latestHardware: async (id) => {
+      const row = await sql.row<{ at: number; hardware: string }>(
+        'SELECT at, hardware FROM node_hardware_history WHERE node_id = $1 ORDER BY at DESC, id DESC LIMIT 1',
+        [id],
+      );
+      return row && { at: row.at, hardware: json<HardwareFacts>(row.hardware) };
     },
     get: async (id) => {
       const row = await sql.row<NodeRow>('SELECT * FROM nodes WHERE id = $1', [id]);

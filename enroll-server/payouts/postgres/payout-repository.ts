@@ -253,7 +253,30 @@ export function postgresPayoutRepository(sql: Sql): PayoutRepository {
             workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
           });
       }
-      return { sums: sums.map((r) => r.seconds), crossings };
+      // Reports that a window starting earlier (or at the same ms with a lower seq) overlaps; none
+      // while the usage repository keeps its rule (as the SQLite statement reads them).
+      const overlapped = await sql.rows<Omit<CrossingRow, 'i'> & { paid_from: number }>(
+        `SELECT r.seq, r.from_at, r.to_at, r.workloads, o.paid_from FROM (
+           SELECT seq, from_at, to_at, MAX(to_at) OVER (
+             ORDER BY from_at, seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
+           FROM usage_reports
+           WHERE node_id = $1 AND from_at > $2::bigint - 2 * $5::bigint AND from_at < $3 AND received_at <= $4
+         ) o JOIN usage_reports r ON r.node_id = $1 AND r.seq = o.seq
+         WHERE o.from_at < o.paid_from AND o.to_at > $2
+         ORDER BY o.from_at, o.seq`,
+        [nodeId, queries.start, queries.end, asOf, MAX_USAGE_WINDOW_MS],
+      );
+      return {
+        sums: sums.map((r) => r.seconds),
+        crossings,
+        overlapped: overlapped.map((r) => ({
+          seq: r.seq,
+          from: r.from_at,
+          to: r.to_at,
+          workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+          paidFrom: Math.min(r.paid_from, r.to_at),
+        })),
+      };
     },
   };
 }

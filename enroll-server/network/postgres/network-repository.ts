@@ -37,6 +37,13 @@ export function postgresNetworkRepository(sql: Sql): NetworkRepository {
         [wireguardPublicKey, now, nodeId],
       );
     },
+    holderOf: async (key) =>
+      (
+        await sql.row<{ node_id: string }>(
+          'SELECT node_id FROM node_network WHERE wireguard_public_key = $1',
+          [key],
+        )
+      )?.node_id,
     peers: async () =>
       (
         await sql.rows<Row & { status: string }>(
