@@ -210,10 +210,13 @@ async function compare(
   key: string[],
 ): Promise<TableCheck> {
   const order = key.map(quote).join(', ');
+  // Bytewise on both sides: a SQLite NOCASE column (mail_suppressions.address) would otherwise
+  // sort 'a' before 'B', where PostgreSQL's "C" collation puts 'B' first.
+  const sqliteOrder = key.map((k) => `${quote(k)} COLLATE BINARY`).join(', ');
   const list = names.map(quote).join(', ');
   const fromSqlite = checksum(
     source
-      .prepare(`SELECT ${list} FROM ${quote(table)} ORDER BY ${order}`)
+      .prepare(`SELECT ${list} FROM ${quote(table)} ORDER BY ${sqliteOrder}`)
       .raw()
       .iterate() as Iterable<unknown[]>,
   );

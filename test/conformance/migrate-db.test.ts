@@ -4,6 +4,8 @@
  * into PostgreSQL and checked; a server started on the copy answers as the SQLite one did.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
+import { createSqliteStore } from '../../enroll-server/sqlite-store.js';
 import { runAdmin } from '../../scripts/admin/cli.js';
 import {
   connectControl,
@@ -102,7 +104,80 @@ describe('migrate-db: SQLite to PostgreSQL', () => {
       audit: (await server.api('GET', '/v1/audit')).body,
     };
     await server.close({ keepFiles: true });
+    await addNewerRows(server.dbPath, nodeId, owner.id);
     return { server, clock, answers, nodeId, periodId: period.body.id, hash: locked.body.hash };
+  }
+
+  /**
+   * Rows in the tables of issues 11, 14 and 17 that the run above leaves empty, written through
+   * the SQLite repositories: booleans (a truncated recording, an unusable password), a NOCASE key
+   * in both letter cases, an artifact, a webhook with a delivery and an attempt.
+   */
+  async function addNewerRows(dbPath: string, nodeId: string, ownerId: string) {
+    const store = createSqliteStore(openDatabase(dbPath), { closeDb: true });
+    const { repos } = store;
+    const at = P0 + 8 * HOUR;
+    await repos.flags.add(nodeId, 'join-failed', 'k3s failed', { step: 'k3s' }, at);
+    await repos.flags.add(nodeId, 'join-failed', 'k3s failed again', { step: 'k3s' }, at + 1);
+    await repos.shellSessions.open({
+      id: 'sh_1',
+      nodeId,
+      openedBy: 'tok',
+      openedAt: at,
+      recordingPath: '/r/1',
+    });
+    await repos.shellSessions.close('sh_1', {
+      at: at + 1,
+      reason: 'done',
+      bytesOut: 10,
+      recordedBytes: 8,
+      recordingTruncated: true,
+    });
+    await repos.artifacts.insert({
+      name: 'k3s',
+      version: 'v1.30.2+k3s1',
+      sha256: 'a'.repeat(64),
+      size: 1024,
+      signature: 'jws',
+      uploadedBy: null,
+      createdAt: at,
+    });
+    await repos.preferences.put(ownerId, { choices: { offline: false }, offlineMinutes: 30 }, at);
+    await repos.preferences.suppress('Bob@Example.com', 'ops', at);
+    await repos.preferences.suppress('alice@example.com', 'ops', at);
+    await repos.identities.link({
+      provider: 'github',
+      subject: '42',
+      ownerId,
+      email: null,
+      createdAt: at,
+      lastUsedAt: at,
+    });
+    await repos.webhooks.create({
+      id: 'wh_1',
+      url: 'https://hooks.example.com/a',
+      events: ['node.approved'],
+      secretSealed: 'sealed',
+      ownerId: null,
+      createdBy: 'tok',
+      createdAt: at,
+    });
+    await repos.webhooks.addDelivery({
+      id: 'whd_1',
+      webhookId: 'wh_1',
+      eventId: 'evt_x',
+      event: 'node.approved',
+      body: '{}',
+      createdAt: at,
+    });
+    const [delivery] = await repos.webhooks.claimDue(at, 60_000, 'w', 1);
+    if (!delivery) throw new Error('no delivery to claim');
+    await repos.webhooks.recordAttempt(
+      { deliveryId: 'whd_1', attempt: 1, at, durationMs: 5, status: 200, error: null },
+      'w',
+      { status: 'delivered', nextAttemptAt: at },
+    );
+    await store.close();
   }
 
   it('copies every table, checks counts, checksums and locked statements; the server on the copy answers alike', async () => {
@@ -114,13 +189,40 @@ describe('migrate-db: SQLite to PostgreSQL', () => {
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/nodes\s+1 rows\s+sha256 [0-9a-f]{16}…/);
     expect(result.out).toMatch(/usage_reports\s+1 rows/);
+    for (const [table, rows] of [
+      ['node_flags', 1],
+      ['shell_sessions', 1],
+      ['artifacts', 1],
+      ['notification_preferences', 1],
+      ['mail_suppressions', 2],
+      ['owner_identities', 1],
+      ['webhooks', 1],
+      ['webhook_deliveries', 1],
+      ['webhook_attempts', 1],
+    ] as const)
+      expect(result.out).toMatch(new RegExp(`${table}\\s+${rows} rows`));
+    // The enrollment and the approval wrote domain events; the node's connection used a token.
+    expect(result.out).toMatch(/domain_events\s+[1-9]\d* rows/);
+    expect(result.out).toMatch(/used_node_tokens\s+1 rows/);
     expect(result.out).toContain('1 locked payout period(s) recomputed on PostgreSQL: every hash matches.');
 
     const onPostgres: TestServer = await startTestServer({ now: clock.now, databaseUrl: db.url });
     cleanups.push(() => onPostgres.close());
     const reviewer = { token: await onPostgres.tokenFor('reviewer') };
     expect((await onPostgres.api('GET', '/v1/nodes')).body).toEqual(answers.nodes);
-    expect((await onPostgres.api('GET', `/v1/nodes/${nodeId}`)).body).toEqual(answers.node);
+    // The node answers alike, with the flag written after (its repeat count and last sighting copied).
+    const node = (await onPostgres.api<{ flags: unknown[] }>('GET', `/v1/nodes/${nodeId}`)).body;
+    expect({ ...node, flags: [], flagsTotal: 0 }).toEqual(answers.node);
+    expect(node.flags).toEqual([
+      {
+        kind: 'join-failed',
+        message: 'k3s failed again',
+        count: 2,
+        createdAt: new Date(P0 + 8 * HOUR).toISOString(),
+        lastSeenAt: new Date(P0 + 8 * HOUR + 1).toISOString(),
+        resolvedAt: null,
+      },
+    ]);
     expect((await onPostgres.api('GET', '/v1/keys')).body).toEqual(answers.keys);
     const statement = await onPostgres.api<{ hash: string }>(
       'GET',
