@@ -73,7 +73,7 @@ describe('replicas on one PostgreSQL database', () => {
     conn.send({
       type: 'join-result',
       ok: true,
-      wireguardPublicKey: 'nodePublicKeyBase64nodePublicKeyBase64nodeP=',
+      wireguardPublicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
     });
     expect(await conn.next('status')).toMatchObject({ status: 'active' });
     // Every replica sees the node active, and online wherever it is connected.
@@ -130,9 +130,12 @@ describe('replicas on one PostgreSQL database', () => {
     const frames: Record<string, unknown>[] = [];
     ops.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
     await new Promise((r) => ops.once('open', r));
-    ops.send(JSON.stringify({ type: 'input', data: 'uptime\n' }));
     const open = await conn.next('shell-open', () => true, 5000);
     expect(open).toMatchObject({ cols: 90, rows: 25 });
+    // The operator's side is ready once the node confirms the shell (issue 11).
+    conn.send({ type: 'shell-opened', sessionId: open.sessionId });
+    await expect.poll(() => frames.map((f) => f.type)).toEqual(['ready']);
+    ops.send(JSON.stringify({ type: 'input', data: 'uptime\n' }));
     const input = await conn.next('shell-data');
     expect(Buffer.from(input.data, 'base64').toString()).toBe('uptime\n');
     conn.send({
