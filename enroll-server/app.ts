@@ -29,6 +29,9 @@ import { createBlobStore } from './artifacts/blob-store.js';
 import { DownloadSlots } from './artifacts/download-slots.js';
 import { downloadRoutes } from './artifacts/download-routes.js';
 import { createJoinSoftware } from './artifacts/join-software.js';
+import { auditRoutes } from './audits/audit-routes.js';
+import { type AuditService, createAuditService } from './audits/audit-service.js';
+import { netProbeRoutes } from './audits/net-probe-routes.js';
 import { commandRoutes } from './control/command-routes.js';
 import { ConnectionGate } from './control/connection-gate.js';
 import { ControlHub } from './control/hub.js';
@@ -111,6 +114,10 @@ export interface AppDeps {
   notificationIntervals?: Partial<WorkerIntervals>;
   /** DNS for webhook URLs (default: the system resolver). */
   resolve?: (host: string) => Promise<string[]>;
+  /** How often the audit scheduler runs (default 5 s); 0: never by itself (tests call `tick`). */
+  auditTickMs?: number;
+  /** Randomness for the audit schedule's jitter (default Math.random). */
+  random?: () => number;
 }
 
 /** What the running app holds, for main.ts and for tests that look inside. */
@@ -125,6 +132,7 @@ export interface AppContext {
   hub: ControlHub;
   /** For other capabilities: `notify(event)` outside a transaction (notifications/notifier.ts). */
   notifier: Notifier;
+  audits: AuditService;
 }
 
 declare module 'fastify' {
@@ -292,6 +300,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   });
   const closedAfterCrash = replica.recovered.intervals;
   const flushPresence = () => hub.flushPresence();
+  const audits = createAuditService({
+    repos,
+    channel: hub,
+    events,
+    policy: config.policy,
+    publicUrl: config.publicUrl,
+    now,
+    random: deps.random,
+    log: app.log.child({ module: 'audits' }),
+    onTick: ({ running, queued }) => {
+      metrics.auditsRunning.set(running);
+      metrics.auditsQueued.set(queued);
+    },
+  });
+  hub.onAudits(audits.listener);
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
   const enrollment = createEnrollmentService({
     repos,
@@ -303,7 +326,13 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });
-  const nodes = createNodeService({ repos, presence: fleetPresence, events, now });
+  const nodes = createNodeService({
+    repos,
+    presence: fleetPresence,
+    audits: audits.stateSource,
+    events,
+    now,
+  });
   const payouts = createPayoutService({ repos, now, flushPresence });
   const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
 
@@ -323,6 +352,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them;
   // then leave the replica registry, which releases this replica's claims at once.
   app.addHook('preClose', async () => {
+    await audits.stop();
     fleetCommands.close();
     fleetPresence.close();
     events.close();
@@ -355,9 +385,11 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   accountRoutes(app, { repos, now });
   keyRoutes(app, { keys, now });
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
-  nodeRoutes(app, { nodes, repos, presence: fleetPresence, now });
+  nodeRoutes(app, { nodes, repos, presence: fleetPresence, audits: audits.stateSource, now });
   activityRoutes(app, { activity: repos.activity });
   nodeChannelRoutes(app, { hub, gate, repos, replay, policy: config.policy, metrics, now });
+  auditRoutes(app, { audits, nodes, now });
+  netProbeRoutes(app, { repos, replay, policy: config.policy, now });
   commandRoutes(app, { hub: fleetCommands, repos, now });
   const shellRelay = {
     hub,
@@ -446,6 +478,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     events,
     hub,
     notifier: notifications.notifier,
+    audits,
   };
   app.decorate('homenode', { context, bootstrap: await ensureBootstrapToken(repos, config, now()) });
   // web
@@ -455,5 +488,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   await app.ready();
   notifications.start();
   app.log.info({ event: 'mail_transport', to: notifications.mailTo }, 'mail goes out through this transport');
+  const tickMs = deps.auditTickMs ?? 5_000;
+  if (tickMs > 0) audits.start(tickMs);
   return app;
 }

@@ -7,6 +7,7 @@ import { postgresCredentialRepository } from './accounts/postgres/credential-rep
 import { postgresEmailLinkRepository } from './accounts/postgres/email-link-repository.js';
 import { postgresIdentityRepository } from './accounts/postgres/identity-repository.js';
 import { postgresArtifactRepository } from './artifacts/postgres/artifact-repository.js';
+import { postgresAuditRepository } from './audits/postgres/audit-repository.js';
 import { postgresOwnerRepository } from './accounts/postgres/owner-repository.js';
 import { postgresSessionRepository } from './accounts/postgres/session-repository.js';
 import { postgresTokenRepository } from './accounts/postgres/token-repository.js';
@@ -68,6 +69,7 @@ export const postgresRepositorySet: BindRepositories<RepositorySet> = (sql) => (
   preferences: postgresPreferenceRepository(sql),
   webhooks: postgresWebhookRepository(sql),
   fleetWatch: postgresFleetWatchRepository(sql),
+  audits: postgresAuditRepository(sql),
   replicas: postgresReplicaRepository(sql),
 });
 

@@ -8,6 +8,7 @@ import type { CredentialRepository } from './accounts/credential-repository.js';
 import type { EmailLinkRepository } from './accounts/email-link-repository.js';
 import type { IdentityRepository } from './accounts/identity-repository.js';
 import type { OwnerRepository } from './accounts/owner-repository.js';
+import type { AuditRepository } from './audits/audit-repository.js';
 import type { SessionRepository } from './accounts/session-repository.js';
 import type { TokenRepository } from './accounts/token-repository.js';
 import type { ArtifactRepository } from './artifacts/artifact-repository.js';
@@ -65,6 +66,8 @@ export interface RepositorySet {
   preferences: PreferenceRepository;
   webhooks: WebhookRepository;
   fleetWatch: FleetWatchRepository;
+  // audits
+  audits: AuditRepository;
   // replicas
   replicas: ReplicaRepository;
 }

@@ -1,5 +1,6 @@
 /** `npm run bench -- <name> [--json]`: runs one benchmark; with --json the last line is one JSON object. */
 import { parseArgs } from 'node:util';
+import { benchAudits } from './bench/audits.js';
 import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 import { benchPayouts } from './bench/payouts.js';
@@ -40,6 +41,17 @@ const BENCHES: Record<
         ? benchStormReplicas({ replicas: Number(o.replicas), agents: Number(o.agents ?? 1000), log })
         : benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
   },
+  audits: {
+    summary:
+      'N simulated nodes join and are audited once under the fleet-wide cap (options: --agents N=1000, --cap C=policy, --audit-ms MS=500)',
+    run: (o, log) =>
+      benchAudits({
+        agents: Number(o.agents ?? 1000),
+        cap: o.cap === undefined ? undefined : Number(o.cap),
+        auditMs: Number(o['audit-ms'] ?? 500),
+        log,
+      }),
+  },
   control: {
     summary:
       'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45, --replicas R: R replicas on PostgreSQL, several simulator processes)',
@@ -68,6 +80,8 @@ const { values, positionals } = parseArgs({
     kill: { type: 'boolean' },
     replicas: { type: 'string' },
     engine: { type: 'string' },
+    cap: { type: 'string' },
+    'audit-ms': { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -99,7 +113,16 @@ if (values.engine !== undefined && !['sqlite', 'postgres'].includes(values.engin
   console.error(`--engine must be sqlite or postgres, not "${values.engine}"`);
   process.exit(2);
 }
-for (const option of ['count', 'concurrency', 'agents', 'seconds', 'nodes', 'replicas'] as const) {
+for (const option of [
+  'count',
+  'concurrency',
+  'agents',
+  'seconds',
+  'nodes',
+  'replicas',
+  'cap',
+  'audit-ms',
+] as const) {
   const v = values[option];
   if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
     console.error(`--${option} must be a positive whole number, not "${v}"`);

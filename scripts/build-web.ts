@@ -1,13 +1,15 @@
 /**
  * Builds the dashboard: bundles `enroll-server/web/main.ts` and `styles.css` (with xterm.js and its
  * CSS from node_modules) with esbuild into `dist/web/assets/` under content-hashed names, and writes
- * `dist/web/index.html` pointing at them. `npm start` and the e2e tests run it; no CDN, no inline code.
+ * `dist/web/index.html` pointing at them, and renders `docs/troubleshooting.md` to
+ * `dist/web/docs/troubleshooting.html` (served at `/docs/troubleshooting`). `npm start` and the e2e tests run it; no CDN, no inline code.
  *
  *   tsx scripts/build-web.ts [--out DIR] [--dev]
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
+import { guidePage } from '../enroll-server/web/markdown.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WEB = join(ROOT, 'enroll-server', 'web');
@@ -43,7 +45,13 @@ export async function buildWeb(
     join(outDir, 'index.html'),
     template.replace('{{script}}', `/assets/${script}`).replace('{{style}}', `/assets/${style}`),
   );
-  return { outDir, files: ['index.html', ...outputs.map((f) => `assets/${f}`)] };
+  await mkdir(join(outDir, 'docs'));
+  const guide = await readFile(join(ROOT, 'docs', 'troubleshooting.md'), 'utf8');
+  await writeFile(join(outDir, 'docs', 'troubleshooting.html'), guidePage(guide, `/assets/${style}`));
+  return {
+    outDir,
+    files: ['index.html', 'docs/troubleshooting.html', ...outputs.map((f) => `assets/${f}`)],
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

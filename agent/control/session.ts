@@ -4,13 +4,11 @@
  * ack, command, shell frames). It ends when the socket closes, and says how (`SessionEnd`).
  */
 import type WebSocket from 'ws';
-import { Compile } from 'typebox/compile';
 import {
   type AgentMessage,
   CLOSE_CODES,
   PONG_TIMEOUT_MS,
   type ServerMessage,
-  ServerMessageSchema,
 } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { joinFieldProblem } from '../../protocol/join-fields.js';
@@ -20,8 +18,7 @@ import type { CommandOutcome } from '../commands/node-commands.js';
 import { refusedJoinMessage } from '../join/apply-join.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
 import type { EarlyEvents } from './dial.js';
-
-const checkServerMessage = Compile(ServerMessageSchema);
+import { readServerMessage } from './server-frames.js';
 
 export type SessionEnd =
   | { kind: 'closed'; code: number; reason: string; healthy: boolean }
@@ -172,7 +169,9 @@ export class ControlSession {
         'The server sent a frame that is not JSON; ignored.',
       );
     }
-    if (!checkServerMessage.Check(value)) {
+    // Unknown properties (a newer server's) are dropped; known ones must match exactly.
+    const message = readServerMessage(value);
+    if (!message) {
       const type = typeof value === 'object' && value && 'type' in value ? String(value.type) : '?';
       if (type === 'join') return this.refuseJoin(value);
       return this.hooks.log(
@@ -181,8 +180,12 @@ export class ControlSession {
         `The server sent an unexpected "${type}" frame; ignored.`,
       );
     }
-    this.dispatch(value).catch((error: unknown) =>
-      this.hooks.log('error', 'control_handler_failed', `Handling "${value.type}" failed: ${String(error)}`),
+    this.dispatch(message).catch((error: unknown) =>
+      this.hooks.log(
+        'error',
+        'control_handler_failed',
+        `Handling "${message.type}" failed: ${String(error)}`,
+      ),
     );
   }
 

@@ -7,13 +7,13 @@ import { isIP } from 'node:net';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { ConnectivityFacts } from '../../protocol/hardware.js';
-import { DEFAULT_POLICY, PolicySchema, type Policy } from '../../protocol/policy.js';
+import type { Policy } from '../../protocol/policy.js';
+import { readPolicy } from '../control/server-frames.js';
 import { NetworkError, type HttpClient, type HttpResponse } from '../net/http-request.js';
 
 const PolicyAnswer = Compile(
   Type.Object({ policy: Type.Record(Type.String(), Type.Unknown()), serverTime: Type.String() }),
 );
-const PolicyCheck = Compile(PolicySchema);
 
 export interface ServerProbe {
   connectivity: ConnectivityFacts;
@@ -29,8 +29,7 @@ export const resolveHost: ResolveHost = async (host) => {
 
 /** Keep only the fields this agent knows, so a newer server's extra fields do not break validation. */
 export function parsePolicy(value: Record<string, unknown>): Policy | undefined {
-  const known = Object.fromEntries(Object.keys(DEFAULT_POLICY).map((k) => [k, value[k]]));
-  return PolicyCheck.Check(known) ? known : undefined;
+  return readPolicy(value);
 }
 
 /** Server clock minus ours, in seconds, measured against the middle of the request. */

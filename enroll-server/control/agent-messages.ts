@@ -3,6 +3,7 @@
  * and acked, command results, join results (only in answer to a `join`), shell frames, `bye`.
  */
 import { type AgentMessage, CLOSE_CODES } from '../../protocol/control.js';
+import { type AuditFrameListener, handleAuditFrame, isAuditFrame } from './audit-messages.js';
 import { isStorageFull } from '../core/error-handler.js';
 import type { ActivityLog } from '../core/activity-log.js';
 import type { Transactional } from '../core/transactions.js';
@@ -34,6 +35,8 @@ export interface MessageHub {
   readonly reports: SignedReports;
   readonly commands: PendingCommands;
   readonly shells: NodeShells;
+  /** Continuous audits: audit frames and the session events they follow (none: frames ignored). */
+  readonly audits: AuditFrameListener | undefined;
   refuse(session: ControlSession, code: string, message: string, seq?: number): void;
   end(session: ControlSession, reason: string, clean: boolean, code?: number, closeReason?: string): void;
 }
@@ -45,6 +48,11 @@ export async function handleAgentMessage(
 ): Promise<void> {
   const { nodeId } = session;
   const { deps } = hub;
+  if (isAuditFrame(message)) {
+    const refusal = await handleAuditFrame(hub.audits, nodeId, message);
+    if (refusal) hub.refuse(session, 'AUDIT_REPORT_REFUSED', refusal);
+    return;
+  }
   switch (message.type) {
     case 'hello':
       session.shellEnabled = message.shellEnabled !== false;
@@ -59,6 +67,7 @@ export async function handleAgentMessage(
     case 'hardware': {
       const result = await hub.reports.hardware(nodeId, message.snapshot);
       if (!result.ok) hub.refuse(session, 'HARDWARE_REFUSED', result.error);
+      else if (result.snapshotChanged) hub.audits?.hardwareChanged(nodeId);
       return;
     }
     case 'result':
@@ -76,6 +85,7 @@ export async function handleAgentMessage(
       if (outcome.kind === 'key-taken') {
         session.send({ type: 'error', code: 'WIREGUARD_KEY_TAKEN', message: outcome.message });
       } else if (outcome.kind === 'joined' && outcome.node) {
+        if (session.status === 'approved' && outcome.node.status === 'active') hub.audits?.joined(nodeId);
         session.status = outcome.node.status;
         session.send({ type: 'status', status: outcome.node.status, reason: outcome.node.statusReason });
       }

@@ -8,6 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { NodeStatus } from '../../protocol/api.js';
+import type { AuditRequest } from '../../protocol/audit.js';
 import { CLOSE_CODES, type CommandName, PING_INTERVAL_MS, PONG_TIMEOUT_MS } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import type { ActivityLog } from '../core/activity-log.js';
@@ -20,6 +21,7 @@ import type { NodeEvents, NodeStatusEvent } from '../nodes/node-events.js';
 import type { NodeRecord, NodeRepository } from '../nodes/node-repository.js';
 import { type FrameResult, readAgentFrame } from './agent-frames.js';
 import { handleAgentMessage } from './agent-messages.js';
+import type { AuditFrameListener } from './audit-messages.js';
 import { ControlSession } from './control-session.js';
 import { FrameBudgets } from './frame-budgets.js';
 import { type JoinSoftwareSource, buildJoinMessage } from './join.js';
@@ -68,6 +70,8 @@ export class ControlHub {
   private readonly pingTimer: NodeJS.Timeout;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  /** Continuous audits (set by app.ts): audit frames and the session events they follow. */
+  audits: AuditFrameListener | undefined;
 
   constructor(readonly deps: HubDeps) {
     this.limits = deps.limits ?? DEFAULT_CONTROL_LIMITS;
@@ -92,6 +96,18 @@ export class ControlHub {
 
   isConnected(nodeId: string): boolean {
     return this.sessions.has(nodeId);
+  }
+
+  onAudits(listener: AuditFrameListener): void {
+    this.audits = listener;
+  }
+
+  /** Ask a live node to run an audit; false when it is not connected. */
+  sendAudit(nodeId: string, request: AuditRequest): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session || session.ended || session.socket.readyState !== session.socket.OPEN) return false;
+    session.send(request);
+    return true;
   }
 
   shellEnabled(nodeId: string): boolean {
@@ -153,6 +169,7 @@ export class ControlHub {
     });
     if (COUNTABLE.includes(node.status)) this.background(this.sendJoin(session), nodeId);
     this.background(this.recheck(session), nodeId);
+    this.audits?.connected(nodeId);
   }
 
   /** A status committed between the token check and `attach` reaches the node as a push. */
@@ -251,6 +268,7 @@ export class ControlHub {
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
+    this.audits?.disconnected(session.nodeId);
   }
 
   async sendJoin(session: ControlSession): Promise<void> {

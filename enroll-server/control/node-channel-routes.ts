@@ -21,7 +21,10 @@ export interface NodeChannelDeps {
   hub: ControlHub;
   gate: ConnectionGate;
   repos: { nodes: NodeRepository };
-  /** Shared with every node route (artifact downloads): a token is good for one request only. */
+  /**
+   * Shared with every node route (artifact downloads, the network probe): a token is good for one
+   * request only.
+   */
   replay: ReplayCache;
   policy: Policy;
   metrics: Metrics;

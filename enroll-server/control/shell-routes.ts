@@ -17,6 +17,7 @@ import {
   NullableIsoTime,
   Paging,
   errors,
+  fileAnswer,
   iso,
   isoOrNull,
   switchingProtocols,
@@ -161,12 +162,17 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
     '/v1/nodes/:id/shell-sessions/:sessionId/recording',
     {
       schema: {
+        operationId: 'downloadShellRecording',
         tags: ['nodes'],
         summary: 'Download the recording of a shell session (asciicast v2)',
         params: SessionParams,
-        // The answer is the recording file itself (a stream), so it has no JSON response schema.
         description:
           'application/x-asciicast: a JSON header line, then one `[seconds, "o"|"i"|"r", data]` event per line.',
+        response: {
+          // The answer is the recording file itself (a stream).
+          200: fileAnswer('application/x-asciicast', 'The recording (asciicast v2)'),
+          ...errors(400, 401, 403, 404),
+        },
       },
       config: { auth: ['admin', 'ops'] },
     },

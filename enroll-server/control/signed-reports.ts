@@ -25,7 +25,9 @@ import type { UsageRepository } from './usage-repository.js';
 const checkUsage = Compile(UsageReportPayloadSchema);
 const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
 
-export type ReportResult = { ok: true; changed?: boolean } | { ok: false; error: string };
+export type ReportResult =
+  | { ok: true; stored?: boolean; changed?: boolean; snapshotChanged?: boolean }
+  | { ok: false; error: string };
 
 type UsageRefusalCode = (typeof USAGE_REFUSAL_CODES)[keyof typeof USAGE_REFUSAL_CODES];
 export type UsageResult =
@@ -117,6 +119,7 @@ export function createSignedReports(deps: SignedReportDeps) {
         const node = await tx.nodes.get(nodeId);
         if (!node) return undefined;
         const before = gpuSignature(node.hardware);
+        const snapshotChanged = JSON.stringify(node.hardware) !== JSON.stringify(payload.hardware);
         const reason = `GPUs changed: was ${before || 'none'}, now ${after || 'none'}. Approve again if this is expected.`;
         let changedStatus = false;
         const latest = await tx.nodes.latestHardware(nodeId);
@@ -139,12 +142,12 @@ export function createSignedReports(deps: SignedReportDeps) {
               changedStatus = true;
           }
         }
-        return { changed: before !== after, changedStatus, reason };
+        return { changed: before !== after, changedStatus, reason, snapshotChanged };
       });
       if (!outcome) return { ok: false, error: 'unknown node' };
       const { changedStatus, reason } = outcome;
       if (changedStatus) deps.events.emit({ nodeId, status: 'pending', reason });
-      return { ok: true, changed: outcome.changed };
+      return { ok: true, changed: outcome.changed, snapshotChanged: outcome.snapshotChanged };
     },
   };
 }

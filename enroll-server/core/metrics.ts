@@ -73,6 +73,16 @@ export function createMetrics() {
       help: 'Nodes with a live control session',
       registers: [registry],
     }),
+    auditsRunning: new Gauge({
+      name: 'homenode_audits_running',
+      help: 'Audits running on nodes now (at most audit.maxConcurrent)',
+      registers: [registry],
+    }),
+    auditsQueued: new Gauge({
+      name: 'homenode_audits_queued',
+      help: 'Audits waiting for a free slot or for their node to connect',
+      registers: [registry],
+    }),
     nodesByStatus: new Gauge({
       name: 'homenode_nodes',
       help: 'Nodes by status',

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
 import type { App } from '../core/http.js';
 import { IdParams, Paging, errors } from '../core/schemas.js';
+import type { AuditStateSource } from './audit-state-view.js';
 import type { FlagRepository } from './flag-repository.js';
 import type { NodeRepository } from './node-repository.js';
 import type { NodeService } from './node-service.js';
@@ -22,6 +23,7 @@ export interface NodeRouteDeps {
   nodes: NodeService;
   repos: { nodes: NodeRepository; flags: FlagRepository };
   presence: PresenceSource;
+  audits: AuditStateSource;
   now: () => number;
 }
 
@@ -40,11 +42,13 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
   const detail = async (id: string) => {
     const node = await ctx.repos.nodes.get(id);
     if (!node) throw new Error(`node ${id} vanished`);
-    const [presence, flags] = await Promise.all([
-      ctx.presence.view(id, ctx.now()),
+    const at = ctx.now();
+    const [presence, flags, audits] = await Promise.all([
+      ctx.presence.view(id, at),
       ctx.repos.flags.forNode(id, DETAIL_FLAGS, 0),
+      ctx.audits.views([id], at),
     ]);
-    return nodeDetailView(node, presence, flags);
+    return nodeDetailView(node, presence, flags, audits.get(id));
   };
 
   app.get(
@@ -65,8 +69,14 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     async (request) => {
       const { nodes, total } = await ctx.nodes.list(principalOf(request), request.query);
       const at = ctx.now();
-      const views = await Promise.all(nodes.map((n) => ctx.presence.view(n.id, at)));
-      return { nodes: nodes.map((n, i) => nodeSummaryView(n, views[i]!)), total };
+      const [views, audits] = await Promise.all([
+        Promise.all(nodes.map((n) => ctx.presence.view(n.id, at))),
+        ctx.audits.views(
+          nodes.map((n) => n.id),
+          at,
+        ),
+      ]);
+      return { nodes: nodes.map((n, i) => nodeSummaryView(n, views[i]!, audits.get(n.id))), total };
     },
   );
 

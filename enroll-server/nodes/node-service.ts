@@ -5,6 +5,7 @@ import type { NodeEvent, EventOutbox } from '../core/domain-events.js';
 import { type Principal, actorOf } from '../core/auth.js';
 import { InvalidTransitionError, NotFoundError } from '../core/errors.js';
 import type { Transactional } from '../core/transactions.js';
+import type { AuditStateFilter, AuditStateName, AuditStateSource } from './audit-state-view.js';
 import type { NodeEvents } from './node-events.js';
 import type { NodeListFilter, NodeRecord, NodeRepository } from './node-repository.js';
 import type { PresenceSource } from './presence-view.js';
@@ -29,6 +30,7 @@ export interface NodeQuery {
   online?: boolean;
   q?: string;
   ownerId?: string;
+  audit?: AuditStateName;
   limit?: number;
   offset?: number;
 }
@@ -36,11 +38,21 @@ export interface NodeQuery {
 export interface NodeServiceDeps {
   repos: Transactional<{ nodes: NodeRepository; activity: ActivityLog; events: EventOutbox }>;
   presence: PresenceSource;
+  audits: AuditStateSource;
   events: NodeEvents;
   now: () => number;
 }
 
-export function createNodeService({ repos, presence, events, now }: NodeServiceDeps) {
+/** Both filters hold: ids in both lists, excluded ids from either. */
+function narrow(filter: NodeListFilter, by: AuditStateFilter): void {
+  if (by.ids) {
+    const allowed = new Set(by.ids);
+    filter.ids = filter.ids ? filter.ids.filter((id) => allowed.has(id)) : by.ids;
+  }
+  if (by.excludeIds) filter.excludeIds = [...(filter.excludeIds ?? []), ...by.excludeIds];
+}
+
+export function createNodeService({ repos, presence, audits, events, now }: NodeServiceDeps) {
   return {
     /** A node the principal may see; another owner's node is "not found", never "forbidden". */
     async get(principal: Principal, id: string): Promise<NodeRecord> {
@@ -51,7 +63,7 @@ export function createNodeService({ repos, presence, events, now }: NodeServiceD
       return node;
     },
 
-    list(principal: Principal, query: NodeQuery): Promise<{ nodes: NodeRecord[]; total: number }> {
+    async list(principal: Principal, query: NodeQuery): Promise<{ nodes: NodeRecord[]; total: number }> {
       const filter: NodeListFilter = {
         ownerId: principal.role === 'owner' ? (principal.ownerId ?? '') : query.ownerId,
         status: query.status,
@@ -61,6 +73,7 @@ export function createNodeService({ repos, presence, events, now }: NodeServiceD
       };
       if (query.online === true) filter.ids = presence.onlineNodeIds();
       if (query.online === false) filter.excludeIds = presence.onlineNodeIds();
+      if (query.audit) narrow(filter, await audits.filter(query.audit, now()));
       return repos.nodes.list(filter);
     },
 

@@ -4,6 +4,7 @@ import { NodeStatusSchema } from '../../protocol/api.js';
 import { groupGpus } from '../../protocol/attributes.js';
 import { CheckSchema, HardwareFactsSchema } from '../../protocol/hardware.js';
 import { IsoTime, NullableIsoTime, Paging, iso, isoOrNull } from '../core/schemas.js';
+import { type AuditStateView, NEVER_AUDITED } from './audit-state-view.js';
 import type { NodeFlag } from './flag-repository.js';
 import type { NodeRecord } from './node-repository.js';
 import type { PresenceView } from './presence-view.js';
@@ -22,6 +23,21 @@ export const NodeFlagSchema = Type.Object({
 
 /** Node detail carries this many of the most recently seen flags; `GET /v1/nodes/:id/flags` pages the rest. */
 export const DETAIL_FLAGS = 20;
+export const AUDIT_STATE_NAMES = ['never', 'passing', 'failing', 'stale'] as const;
+
+/** The node's continuous-audit state (DESIGN.md "Continuous audits"). */
+export const NodeAuditSchema = Type.Object({
+  state: Type.Enum(AUDIT_STATE_NAMES),
+  since: NullableIsoTime,
+  lastAuditId: Type.Union([Type.String(), Type.Null()]),
+  lastPassedAt: NullableIsoTime,
+  nextAuditAt: NullableIsoTime,
+  current: Type.Union([
+    Type.Object({ id: Type.String(), status: Type.Enum(['queued', 'running']) }),
+    Type.Null(),
+  ]),
+  checkAgainAt: NullableIsoTime,
+});
 
 export const NodeSummarySchema = Type.Object({
   id: Type.String(),
@@ -33,6 +49,7 @@ export const NodeSummarySchema = Type.Object({
   gpus: Type.Array(Type.Object({ model: Type.String(), memory: Type.String(), count: Type.Integer() })),
   uptime: Type.Object({ last24h: Type.Number(), last7d: Type.Number(), upSeconds: Type.Number() }),
   agentVersion: Type.String(),
+  audit: NodeAuditSchema,
   enrolledAt: IsoTime,
   approvedAt: NullableIsoTime,
 });
@@ -60,13 +77,32 @@ export const NodeListQuery = Type.Object({
   online: Type.Optional(Type.Boolean()),
   q: Type.Optional(Type.String({ maxLength: 200 })),
   ownerId: Type.Optional(Type.String({ maxLength: 64 })),
+  audit: Type.Optional(Type.Enum(AUDIT_STATE_NAMES, { description: 'only nodes in this audit state' })),
   ...Paging,
 });
 
 export type NodeSummaryView = Static<typeof NodeSummarySchema>;
 export type NodeDetailView = Static<typeof NodeDetailSchema>;
 
-export function nodeSummaryView(n: NodeRecord, presence: PresenceView): NodeSummaryView {
+export type NodeAuditView = Static<typeof NodeAuditSchema>;
+
+export function nodeAuditView(a: AuditStateView = NEVER_AUDITED): NodeAuditView {
+  return {
+    state: a.state,
+    since: isoOrNull(a.since),
+    lastAuditId: a.lastAuditId,
+    lastPassedAt: isoOrNull(a.lastPassedAt),
+    nextAuditAt: isoOrNull(a.nextAuditAt),
+    current: a.current,
+    checkAgainAt: isoOrNull(a.checkAgainAt),
+  };
+}
+
+export function nodeSummaryView(
+  n: NodeRecord,
+  presence: PresenceView,
+  audit?: AuditStateView,
+): NodeSummaryView {
   return {
     id: n.id,
     ownerId: n.ownerId,
@@ -77,6 +113,7 @@ export function nodeSummaryView(n: NodeRecord, presence: PresenceView): NodeSumm
     gpus: groupGpus(n.hardware).map((g) => ({ model: g.model, memory: g.memory, count: g.count })),
     uptime: presence.uptime,
     agentVersion: n.agentVersion,
+    audit: nodeAuditView(audit),
     enrolledAt: iso(n.enrolledAt),
     approvedAt: isoOrNull(n.approvedAt),
   };
@@ -95,9 +132,10 @@ export function nodeDetailView(
   n: NodeRecord,
   presence: PresenceView,
   flags: { flags: NodeFlag[]; total: number },
+  audit?: AuditStateView,
 ): NodeDetailView {
   return {
-    ...nodeSummaryView(n, presence),
+    ...nodeSummaryView(n, presence, audit),
     fingerprint: n.fingerprint,
     hardware: n.hardware,
     preflight: n.preflight,

@@ -3,6 +3,7 @@
  * a statement is computed from: the nodes of a period, their presence, hardware history and usage.
  */
 import type { HardwareFacts } from '../../protocol/hardware.js';
+import type { AuditHistory } from './verified-time.js';
 import type { UsageAnswers, UsageQueries } from './workload.js';
 
 export interface RateCardRecord {
@@ -101,6 +102,8 @@ export interface PayoutRepository {
   /** A node's presence intervals that reach `from` or later, oldest first. */
   presence(nodeId: string, from: number): Promise<PresenceSpanRecord[]>;
   hardwareHistory(nodeId: string): Promise<{ at: number; hardware: HardwareFacts }[]>;
+  /** A node's audit state intervals that reach `from` or later and started by `asOf` (verified time). */
+  auditHistory(nodeId: string, from: number, asOf: number): Promise<AuditHistory>;
   /** Answers a line's usage queries from the node's reports as known at `asOf`. */
   usage(nodeId: string, asOf: number, queries: UsageQueries): Promise<UsageAnswers>;
 }

@@ -32,6 +32,7 @@ import {
   sortLines,
   totalsOf,
 } from './statement.js';
+import { verifiedSpans } from './verified-time.js';
 import { usageFromAnswers } from './workload.js';
 
 export { cardInForce, toRateCard } from './rate-cards.js';
@@ -67,9 +68,10 @@ async function nodeInput(
   asOf: number,
   adjustments: readonly bigint[],
 ): Promise<NodeInput> {
-  const [intervals, history] = await Promise.all([
+  const [intervals, history, audits] = await Promise.all([
     payouts.presence(node.id, period.start - MINUTE_MS),
     payouts.hardwareHistory(node.id),
+    payouts.auditHistory(node.id, period.start, asOf),
   ]);
   const presence: Span[] = intervals
     .filter((i) => i.startedAt < period.end)
@@ -77,7 +79,8 @@ async function nodeInput(
   const hardware = history.map((h) => ({ at: h.at, classes: gpuClasses(h.hardware) }));
   const queries = lineUsageQueries({ hardware, presence }, period);
   const usage = usageFromAnswers(queries, await payouts.usage(node.id, asOf, queries));
-  return { nodeId: node.id, ownerId: node.ownerId, hardware, presence, usage, adjustments };
+  const verified = verifiedSpans(audits, period.start, asOf);
+  return { nodeId: node.id, ownerId: node.ownerId, hardware, presence, usage, adjustments, verified };
 }
 
 async function outagesFor(

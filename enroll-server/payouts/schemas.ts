@@ -52,6 +52,8 @@ export const LineSchema = Type.Object({
   periodMinutes: Type.Integer(),
   upMinutes: Type.Integer(),
   creditedMinutes: Type.Integer(),
+  /** Up minutes not paid for availability: the node's audits did not verify it (docs/payouts.md). */
+  unverifiedMinutes: Type.Integer(),
   workloadGpuMinutes: Type.Integer(),
   uptimeTier: Type.String(),
   availabilityUusd: Uusd,

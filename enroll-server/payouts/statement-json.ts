@@ -20,6 +20,7 @@ export interface LineJson {
   periodMinutes: number;
   upMinutes: number;
   creditedMinutes: number;
+  unverifiedMinutes: number;
   workloadGpuMinutes: number;
   uptimeTier: string;
   availabilityUusd: string;
@@ -47,6 +48,7 @@ export function lineJson(l: StatementLine): LineJson {
     periodMinutes: l.periodMinutes,
     upMinutes: l.upMinutes,
     creditedMinutes: l.creditedMinutes,
+    unverifiedMinutes: l.unverifiedMinutes,
     workloadGpuMinutes: l.workloadGpuMinutes,
     uptimeTier: l.uptimeTier,
     availabilityUusd: l.availabilityUusd.toString(),

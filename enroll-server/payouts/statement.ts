@@ -15,6 +15,7 @@ import {
   subtract,
   union,
 } from './minute-ranges.js';
+import { unverifiedRanges } from './verified-time.js';
 import { type UsageQueries, type UsageSource, usageQueries, workloadSecondsByClass } from './workload.js';
 
 export interface ClassRate {
@@ -55,6 +56,8 @@ export interface NodeInput {
   presence: readonly Span[];
   usage: UsageSource;
   adjustments: readonly bigint[];
+  /** When the node was verified by its audits (verified-time.ts); absent: all of the period. */
+  verified?: readonly Span[];
 }
 
 export interface PeriodInput {
@@ -72,6 +75,8 @@ export interface StatementLine {
   periodMinutes: number;
   upMinutes: number;
   creditedMinutes: number;
+  /** Up minutes not paid for availability: the node's audits did not verify it then. */
+  unverifiedMinutes: number;
   workloadGpuMinutes: number;
   uptimeTier: UptimeTier;
   availabilityUusd: bigint;
@@ -191,14 +196,17 @@ export function computeLine(
     return r ?? { availability: 0n, workload: 0n };
   };
 
+  // Verified availability: the tier pays its minutes except those the audits did not verify.
+  const unverified = node.verified ? unverifiedRanges(node.verified, period.start, period.end) : [];
   const paidGpuMinutes: Record<string, number> = {};
   let availability60 = 0n;
   for (const segment of segments) {
+    const verifiedMinutes = subtract(segment.minutes, unverified);
     const minutes =
       tier === 'full'
-        ? count(segment.minutes)
+        ? count(verifiedMinutes)
         : tier === 'pro-rata'
-          ? count(intersect(segment.minutes, eligible))
+          ? count(intersect(verifiedMinutes, eligible))
           : 0;
     for (const [cls, n] of segment.classes) {
       const gpuMinutes = minutes * n;
@@ -228,6 +236,7 @@ export function computeLine(
     periodMinutes,
     upMinutes: count(up),
     creditedMinutes: count(credited),
+    unverifiedMinutes: count(intersect(up, unverified)),
     workloadGpuMinutes,
     uptimeTier: tier,
     availabilityUusd: availability.quotient,

@@ -44,6 +44,9 @@ export function createFleetEvents(deps: {
         );
     },
     subscribe: (listener) => local.subscribe(listener),
+    // Audit outcomes are heard on the replica that records them, where notifications listen too.
+    emitAudit: (event) => local.emitAudit(event),
+    subscribeAudit: (listener) => local.subscribeAudit(listener),
     close: unsubscribe,
   };
 }

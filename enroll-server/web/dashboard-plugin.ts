@@ -1,7 +1,8 @@
 /**
  * Serves the built dashboard (`dist/web`, made by `scripts/build-web.ts`): hashed assets under
  * `/assets/` cached for a year, `index.html` for every client-side route with `no-cache`, and a
- * strict Content-Security-Policy (scripts only from this origin, nothing inline).
+ * strict Content-Security-Policy (scripts only from this origin, nothing inline). The
+ * troubleshooting guide, rendered at build time, is at `/docs/troubleshooting` (anchors per check).
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -65,6 +66,19 @@ export function registerDashboard(app: FastifyInstance, webDir: string): void {
       .send(html);
   };
   for (const path of SPA_PATHS) app.get(path, { schema: { hide: true } }, index);
+
+  app.get('/docs/troubleshooting', { schema: { hide: true } }, async (_request, reply) => {
+    let html: Buffer;
+    try {
+      html = await readFile(join(webDir, 'docs', 'troubleshooting.html'));
+    } catch {
+      return notBuilt(reply);
+    }
+    return securityHeaders(reply)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(html);
+  });
 
   app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const name = normalize(request.params['*']);

@@ -6,6 +6,7 @@ import { errorText, onSignedOut } from './api.js';
 import { h, notice, replace } from './dom.js';
 import type { Page, PageContext } from './page.js';
 import { addMachinePage } from './pages/add-machine.js';
+import { auditsPage } from './pages/audits.js';
 import { earningsPage } from './pages/earnings.js';
 import { fleetPage } from './pages/fleet.js';
 import { accountBanner } from './account-banner.js';
@@ -40,6 +41,7 @@ const ROUTES: Route[] = [
   { pattern: '/pending', page: pendingPage, title: 'Pending machines', allowed: can.operate },
   { pattern: '/fleet', page: fleetPage, title: 'Fleet', allowed: can.readFleet },
   { pattern: '/nodes/:id', page: nodePage, title: 'Machine' },
+  { pattern: '/audits', page: auditsPage, title: 'Audits', allowed: can.operate },
   { pattern: '/outages', page: outagesPage, title: 'Outage windows', allowed: can.operate },
   { pattern: '/payouts', page: payoutsPage, title: 'Payout periods', allowed: can.review },
   { pattern: '/payouts/:id', page: statementPage, title: 'Statement', allowed: can.review },
@@ -86,7 +88,8 @@ function navigate(path: string, replaceState = false): void {
 function navLinks(s: Session): [string, string][] {
   const links: [string, string][] = [];
   if (s.role === 'owner') links.push(['/machines', 'My machines'], ['/earnings', 'Earnings']);
-  if (can.operate(s)) links.push(['/pending', 'Pending'], ['/fleet', 'Fleet'], ['/outages', 'Outages']);
+  if (can.operate(s))
+    links.push(['/pending', 'Pending'], ['/fleet', 'Fleet'], ['/audits', 'Audits'], ['/outages', 'Outages']);
   else if (can.readFleet(s)) links.push(['/fleet', 'Fleet']);
   if (can.review(s)) links.push(['/payouts', 'Payouts']);
   if (s.role !== 'reviewer') links.push(['/webhooks', 'Webhooks']);
@@ -220,7 +223,12 @@ document.addEventListener('click', (event) => {
     return;
   const a = (event.target as Element | null)?.closest('a');
   if (!a || a.target || a.hasAttribute('download') || a.origin !== location.origin) return;
-  if (a.pathname.startsWith('/v1/') || a.getAttribute('href')?.startsWith('#')) return;
+  if (
+    a.pathname.startsWith('/v1/') ||
+    a.pathname.startsWith('/docs/') ||
+    a.getAttribute('href')?.startsWith('#')
+  )
+    return;
   event.preventDefault();
   navigate(a.pathname + a.search);
 });

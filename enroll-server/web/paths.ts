@@ -12,6 +12,7 @@ export const SPA_PATHS = [
   '/pending',
   '/fleet',
   '/nodes/:id',
+  '/audits',
   '/outages',
   '/payouts',
   '/payouts/:id',

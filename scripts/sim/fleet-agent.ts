@@ -20,6 +20,15 @@ import {
   simHello,
   simMetrics,
 } from './sim-agent.js';
+import { type SimAuditVerdict, simAuditReport } from './sim-audit.js';
+
+/** How a simulated node answers the server's audits: after `durationMs`, with a signed report. */
+export interface SimAuditOptions {
+  verdict: (agent: FleetAgent) => SimAuditVerdict;
+  durationMs: number;
+  /** An audit request arrived (`start`) or its report was sent (`end`): the benchmark counts them. */
+  onAudit?: (phase: 'start' | 'end', auditId: string) => void;
+}
 
 export interface FleetAgentOptions {
   url: string;
@@ -38,6 +47,8 @@ export interface FleetAgentOptions {
   /** Answer `join` with a successful join-result (as a node with working cluster tools would). */
   joins?: boolean;
   random?: () => number;
+  /** Answer `audit` requests (as the real agent does, one at a time). */
+  audits?: SimAuditOptions;
   onMessage?: (agent: FleetAgent, message: ServerMessage) => void;
 }
 
@@ -186,6 +197,41 @@ export class FleetAgent {
         wireguardPublicKey: createHash('sha256').update(this.options.nodeId).digest('base64'),
       });
     }
+    if (message.type === 'audit' && this.options.audits)
+      this.answerAudit(message.auditId, this.options.audits);
     this.options.onMessage?.(this, message);
+  }
+
+  /** Audits answered so far, and the one running. */
+  auditsAnswered = 0;
+  private auditRunning: string | undefined;
+
+  private answerAudit(auditId: string, audits: SimAuditOptions): void {
+    const conn = this.conn;
+    if (this.auditRunning) {
+      conn?.send({
+        type: 'audit-error',
+        auditId,
+        code: 'AUDIT_BUSY',
+        message: `Audit ${this.auditRunning} is still running on this machine; ask again when it has finished.`,
+        runningAuditId: this.auditRunning,
+      });
+      return;
+    }
+    this.auditRunning = auditId;
+    audits.onAudit?.('start', auditId);
+    const startedAt = Date.now();
+    setTimeout(() => {
+      void simAuditReport(this.options.identity, this.options.nodeId, auditId, {
+        verdict: audits.verdict(this),
+        serverUrl: this.options.url,
+        startedAt,
+      }).then((jws) => {
+        this.auditRunning = undefined;
+        this.auditsAnswered += 1;
+        audits.onAudit?.('end', auditId);
+        if (this.connected) this.conn?.send({ type: 'audit-report', auditId, jws });
+      });
+    }, audits.durationMs);
   }
 }

@@ -16,6 +16,7 @@ export const CAPABILITIES = [
   'artifacts',
   'payouts',
   'notifications',
+  'audits',
   'replicas',
   'web',
 ] as const;
@@ -32,8 +33,9 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   artifacts: ['core', 'nodes', 'control'],
   payouts: ['core', 'accounts', 'nodes'],
   notifications: ['core', 'accounts', 'nodes'],
+  audits: ['core', 'nodes', 'control'],
   replicas: ['core', 'nodes', 'control'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts'],
+  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts', 'audits'],
 };
 
 export interface SourceFile {

@@ -71,6 +71,12 @@ export interface TestServerOptions {
   >;
   /** Artifact settings over the defaults (e.g. a smaller upload cap, a pinned k3s). */
   artifacts?: Partial<ArtifactConfig>;
+  /**
+   * The audit scheduler's tick: 0 (the default here) runs it only when the test calls
+   * `app.homenode.context.audits.tick()`, so that tests about other things run no audit suites.
+   */
+  auditTickMs?: number;
+  random?: () => number;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -144,6 +150,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...options.deps?.signInRateLimit,
       ...options.signInRateLimit,
     },
+    auditTickMs: options.auditTickMs ?? 0,
+    random: options.random,
   });
   await app.listen({ host: '127.0.0.1', port: config.port });
   const address = app.server.address();

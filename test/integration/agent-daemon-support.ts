@@ -12,7 +12,7 @@ import { createStateStore } from '../../agent/state/state-store.js';
 import type { HardwareFacts } from '../../protocol/hardware.js';
 import { resolvePolicy } from '../../protocol/policy.js';
 import { assessHardware } from '../../protocol/preflight.js';
-import { FAST_AGENTS, type TestServer, startTestServer } from '../helpers/server.js';
+import { FAST_AGENTS, type TestServer, type TestServerOptions, startTestServer } from '../helpers/server.js';
 import {
   FACTS,
   FIXTURES,
@@ -37,8 +37,8 @@ export interface DaemonSetupOptions {
    * before artifacts existed). Default true; false: the join must bring its own k3s.
    */
   k3sInstalled?: boolean;
-  /** Server settings over the test defaults (e.g. a pinned k3s version). */
-  server?: Parameters<typeof startTestServer>[0];
+  /** More server options (a policy, a pinned k3s version, the audit scheduler's tick). */
+  server?: TestServerOptions;
 }
 
 export const FAST_INTERVALS = {

@@ -52,7 +52,7 @@ async function audit(args: string[], options: { path: string; env?: Record<strin
 }
 
 describe('agent audit on a joined node with a healthy RTX 4090', () => {
-  it('measures real figures with fio and sysbench, passes, and reports the missing network probe', async () => {
+  it('measures real figures with fio and sysbench, passes, and measures the network through the server probe', async () => {
     const s = await server();
     const stateDir = await enrolledStateDir(s, { joined: true });
     const log = join(tempDir(), 'argv.log');
@@ -106,18 +106,12 @@ describe('agent audit on a joined node with a healthy RTX 4090', () => {
     });
     expect(checkOf(json, 'cluster')).toMatchObject({ summary: 'Node nd-testnode is Ready with 1 GPU' });
 
-    // The server does not serve the probe yet: exactly that finding, with the round trip it measured.
+    // The server serves the network probe (the 404 finding of older servers: audit-verdicts.test.ts).
     const network = checkOf(json, 'network');
-    expect(network).toMatchObject({
-      status: 'warn',
-      summary: 'Throughput not measured: the server does not offer the network probe yet',
-      fix: 'Nothing to do: the speed is measured once the server offers it.',
-    });
-    expect(network.detail).toMatch(
-      new RegExp(
-        `^${s.url}/v1/net-probe answered 404 \\(NOT_FOUND\\): this server does not measure download and upload speed yet\\. Measured: [\\d.]+ ms round trip\\.$`,
-      ),
-    );
+    expect(network.status).toBe('pass');
+    expect(network.summary).toMatch(/^[\d,.]+ Mbit\/s down, [\d,.]+ Mbit\/s up, [\d.]+ ms round trip$/);
+    expect(network.metrics.networkDownloadMbps).toBeGreaterThan(0);
+    expect(network.metrics.networkUploadMbps).toBeGreaterThan(0);
     expect(network.metrics.networkRttMs).toBeGreaterThan(0);
 
     // What ran, with which arguments (the stand-ins log theirs).

@@ -112,9 +112,12 @@ describe('audits requested over the control channel', () => {
       'Every expected GPU is present (the GPUs this machine was approved with).',
     );
     expect(report.checks.find((c) => c.id === 'cpu')?.metrics.cpuEventsPerSec).toBeGreaterThan(0);
-    expect(report.checks.find((c) => c.id === 'network')?.summary).toBe(
-      'Throughput not measured: the server does not offer the network probe yet',
-    );
+    // The server serves the network probe: real throughput over loopback.
+    const network = report.checks.find((c) => c.id === 'network');
+    expect(network?.status).toBe('pass');
+    expect(network?.summary).toMatch(/^[\d,.]+ Mbit\/s down, [\d,.]+ Mbit\/s up, [\d.]+ ms round trip$/);
+    expect(network?.metrics.networkDownloadMbps).toBeGreaterThan(0);
+    expect(network?.metrics.networkUploadMbps).toBeGreaterThan(0);
 
     await agent.waitFor('Audit aud_first passed.');
     expect(s.record()).toMatchObject({

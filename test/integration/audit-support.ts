@@ -150,7 +150,8 @@ export function writeJoined(stateDir: string): void {
       nodeName: 'nd-testnode',
       wireguardInterface: 'hn0',
       wireguardConfigPath: join(stateDir, 'hn0.conf'),
-      wireguardPublicKey: 'HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=',
+      // Each node its own key: the server refuses a key another node holds.
+      wireguardPublicKey: randomBytes(32).toString('base64'),
       appliedAt: new Date().toISOString(),
     }),
     { mode: 0o600 },

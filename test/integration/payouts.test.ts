@@ -8,6 +8,7 @@ import {
   simHello,
   simMetrics,
 } from '../../scripts/sim/sim-agent.js';
+import { simulateAudit } from '../helpers/audits.js';
 import { enrollBody, newMachine } from '../helpers/enrollment.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 
@@ -104,6 +105,9 @@ describe('payouts end to end (real server, simulated agents with real signatures
     serverNow = P0;
     const connA = await connect(a.nodeId, a.identity);
     const connB = await connect(b.nodeId, b.identity);
+    // Both pass their audit at once: availability is verified all day (audits-payouts.test.ts covers failures).
+    expect((await simulateAudit(server, connA, a.identity, a.nodeId)).status).toBe('passed');
+    expect((await simulateAudit(server, connB, b.identity, b.nodeId)).status).toBe('passed');
     // An hour in, node A reports five minutes of one GPU under a lease.
     serverNow = P0 + HOUR + 5 * 60_000;
     const report = {
@@ -180,11 +184,11 @@ describe('payouts end to end (real server, simulated agents with real signatures
     const rows = csv.body.trimEnd().split('\r\n');
     expect(rows).toHaveLength(3);
     expect(rows[0]).toBe(
-      'period_id,period_start,period_end,node_id,owner_id,owner_name,owner_email,gpu_class,period_minutes,up_minutes,credited_minutes,workload_gpu_minutes,uptime_tier,rate_card_version,availability_uusd,workload_uusd,adjustments_uusd,total_uusd,statement_hash',
+      'period_id,period_start,period_end,node_id,owner_id,owner_name,owner_email,gpu_class,period_minutes,up_minutes,credited_minutes,unverified_minutes,workload_gpu_minutes,uptime_tier,rate_card_version,availability_uusd,workload_uusd,adjustments_uusd,total_uusd,statement_hash',
     );
     const rowA = rows.find((r) => r.includes(a.nodeId))!;
     expect(rowA).toContain(
-      `,"'=HYPERLINK(""x"")",hyper@example.com,nvidia/rtx4090/24Gi,1440,1440,0,5,full,${card.body.version},4800000,41666,0,4841666,${locked.body.hash}`,
+      `,"'=HYPERLINK(""x"")",hyper@example.com,nvidia/rtx4090/24Gi,1440,1440,0,0,5,full,${card.body.version},4800000,41666,0,4841666,${locked.body.hash}`,
     );
     expect(rowA).not.toMatch(/,=HYPERLINK/);
     const json = await server.api<Statement>('GET', `/v1/payout-periods/${periodId}/export.json`, asReviewer);
@@ -298,6 +302,7 @@ describe('payouts end to end (real server, simulated agents with real signatures
     const c1 = (await connectControl(first.url, await token())).conn!;
     c1.send(simHello());
     await c1.next('welcome');
+    expect((await simulateAudit(first, c1, identity, nodeId)).status).toBe('passed');
     serverNow = P0 + 6 * HOUR;
     c1.send({ type: 'heartbeat', seq: 1, metrics: simMetrics() });
     await new Promise((r) => setTimeout(r, 100));

@@ -217,6 +217,32 @@ export function postgresPayoutRepository(sql: Sql): PayoutRepository {
           [nodeId],
         )
       ).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
+    // One statement, so that the intervals and the first start come from one snapshot.
+    auditHistory: async (nodeId, from, asOf) => {
+      const rows = await sql.rows<{
+        started_at: number | null;
+        ended_at: number | null;
+        verified_until: number | null;
+        first: number | null;
+      }>(
+        `SELECT i.started_at, i.ended_at, i.verified_until, f.first
+         FROM (SELECT MIN(started_at) AS first FROM audit_state_intervals WHERE node_id = $1 AND started_at <= $3) f
+         LEFT JOIN LATERAL (
+           SELECT started_at, ended_at, verified_until, id FROM audit_state_intervals
+           WHERE node_id = $1 AND started_at <= $3 AND (ended_at IS NULL OR ended_at >= $2)
+         ) i ON true
+         ORDER BY i.started_at, i.id`,
+        [nodeId, from, asOf],
+      );
+      return {
+        intervals: rows.flatMap((r) =>
+          r.started_at === null || r.verified_until === null
+            ? []
+            : [{ startedAt: r.started_at, endedAt: r.ended_at, verifiedUntil: r.verified_until }],
+        ),
+        firstStartedAt: rows[0]?.first ?? null,
+      };
+    },
     // All of a line's sums in one statement and all its crossings in another, over the covering index.
     usage: async (nodeId, asOf, queries) => {
       const sums = queries.sums.length

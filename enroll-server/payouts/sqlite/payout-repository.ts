@@ -154,6 +154,18 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
     history: db.prepare<[string], { at: number; hardware: string }>(
       'SELECT at, hardware FROM node_hardware_history WHERE node_id = ? ORDER BY at, id',
     ),
+    // Verified time: the audit state intervals (audits/, migration 009), as known at asOf.
+    auditIntervals: db.prepare<
+      { nodeId: string; from: number; asOf: number },
+      { started_at: number; ended_at: number | null; verified_until: number }
+    >(
+      `SELECT started_at, ended_at, verified_until FROM audit_state_intervals
+       WHERE node_id = @nodeId AND started_at <= @asOf AND (ended_at IS NULL OR ended_at >= @from)
+       ORDER BY started_at, id`,
+    ),
+    firstAuditInterval: db.prepare<{ nodeId: string; asOf: number }, { first: number | null }>(
+      'SELECT MIN(started_at) AS first FROM audit_state_intervals WHERE node_id = @nodeId AND started_at <= @asOf',
+    ),
   };
 
   return (run) => ({
@@ -289,6 +301,16 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
       return run(() =>
         q.history.all(nodeId).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
       );
+    },
+    auditHistory(nodeId, from, asOf) {
+      return run(() => ({
+        intervals: q.auditIntervals.all({ nodeId, from, asOf }).map((r) => ({
+          startedAt: r.started_at,
+          endedAt: r.ended_at,
+          verifiedUntil: r.verified_until,
+        })),
+        firstStartedAt: q.firstAuditInterval.get({ nodeId, asOf })?.first ?? null,
+      }));
     },
     // Sums over a covering index; only the few reports crossing a cut are read one by one.
     usage(nodeId, asOf, queries) {

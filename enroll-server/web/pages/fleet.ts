@@ -8,17 +8,26 @@ import type { NodeSummaryView } from '../../nodes/schemas.js';
 
 const REFRESH_MS = 5_000;
 
-type SortKey = 'id' | 'status' | 'online' | 'gpu' | 'owner' | 'uptime' | 'lastSeen';
+type SortKey = 'id' | 'status' | 'online' | 'audit' | 'gpu' | 'owner' | 'uptime' | 'lastSeen';
 
 const COLUMNS: [SortKey, string][] = [
   ['id', 'Machine'],
   ['status', 'Status'],
   ['online', 'Online'],
+  ['audit', 'Checks'],
   ['gpu', 'GPU'],
   ['owner', 'Owner'],
   ['uptime', 'Uptime 7 days'],
   ['lastSeen', 'Last seen'],
 ];
+
+const AUDIT_LABELS: Record<NodeSummaryView['audit']['state'], string> = {
+  failing: 'failing',
+  stale: 'stale',
+  passing: 'passing',
+  never: 'not yet',
+};
+const AUDIT_TONES = { failing: 'bad', stale: 'warn', passing: 'ok', never: 'wait' } as const;
 
 const gpuOf = (n: NodeSummaryView) => n.gpus.map((g) => `${g.count}× ${g.model}`).join(', ') || '—';
 
@@ -45,6 +54,17 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
     h('option', { value: 'true' }, 'Online'),
     h('option', { value: 'false' }, 'Offline'),
   );
+  const audit = h(
+    'select',
+    { name: 'audit' },
+    h('option', { value: '' }, 'Any'),
+    h('option', { value: 'failing' }, 'Failing'),
+    h('option', { value: 'stale' }, 'Stale (not passed recently)'),
+    h('option', { value: 'passing' }, 'Passing'),
+    h('option', { value: 'never' }, 'Not checked yet'),
+  );
+  const wanted = ctx.query.get('audit');
+  if (wanted) audit.value = wanted;
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const out = h('div');
   const problems = h('div');
@@ -57,6 +77,8 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
         return n.status;
       case 'online':
         return n.online ? 1 : 0;
+      case 'audit':
+        return n.audit.state;
       case 'gpu':
         return gpuOf(n);
       case 'owner':
@@ -114,6 +136,11 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
           null,
           n.online ? h('span', { class: 'dot on' }, 'online') : h('span', { class: 'dot off' }, 'offline'),
         ),
+        h(
+          'td',
+          null,
+          h('span', { class: `badge tone-${AUDIT_TONES[n.audit.state]}` }, AUDIT_LABELS[n.audit.state]),
+        ),
         h('td', null, gpuOf(n)),
         h('td', null, owners.get(n.ownerId) ?? n.ownerId),
         h('td', { class: 'num' }, percent(n.uptime.last7d)),
@@ -146,6 +173,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
     const params = new URLSearchParams({ limit: '1000' });
     if (status.value) params.set('status', status.value);
     if (online.value) params.set('online', online.value);
+    if (audit.value) params.set('audit', audit.value);
     const [list, ownerList] = await Promise.all([
       api<{ nodes: NodeSummaryView[] }>('GET', `/v1/nodes?${params}`),
       owners.size ? Promise.resolve(undefined) : api<{ owners: OwnerView[] }>('GET', '/v1/owners?limit=1000'),
@@ -161,6 +189,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
   search.addEventListener('input', draw);
   status.addEventListener('change', reload);
   online.addEventListener('change', reload);
+  audit.addEventListener('change', reload);
   replace(
     ctx.root,
     h('h1', null, 'Fleet'),
@@ -170,6 +199,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
       field('Search', search),
       field('Status', status),
       field('Connection', online),
+      field('Checks', audit),
     ),
     live,
     problems,

@@ -1,5 +1,6 @@
 /** One machine: status, actions, hardware, checks, attributes, presence, metrics, commands, terminal, audit. */
 import { api, errorText } from '../api.js';
+import { auditSection } from '../audit-view.js';
 import { field, h, notice, replace, table } from '../dom.js';
 import { dateTime, duration, percent, relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
@@ -169,6 +170,20 @@ export async function nodePage(ctx: PageContext): Promise<void> {
       .catch((error: unknown) => replace(commandStatus, notice('error', errorText(error))));
   });
 
+  const checksBox = h('div');
+  const loadChecks = async () =>
+    replace(
+      checksBox,
+      await auditSection({
+        nodeId: node.id,
+        state: node.audit,
+        mayAsk: ops || ctx.session.role === 'owner',
+        limited: !ops,
+        now: () => ctx.now(),
+        reload,
+      }),
+    );
+
   const auditBox = h('div');
   const loadAudit = async () => {
     const { entries } = await api<{ entries: AuditEntry[] }>(
@@ -204,6 +219,7 @@ export async function nodePage(ctx: PageContext): Promise<void> {
         plain.attention.map((a) => h('li', null, a)),
       ),
     actions || null,
+    section('h-audits', 'Regular checks', checksBox),
     h(
       'div',
       { class: 'cards two' },
@@ -256,5 +272,5 @@ export async function nodePage(ctx: PageContext): Promise<void> {
     ops && section('h-cmd', 'Commands', commandForm, commandStatus, commandsBox),
     ops && section('h-audit', 'Events and audit', auditBox),
   );
-  if (ops) await Promise.all([loadCommands(), loadAudit()]);
+  await Promise.all([loadChecks(), ...(ops ? [loadCommands(), loadAudit()] : [])]);
 }

@@ -41,7 +41,21 @@ function statementTable(statement: Statement, owners: Map<string, string>): HTML
             (l.warnings ?? []).map((w) => h('div', { class: 'check-warn' }, w)),
           ),
           h('td', null, l.gpuClass),
-          h('td', { class: 'num' }, `${l.upMinutes} / ${l.creditedMinutes} / ${l.periodMinutes}`),
+          h(
+            'td',
+            { class: 'num' },
+            `${l.upMinutes} / ${l.creditedMinutes} / ${l.periodMinutes}`,
+            l.unverifiedMinutes > 0 &&
+              h(
+                'div',
+                {
+                  class: 'check-warn',
+                  title:
+                    'Up minutes while the machine failed its audits (past the grace period): not paid for availability',
+                },
+                `${l.unverifiedMinutes} min unverified`,
+              ),
+          ),
           h('td', { class: 'num' }, String(l.workloadGpuMinutes)),
           h('td', null, l.uptimeTier),
           MONEY.map((k) => money(l[k])),
