@@ -327,13 +327,14 @@ export function postgresAuditRepository(sql: Sql): AuditRepository {
     failingChecks: async () =>
       (
         await sql.rows<{ check_id: string; summary: string; nodes: number }>(
-          `SELECT j ->> 'id' AS check_id, j ->> 'summary' AS summary, COUNT(DISTINCT s.node_id) AS nodes
+          `SELECT (j ->> 'id') COLLATE "C" AS check_id, (j ->> 'summary') COLLATE "C" AS summary,
+             COUNT(DISTINCT s.node_id) AS nodes
            FROM node_audit_state s
              JOIN nodes n ON n.id = s.node_id
              JOIN audits a ON a.id = s.last_audit_id
              CROSS JOIN LATERAL json_array_elements(a.checks::json) j
            WHERE s.state = 'failing' AND ${LIVE} AND j ->> 'status' = 'fail'
-           GROUP BY 1, 2 ORDER BY nodes DESC, check_id COLLATE "C", summary COLLATE "C"`,
+           GROUP BY 1, 2 ORDER BY nodes DESC, check_id, summary`,
         )
       ).map((r) => ({ checkId: r.check_id, summary: r.summary, nodes: r.nodes })),
     approvedHardware: async (nodeId) => {
