@@ -177,6 +177,24 @@ describe('migrate-db: SQLite to PostgreSQL', () => {
       'w',
       { status: 'delivered', nextAttemptAt: at },
     );
+    await repos.audits.create({
+      id: 'aud_1',
+      nodeId,
+      trigger: 'join',
+      priority: 1,
+      requestedAt: at,
+      requestedBy: null,
+      notBefore: at,
+    });
+    await repos.audits.start('aud_1', at, at + 600_000, 5);
+    await repos.audits.finish('aud_1', { status: 'passed', finishedAt: at + 1, checks: [], skipped: [] });
+    await repos.audits.startInterval({
+      nodeId,
+      state: 'passing',
+      startedAt: at + 1,
+      verifiedUntil: at + HOUR,
+      auditId: 'aud_1',
+    });
     await store.close();
   }
 
@@ -204,6 +222,9 @@ describe('migrate-db: SQLite to PostgreSQL', () => {
     // The enrollment and the approval wrote domain events; the node's connection used a token.
     expect(result.out).toMatch(/domain_events\s+[1-9]\d* rows/);
     expect(result.out).toMatch(/used_node_tokens\s+1 rows/);
+    // The approval started the node's audit state; the audit above added to it.
+    for (const table of ['audits', 'node_audit_state', 'audit_state_intervals'])
+      expect(result.out).toMatch(new RegExp(`${table}\\s+[1-9]\\d* rows`));
     expect(result.out).toContain('1 locked payout period(s) recomputed on PostgreSQL: every hash matches.');
 
     const onPostgres: TestServer = await startTestServer({ now: clock.now, databaseUrl: db.url });
