@@ -65,7 +65,14 @@ export interface SimNode {
 }
 
 export async function auditSetup(
-  options: { policy?: PolicyOverrides; dbPath?: string; port?: number; start?: number } = {},
+  options: {
+    policy?: PolicyOverrides;
+    dbPath?: string;
+    port?: number;
+    start?: number;
+    /** Run the server on this PostgreSQL database instead of a SQLite file. */
+    databaseUrl?: string;
+  } = {},
 ) {
   const clock = manualClock(options.start ?? Math.floor(Date.now() / MIN) * MIN);
   const server = await startTestServer({
@@ -73,6 +80,7 @@ export async function auditSetup(
     policy: options.policy,
     random: () => 0.5,
     ...(options.dbPath ? { dbPath: options.dbPath, port: options.port } : {}),
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
   const context = server.app.homenode.context;
   const events: AuditEvent[] = [];
