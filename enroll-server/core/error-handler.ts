@@ -33,10 +33,14 @@ const send = (code: string, message: string, details?: unknown): ErrorBody => ({
   error: details === undefined ? { code, message } : { code, message, details },
 });
 
-/** SQLite's "database or disk is full" (and the I/O errors a full disk gives). */
+/** SQLite's "database or disk is full" (and the I/O errors a full disk gives), PostgreSQL's disk_full. */
 export function isStorageFull(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+  // PostgreSQL's disk_full (53100) is the same condition on the other engine.
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === '53100')
+  );
 }
 
 /**
