@@ -7,6 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditPolicy } from '../../protocol/audit-policy.js';
 import { auditPassed } from '../../protocol/audit.js';
+import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
 import type { AuditEvent, NodeEvents } from '../nodes/node-events.js';
 import type { NodeRepository } from '../nodes/node-repository.js';
@@ -19,7 +20,7 @@ import { type Outcome, afterOutcome, firstState } from './audit-transitions.js';
 export const KEEP_FULL_AUDITS = 50;
 
 export interface ResultDeps {
-  repos: Transactional<{ audits: AuditRepository; nodes: NodeRepository }>;
+  repos: Transactional<{ audits: AuditRepository; nodes: NodeRepository; events: EventOutbox }>;
   policy: AuditPolicy;
   publicUrl: string;
   events: NodeEvents;
@@ -75,6 +76,13 @@ export function createAuditResults(deps: ResultDeps) {
           docUrl: c.docUrl,
         })),
       };
+      // The owner is told (mail, webhooks) through the outbox, committed with the outcome.
+      await tx.events.append(
+        at,
+        event.type === 'audit.failed'
+          ? { ...event, type: 'audit.failed' }
+          : { type: 'audit.passed', nodeId: event.nodeId, ownerId: event.ownerId, auditId: event.auditId },
+      );
       return event;
     });
     if (published) deps.events.emitAudit(published);

@@ -10,6 +10,7 @@ import type { CommandName } from '../../protocol/control.js';
 import { type Policy, auditPolicyOf } from '../../protocol/policy.js';
 import type { ActivityLog } from '../core/activity-log.js';
 import type { Principal } from '../core/auth.js';
+import type { EventOutbox } from '../core/domain-events.js';
 import { NotFoundError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Transactional } from '../core/transactions.js';
@@ -48,6 +49,8 @@ export interface AuditServiceDeps {
     flags: FlagRepository;
     commands: CommandRepository;
     activity: ActivityLog;
+    /** Domain events for notifications (audit.failed, audit.passed), in the outcome's transaction. */
+    events: EventOutbox;
   }>;
   channel: AuditNodeChannel;
   events: NodeEvents;

@@ -26,8 +26,7 @@ const checkUsage = Compile(UsageReportPayloadSchema);
 const checkSnapshot = Compile(HardwareSnapshotPayloadSchema);
 
 export type ReportResult =
-  | { ok: true; stored?: boolean; changed?: boolean; snapshotChanged?: boolean }
-  | { ok: false; error: string };
+  { ok: true; stored?: boolean; changed?: boolean; snapshotChanged?: boolean } | { ok: false; error: string };
 
 type UsageRefusalCode = (typeof USAGE_REFUSAL_CODES)[keyof typeof USAGE_REFUSAL_CODES];
 export type UsageResult =

@@ -18,7 +18,7 @@ import type { HardwareFacts } from '../../protocol/hardware.js';
 import type { PolicyOverrides } from '../../protocol/policy.js';
 import type { AuditEvent } from '../../enroll-server/nodes/node-events.js';
 import { enrollBody, newMachine, rtx4090Hardware } from '../helpers/enrollment.js';
-import { type TestServer, manualClock, startTestServer } from '../helpers/server.js';
+import { type TestServer, type TestServerOptions, manualClock, startTestServer } from '../helpers/server.js';
 
 export const GPU0 = 'GPU-5a7f3e7c-1b2d-4c9e-8f0a-6d3b2e1c4a90';
 export const MIN = 60_000;
@@ -72,6 +72,8 @@ export async function auditSetup(
     start?: number;
     /** Run the server on this PostgreSQL database instead of a SQLite file. */
     databaseUrl?: string;
+    /** Server dependencies (e.g. fast notification loops). */
+    deps?: TestServerOptions['deps'];
   } = {},
 ) {
   const clock = manualClock(options.start ?? Math.floor(Date.now() / MIN) * MIN);
@@ -79,6 +81,7 @@ export async function auditSetup(
     now: clock.now,
     policy: options.policy,
     random: () => 0.5,
+    deps: options.deps,
     ...(options.dbPath ? { dbPath: options.dbPath, port: options.port } : {}),
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });

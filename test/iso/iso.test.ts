@@ -156,7 +156,8 @@ describe('the Home Node ISO in QEMU', () => {
 
   it("reports the image's own software: Node 24, nvidia-smi, no NVIDIA GPU in the VM, fio, sysbench, agent audit", async () => {
     const report = selftest;
-    if (!report) throw new Error(`no self-test report in ${SELFTEST_LOG}: the live boot did not get that far`);
+    if (!report)
+      throw new Error(`no self-test report in ${SELFTEST_LOG}: the live boot did not get that far`);
     for (const [name, { output, exit }] of report)
       process.stdout.write(`[iso] in the VM, ${name} (exit ${exit}): ${output.split('\n')[0] ?? ''}\n`);
     const section = (name: string) => {
@@ -198,7 +199,9 @@ describe('the Home Node ISO in QEMU', () => {
       const figures = Object.entries(c.metrics)
         .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(1)}`)
         .join(' ');
-      process.stdout.write(`[iso]   ${c.id.padEnd(11)} ${c.status.padEnd(4)} ${c.summary}${figures ? ` | ${figures}` : ''}\n`);
+      process.stdout.write(
+        `[iso]   ${c.id.padEnd(11)} ${c.status.padEnd(4)} ${c.summary}${figures ? ` | ${figures}` : ''}\n`,
+      );
     }
     for (const s of result.skipped) process.stdout.write(`[iso]   ${s.id.padEnd(11)} skip ${s.reason}\n`);
     expect(audit.exit, 'the audit fails: no GPU').toBe(1);
