@@ -17,6 +17,29 @@ export default defineConfig({
         },
       },
       {
+        // Every repository's contract on both engines (SQLite and a throw-away PostgreSQL).
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/helpers/postgres-global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Several enroll-server replicas on one (throw-away) PostgreSQL database.
+        test: {
+          name: 'replicas',
+          include: ['test/replicas/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/helpers/postgres-global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],

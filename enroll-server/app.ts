@@ -45,7 +45,7 @@ import { DEFAULT_ACCOUNTS_CONFIG } from './core/accounts-config.js';
 import { activityRoutes } from './core/activity-routes.js';
 import { registerAuth } from './core/auth.js';
 import { backupRoutes } from './core/backup-routes.js';
-import { DEFAULT_CONTROL_LIMITS, type ServerConfig } from './core/config.js';
+import { DEFAULT_CONTROL_LIMITS, DEFAULT_REPLICA_CONFIG, type ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
 import { FailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
@@ -75,8 +75,16 @@ import { createPayoutService } from './payouts/payout-service.js';
 import { periodRoutes } from './payouts/period-routes.js';
 import { rateCardRoutes } from './payouts/rate-card-routes.js';
 import { startLivenessRecord } from './payouts/server-liveness.js';
+import { openPostgresStore } from './postgres-store.js';
 import type { Repositories, Store } from './repositories.js';
 import { createSqliteStore } from './sqlite-store.js';
+import { FleetCommands } from './replicas/fleet-commands.js';
+import { createFleetEvents } from './replicas/fleet-events.js';
+import { FleetPresence } from './replicas/fleet-presence.js';
+import { createRemoteShells } from './replicas/remote-shells.js';
+import { newReplicaId, startReplica } from './replicas/replica-life.js';
+import { replicaRoutes } from './replicas/replica-routes.js';
+import { SessionDirectory } from './replicas/session-directory.js';
 import { registerDashboard } from './web/dashboard-plugin.js';
 
 export type { BootstrapResult } from './accounts/bootstrap-token.js';
@@ -93,6 +101,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** An open SQLite database (the caller closes it); default: `config.dbPath`, closed with the app. */
   db?: Db;
+  /** An open store (the caller closes it), e.g. one PostgreSQL pool shared by a test's replicas. */
+  store?: Store;
   /** The built dashboard (default `dist/web`). */
   webDir?: string;
   /** Dashboard session lifetimes and sign-in rate limits (defaults in accounts/). */
@@ -158,9 +168,16 @@ export const LOG_SERIALIZERS = {
   }),
 };
 
+/** The caller's store, else PostgreSQL when `databaseUrl` is set, else the SQLite file. */
+async function openStore(config: ServerConfig, deps: AppDeps): Promise<Store> {
+  if (deps.store) return { ...deps.store, close: async () => {} };
+  if (config.databaseUrl) return openPostgresStore(config.databaseUrl, { applicationName: 'homenode' });
+  return createSqliteStore(deps.db ?? openDatabase(config.dbPath), { closeDb: !deps.db });
+}
+
 export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promise<App> {
   const now = deps.now ?? Date.now;
-  const store = createSqliteStore(deps.db ?? openDatabase(config.dbPath), { closeDb: !deps.db });
+  const store = await openStore(config, deps);
   const { repos } = store;
   const app: App = Fastify({
     logger: deps.logger ?? false,
@@ -174,17 +191,49 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
   const metrics = createMetrics();
-  const events = createNodeEvents((error) => app.log.error({ err: error }, 'node event listener failed'));
-  // Sessions left open by a crash end at their last sign of life.
-  const closedAfterCrash = await repos.presence.closeAllOpen('server-restart');
+  const replicaLog = app.log.child({ module: 'replicas' });
+  const replicaConfig = config.replica ?? DEFAULT_REPLICA_CONFIG;
+  const replicaId = newReplicaId();
+  // This process joins the registry; sessions that a crashed run (or a dead replica) left open
+  // end at their last sign of life.
+  const replica = await startReplica({
+    repos,
+    id: replicaId,
+    url: replicaConfig.url ?? null,
+    shared: store.shared,
+    timing: replicaConfig,
+    now,
+    log: replicaLog,
+    // Ends the sessions but keeps the hub (pings, presence writes) running for the reconnects.
+    onDeclaredDead: () =>
+      void hub
+        .endSessions('replica-declared-dead')
+        .catch((error: unknown) => replicaLog.error({ err: error }, 'could not end sessions')),
+  });
+  const events = createFleetEvents({
+    local: createNodeEvents((error) => app.log.error({ err: error }, 'node event listener failed')),
+    bus: store.bus,
+    replicaId,
+    log: replicaLog,
+  });
   const presence = new PresenceTracker({
     repo: repos.presence,
     now,
     newId: () => newId('pi'),
     enrolledAt: async (nodeId) => (await repos.nodes.get(nodeId))?.enrolledAt,
+    replicaId,
   });
   const controlLimits = config.control ?? DEFAULT_CONTROL_LIMITS;
   const gate = new ConnectionGate(controlLimits, now);
+  const directory = new SessionDirectory({
+    repos,
+    bus: store.bus,
+    replicaId,
+    lapseMs: replicaConfig.lapseMs,
+    now,
+    log: replicaLog,
+    closeLocal: (nodeId, sessionId, reason) => hub.closeSession(nodeId, sessionId, reason),
+  });
   const releaseKey = await loadSigningKey(
     config.artifacts.releaseKeyFile ?? join(config.dataDir, 'release-key.json'),
     {
@@ -200,7 +249,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     maxBytes: config.artifacts.maxBytes,
     now,
   });
-  const hub = new ControlHub({
+  const hub: ControlHub = new ControlHub({
     limits: controlLimits,
     policy: config.policy,
     cluster: config.cluster,
@@ -210,6 +259,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     metrics,
     now,
     log: app.log.child({ module: 'control' }),
+    observer: directory,
     joinSoftware: createJoinSoftware({
       artifacts: repos.artifacts,
       ...(config.artifacts.k3sVersion ? { k3sVersion: config.artifacts.k3sVersion } : {}),
@@ -222,6 +272,33 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     app.log.error({ err: error }, 'the replay guard could not write used node tokens to the database'),
   );
   const nodeAuth = { nodes: repos.nodes, replay, maxSkewSeconds: config.policy.maxClockSkewSeconds, now };
+  const fleetPresence = new FleetPresence({
+    local: presence,
+    repos,
+    replicaId,
+    lapseMs: replicaConfig.lapseMs,
+    now,
+    log: replicaLog,
+    enabled: store.shared,
+  });
+  const fleetCommands = new FleetCommands({
+    hub,
+    directory,
+    repos,
+    bus: store.bus,
+    replicaId,
+    now,
+    log: replicaLog,
+  });
+  const remoteShells = createRemoteShells({
+    directory,
+    repos,
+    replicaId,
+    secret: replicaConfig.secret,
+    now,
+    log: replicaLog,
+  });
+  const closedAfterCrash = replica.recovered.intervals;
   const flushPresence = () => hub.flushPresence();
   const audits = createAuditService({
     repos,
@@ -249,7 +326,13 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });
-  const nodes = createNodeService({ repos, presence, audits: audits.stateSource, events, now });
+  const nodes = createNodeService({
+    repos,
+    presence: fleetPresence,
+    audits: audits.stateSource,
+    events,
+    now,
+  });
   const payouts = createPayoutService({ repos, now, flushPresence });
   const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
 
@@ -266,10 +349,16 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   const links = createEmailLinkTokens(deriveKey(secret, 'email-links'), config.publicUrl);
 
   await app.register(swagger, openApiOptions(config.publicUrl, SERVER_VERSION));
-  // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them.
+  // Close the nodes' sessions cleanly (and write presence) before the WebSocket plugin drops them;
+  // then leave the replica registry, which releases this replica's claims at once.
   app.addHook('preClose', async () => {
     await audits.stop();
+    fleetCommands.close();
+    fleetPresence.close();
+    events.close();
+    await directory.close();
     await hub.close();
+    await replica.stop('shutdown');
   });
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   app.addHook('onClose', async () => {
@@ -296,13 +385,13 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   accountRoutes(app, { repos, now });
   keyRoutes(app, { keys, now });
   enrollmentRoutes(app, { enrollment, policy: config.policy, now });
-  nodeRoutes(app, { nodes, repos, presence, audits: audits.stateSource, now });
+  nodeRoutes(app, { nodes, repos, presence: fleetPresence, audits: audits.stateSource, now });
   activityRoutes(app, { activity: repos.activity });
   nodeChannelRoutes(app, { hub, gate, repos, replay, policy: config.policy, metrics, now });
   auditRoutes(app, { audits, nodes, now });
   netProbeRoutes(app, { repos, replay, policy: config.policy, now });
-  commandRoutes(app, { hub, repos, now });
-  shellRoutes(app, {
+  commandRoutes(app, { hub: fleetCommands, repos, now });
+  const shellRelay = {
     hub,
     repos,
     now,
@@ -310,7 +399,21 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     dataDir: config.dataDir,
     recordings: new RecordingBudget(config.shell),
     log: app.log.child({ module: 'shell' }),
-  });
+  };
+  shellRoutes(app, { ...shellRelay, remote: remoteShells });
+  if (replicaConfig.secret)
+    replicaRoutes(app, {
+      relay: shellRelay,
+      replicaId,
+      secret: replicaConfig.secret,
+      now,
+      operatorMayOpenShells: async (tokenId) => {
+        const token = await repos.tokens.get(tokenId);
+        return (
+          token !== undefined && token.revokedAt === null && (token.role === 'admin' || token.role === 'ops')
+        );
+      },
+    });
   networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr, now });
   const slots = new DownloadSlots(config.artifacts.downloadsPerAddress);
   artifactRoutes(app, { artifacts, blobs, releaseKey, nodeAuth, slots });
@@ -327,7 +430,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     flush: flushPresence,
     now,
   });
-  presenceRoutes(app, { nodes, presence, repos, now });
+  presenceRoutes(app, { nodes, presence: fleetPresence, repos, now });
   sessionRoutes(app, {
     repos,
     sessions,

@@ -4,6 +4,7 @@
  */
 import { LOG_SERIALIZERS, REDACT_PATHS, buildApp } from './app.js';
 import { ConfigError, loadConfig } from './core/config.js';
+import { redactUrl } from './core/postgres/database.js';
 import { SigningKeyError } from './core/signing-key.js';
 
 /** Printed first in dev mode: nobody should mistake a development server for a real one. */
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     '',
     `Home Node enroll-server is listening on ${address}`,
     `  Dashboard and API: ${config.publicUrl}/  (API description: ${config.publicUrl}/openapi.json)`,
-    `  Database: ${config.dbPath}`,
+    `  Database: ${config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}` : config.dbPath}`,
   ];
   if (bootstrap.adminToken && bootstrap.generated) {
     lines.push(

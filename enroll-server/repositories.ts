@@ -28,7 +28,9 @@ import type { FleetWatchRepository } from './notifications/fleet-watch-repositor
 import type { MailOutboxRepository } from './notifications/mail-outbox-repository.js';
 import type { PreferenceRepository } from './notifications/preference-repository.js';
 import type { WebhookRepository } from './notifications/webhook-repository.js';
+import type { MessageBus } from './core/message-bus.js';
 import type { PayoutRepository } from './payouts/payout-repository.js';
+import type { ReplicaRepository } from './replicas/replica-repository.js';
 
 export interface RepositorySet {
   // core
@@ -66,6 +68,8 @@ export interface RepositorySet {
   fleetWatch: FleetWatchRepository;
   // audits
   audits: AuditRepository;
+  // replicas
+  replicas: ReplicaRepository;
 }
 
 export type Repositories = Transactional<RepositorySet>;
@@ -73,6 +77,13 @@ export type Repositories = Transactional<RepositorySet>;
 /** A database engine: its repositories and what operators need of the database itself. */
 export interface Store {
   repos: Repositories;
+  /** Messages between the replicas that share this database (in-process with SQLite). */
+  bus: MessageBus;
+  /**
+   * Whether other server processes may share this database (PostgreSQL) or this process is the
+   * only one (SQLite): then every other replica in the registry is a previous run of this server.
+   */
+  shared: boolean;
   /** True when the database answers a trivial query (readiness). */
   ping(): Promise<boolean>;
   /** A consistent copy of the live database, written to `destination` while the server runs. */

@@ -18,6 +18,7 @@ import { sqliteNetworkRepository } from './network/sqlite/network-repository.js'
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
 import { sqliteReplayRepository } from './control/sqlite/replay-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
+import { createLocalBus } from './core/message-bus.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
 import { type Db, pingDatabase } from './core/sqlite/database.js';
 import { sqliteEventOutbox } from './core/sqlite/event-outbox.js';
@@ -31,6 +32,7 @@ import { sqliteMailOutboxRepository } from './notifications/sqlite/mail-outbox-r
 import { sqlitePreferenceRepository } from './notifications/sqlite/preference-repository.js';
 import { sqliteWebhookRepository } from './notifications/sqlite/webhook-repository.js';
 import { sqlitePayoutRepository } from './payouts/sqlite/payout-repository.js';
+import { sqliteReplicaRepository } from './replicas/sqlite/replica-repository.js';
 import type { Repositories, RepositorySet, Store } from './repositories.js';
 
 /** Prepares every statement once; the result binds a repository set to a root or a transaction. */
@@ -58,6 +60,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const preferences = sqlitePreferenceRepository(db);
   const webhooks = sqliteWebhookRepository(db);
   const fleetWatch = sqliteFleetWatchRepository(db);
+  const replicas = sqliteReplicaRepository(db);
   const artifacts = sqliteArtifactRepository(db);
   const audits = sqliteAuditRepository(db);
   return (run) => ({
@@ -84,6 +87,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     preferences: preferences(run),
     webhooks: webhooks(run),
     fleetWatch: fleetWatch(run),
+    replicas: replicas(run),
     artifacts: artifacts(run),
     audits: audits(run),
   });
@@ -95,11 +99,16 @@ export function createSqliteRepositories(db: Db): Repositories {
 }
 
 /** `closeDb`: false when the caller opened the database and closes it itself. */
-export function createSqliteStore(db: Db, options: { closeDb: boolean }): Store {
+export function createSqliteStore(
+  db: Db,
+  options: { closeDb: boolean; onBusError?: (error: unknown) => void },
+): Store {
   const engine = new SqliteEngine(db, sqliteRepositorySet(db));
   const repos = engine.repositories();
   return {
     repos,
+    bus: createLocalBus(options.onBusError ?? (() => {})),
+    shared: false,
     // Through the engine, so that readiness waits for an open transaction like any other call.
     ping: () => engine.run(() => pingDatabase(db)),
     backup: async (destination) => {

@@ -5,6 +5,8 @@ import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 import { benchPayouts } from './bench/payouts.js';
 import { benchStorm } from './bench/storm.js';
+import { benchControlReplicas } from './bench/control-replicas.js';
+import { benchStormReplicas } from './bench/storm-replicas.js';
 
 const BENCHES: Record<
   string,
@@ -23,13 +25,21 @@ const BENCHES: Record<
   },
   payouts: {
     summary:
-      'compute and export a weekly statement for N nodes with churn and workloads (options: --nodes N=10000)',
-    run: (o, log) => benchPayouts({ nodes: Number(o.nodes ?? 10_000), log }),
+      'compute and export a weekly statement for N nodes with churn and workloads (options: --nodes N=10000, --engine sqlite|postgres)',
+    run: (o, log) =>
+      benchPayouts({
+        nodes: Number(o.nodes ?? 10_000),
+        engine: o.engine === 'postgres' ? 'postgres' : 'sqlite',
+        log,
+      }),
   },
   storm: {
     summary:
-      'restart the server under N connected agents and time the reconnect storm (options: --agents N=1000, --kill)',
-    run: (o, log) => benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
+      'restart the server under N connected agents and time the reconnect storm (options: --agents N=1000, --kill); with --replicas R --kill one: R replicas on PostgreSQL, one killed with SIGKILL',
+    run: (o, log) =>
+      o.replicas
+        ? benchStormReplicas({ replicas: Number(o.replicas), agents: Number(o.agents ?? 1000), log })
+        : benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
   },
   audits: {
     summary:
@@ -43,9 +53,17 @@ const BENCHES: Record<
       }),
   },
   control: {
-    summary: 'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45)',
+    summary:
+      'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45, --replicas R: R replicas on PostgreSQL, several simulator processes)',
     run: (o, log) =>
-      benchControl({ agents: Number(o.agents ?? 1000), seconds: Number(o.seconds ?? 45), log }),
+      o.replicas
+        ? benchControlReplicas({
+            replicas: Number(o.replicas),
+            agents: Number(o.agents ?? 1000),
+            seconds: Number(o.seconds ?? 45),
+            log,
+          })
+        : benchControl({ agents: Number(o.agents ?? 1000), seconds: Number(o.seconds ?? 45), log }),
   },
 };
 
@@ -60,6 +78,8 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     nodes: { type: 'string' },
     kill: { type: 'boolean' },
+    replicas: { type: 'string' },
+    engine: { type: 'string' },
     cap: { type: 'string' },
     'audit-ms': { type: 'string' },
   },
@@ -77,7 +97,32 @@ if (values.help || !bench) {
   (bench || values.help ? console.log : console.error)(lines.join('\n'));
   process.exit(values.help ? 0 : 2);
 }
-for (const option of ['count', 'concurrency', 'agents', 'seconds', 'nodes', 'cap', 'audit-ms'] as const) {
+// `storm --replicas 3 --kill one`: the word after --kill names what is killed (one replica).
+const extra = positionals.slice(1);
+if (extra.length > 0 && !(name === 'storm' && values.kill && extra.length === 1 && extra[0] === 'one')) {
+  console.error(
+    `Unexpected ${extra.join(' ')}: only "storm --replicas R --kill one" takes a word after an option.`,
+  );
+  process.exit(2);
+}
+if (name === 'storm' && values.replicas && !values.kill) {
+  console.error('storm --replicas R measures a killed replica: add --kill one.');
+  process.exit(2);
+}
+if (values.engine !== undefined && !['sqlite', 'postgres'].includes(values.engine)) {
+  console.error(`--engine must be sqlite or postgres, not "${values.engine}"`);
+  process.exit(2);
+}
+for (const option of [
+  'count',
+  'concurrency',
+  'agents',
+  'seconds',
+  'nodes',
+  'replicas',
+  'cap',
+  'audit-ms',
+] as const) {
   const v = values[option];
   if (v !== undefined && !(Number.isInteger(Number(v)) && Number(v) > 0)) {
     console.error(`--${option} must be a positive whole number, not "${v}"`);

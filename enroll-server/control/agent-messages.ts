@@ -15,12 +15,15 @@ import type { NetworkRepository } from '../network/network-repository.js';
 import type { NodeShells } from './node-shells.js';
 import type { PendingCommands } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
+import type { SessionObserver } from './session-observer.js';
 import type { SignedReports } from './signed-reports.js';
 
 /** What handling a message needs of the hub (`ControlHub` is one). */
 export interface MessageHub {
   readonly deps: {
     presence: PresenceTracker;
+    /** Told about every session (the replica registry). */
+    observer?: SessionObserver;
     repos: Transactional<{
       nodes: NodeRepository;
       flags: FlagRepository;
@@ -54,6 +57,7 @@ export async function handleAgentMessage(
     case 'hello':
       session.shellEnabled = message.shellEnabled !== false;
       deps.presence.setShellEnabled(nodeId, session.shellEnabled);
+      deps.observer?.hello(nodeId, session.id, session.shellEnabled);
       return;
     case 'heartbeat':
       deps.presence.heartbeat(nodeId, message.metrics);

@@ -34,7 +34,11 @@ const CommandResultSchema = Type.Object({
 });
 
 export interface CommandRouteDeps {
-  hub: ControlHub;
+  /** The hub, or what routes commands to whichever replica holds the node (replicas/). */
+  hub: {
+    isConnected(nodeId: string): boolean | Promise<boolean>;
+    runCommand: ControlHub['runCommand'];
+  };
   repos: Transactional<{ nodes: NodeRepository; commands: CommandRepository; activity: ActivityLog }>;
   now: () => number;
 }
@@ -62,7 +66,7 @@ export function commandRoutes(app: App, ctx: CommandRouteDeps): void {
       const principal = principalOf(request);
       const node = await repos.nodes.get(request.params.id);
       if (!node) throw new NotFoundError(`Node ${request.params.id} not found.`);
-      if (!hub.isConnected(node.id))
+      if (!(await hub.isConnected(node.id)))
         throw new ConflictError(`Node ${node.id} is offline; commands need a live control channel.`, {
           details: { reason: 'NODE_OFFLINE' },
         });

@@ -29,6 +29,7 @@ import type { NetworkRepository } from '../network/network-repository.js';
 import { NodeShells, type ShellListener } from './node-shells.js';
 import { PendingCommands, type CommandOutcome } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
+import type { SessionObserver } from './session-observer.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
 import type { UsageRepository } from './usage-repository.js';
 
@@ -52,6 +53,8 @@ export interface HubDeps {
   now: () => number;
   log: FastifyBaseLogger;
   limits?: ControlLimits;
+  /** Told about every session (the replica registry). */
+  observer?: SessionObserver;
   /** The software each join names (k3s, runtime packages); none when not given. */
   joinSoftware?: JoinSoftwareSource;
 }
@@ -141,6 +144,7 @@ export class ControlHub {
       this.limits.closeGraceMs,
     );
     this.sessions.set(nodeId, session);
+    this.deps.observer?.attached(nodeId, session.id, session.lastHeardAt);
     this.deps.presence.connect(nodeId, session.id, null, COUNTABLE.includes(node.status));
     this.deps.metrics.controlConnects.inc();
     socket.on('pong', () => {
@@ -184,6 +188,18 @@ export class ControlHub {
     );
   }
 
+  /**
+   * Close this node's session if it is still the one named: a newer session of the node opened on
+   * another replica.
+   */
+  closeSession(nodeId: string, sessionId: string, reason: string): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session || session.id !== sessionId) return false;
+    session.socket.close(CLOSE_CODES.REPLACED, reason);
+    this.end(session, 'replaced', true);
+    return true;
+  }
+
   /** Send a command to a live node and wait for its result. */
   async runCommand(
     nodeId: string,
@@ -215,6 +231,18 @@ export class ControlHub {
   }
 
   /** Server shutdown: close every session cleanly and write presence. */
+  /**
+   * End every session but keep serving (this replica was declared dead by the others, who closed
+   * its presence): the nodes reconnect, here or elsewhere, and get new sessions and intervals.
+   */
+  async endSessions(reason: string): Promise<void> {
+    for (const session of [...this.sessions.values()]) {
+      session.socket.close(CLOSE_CODES.SERVER_SHUTDOWN, reason);
+      this.end(session, reason, true);
+    }
+    await this.deps.presence.closeAll(reason);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.pingTimer);
     clearInterval(this.flushTimer);
@@ -236,6 +264,7 @@ export class ControlHub {
     if (code !== undefined) session.close(code, closeReason);
     if (this.sessions.get(session.nodeId) !== session) return;
     this.sessions.delete(session.nodeId);
+    this.deps.observer?.ended(session.nodeId, session.id);
     this.deps.presence.disconnect(session.nodeId, session.id, reason, clean);
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);

@@ -17,6 +17,8 @@ export interface PresenceWrite {
   endedAt: number | null;
   endReason: string | null;
   bootId: string | null;
+  /** The server process (replica) that holds the session; its death ends the interval. */
+  replicaId?: string | null;
 }
 
 export interface PresenceRepository {

@@ -29,6 +29,8 @@ export interface PresenceTrackerOptions {
   enrolledAt: (nodeId: string) => Promise<number | undefined>;
   /** How long a computed uptime may be reused. */
   cacheMs?: number;
+  /** This server process in the replica registry: its death ends the intervals it wrote. */
+  replicaId?: string;
 }
 
 const DAY = 24 * 3_600_000;
@@ -226,6 +228,7 @@ export class PresenceTracker implements PresenceSource {
       endedAt,
       endReason,
       bootId: session.bootId,
+      replicaId: this.options.replicaId ?? null,
     });
   }
 }

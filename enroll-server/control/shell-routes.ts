@@ -8,7 +8,7 @@ import type {} from '@fastify/websocket';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { ActivityLog } from '../core/activity-log.js';
-import { actorOf, principalOf } from '../core/auth.js';
+import { type Principal, actorOf, principalOf } from '../core/auth.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import type { App } from '../core/http.js';
 import {
@@ -26,13 +26,27 @@ import type { NodeRepository } from '../nodes/node-repository.js';
 import type { ShellSessionRecord, ShellSessionRepository } from './command-repository.js';
 import { type ShellRelayDeps, openShellSession } from './shell-relay.js';
 
+/** Shells of nodes whose session another server replica holds (`replicas/` implements it). */
+export interface RemoteShells {
+  /** The node's session on another replica, or null when none holds it. */
+  find(nodeId: string): Promise<{ shellEnabled: boolean; reachable: boolean } | null>;
+  /** Relays the operator's terminal to that replica, which opens and records the shell. */
+  open(socket: WebSocket, nodeId: string, principal: Principal, cols: number, rows: number): void;
+}
+
 export interface ShellRouteDeps extends ShellRelayDeps {
   repos: ShellRelayDeps['repos'] & {
     nodes: NodeRepository;
     shellSessions: ShellSessionRepository;
     activity: ActivityLog;
   };
+  remote?: RemoteShells;
 }
+
+const shellDisabled = (id: string) =>
+  new ForbiddenError(`Remote shells are disabled on node ${id} by its configuration.`, {
+    details: { reason: 'SHELL_DISABLED' },
+  });
 
 const ShellSessionSchema = Type.Object({
   id: Type.String(),
@@ -89,18 +103,28 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
       preValidation: async (request) => {
         const { id } = request.params;
         if (!(await repos.nodes.get(id))) throw new NotFoundError(`Node ${id} not found.`);
-        if (!hub.isConnected(id))
+        if (hub.isConnected(id)) {
+          if (!hub.shellEnabled(id)) throw shellDisabled(id);
+          return;
+        }
+        const remote = await ctx.remote?.find(id);
+        if (!remote)
           throw new ConflictError(`Node ${id} is offline.`, { details: { reason: 'NODE_OFFLINE' } });
-        if (!hub.shellEnabled(id))
-          throw new ForbiddenError(`Remote shells are disabled on node ${id} by its configuration.`, {
-            details: { reason: 'SHELL_DISABLED' },
-          });
+        if (!remote.shellEnabled) throw shellDisabled(id);
+        if (!remote.reachable)
+          throw new ConflictError(
+            `Node ${id} is connected to another server replica, which this one cannot reach. Set HOMENODE_REPLICA_URL and HOMENODE_REPLICA_SECRET on every replica, or open the shell through that replica.`,
+            { details: { reason: 'REPLICA_UNREACHABLE' } },
+          );
+        request.remoteShell = true;
       },
     },
     (socket: WebSocket, request) => {
       const { id } = request.params;
       const query = request.query;
-      openShellSession(ctx, socket, id, principalOf(request), query.cols ?? 80, query.rows ?? 24);
+      if (request.remoteShell && ctx.remote)
+        ctx.remote.open(socket, id, principalOf(request), query.cols ?? 80, query.rows ?? 24);
+      else openShellSession(ctx, socket, id, principalOf(request), query.cols ?? 80, query.rows ?? 24);
     },
   );
 
@@ -173,4 +197,11 @@ export function shellRoutes(app: App, ctx: ShellRouteDeps): void {
         .send(createReadStream(path));
     },
   );
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The node's shell is on another replica: the upgrade is relayed there. */
+    remoteShell?: boolean;
+  }
 }

@@ -100,8 +100,24 @@ export interface ControlLimits {
   closeGraceMs: number;
 }
 
+/** Several servers on one PostgreSQL database (docs/replicas.md). */
+export interface ReplicaConfig {
+  /** The address other replicas reach this one at (internal), e.g. http://10.0.0.5:8080. */
+  url?: string;
+  /** Shared by every replica: signs the tokens of their internal routes. */
+  secret?: string;
+  heartbeatMs: number;
+  /** A replica whose heartbeat is this old is dead; the others close its sessions. */
+  lapseMs: number;
+}
+
+export const DEFAULT_REPLICA_CONFIG: ReplicaConfig = { heartbeatMs: 5_000, lapseMs: 30_000 };
+
 export interface ServerConfig {
+  /** The SQLite file (the embedded default; unused when `databaseUrl` is set). */
   dbPath: string;
+  /** `postgres://…`: PostgreSQL instead of SQLite (`HOMENODE_DATABASE_URL`); every server on it is a replica. */
+  databaseUrl?: string;
   /** Where recordings and diagnostics are kept (default: the database's folder). */
   dataDir: string;
   host: string;
@@ -120,6 +136,8 @@ export interface ServerConfig {
   accounts?: AccountsConfig;
   /** Control-channel limits (default `DEFAULT_CONTROL_LIMITS`). */
   control?: ControlLimits;
+  /** Default `DEFAULT_REPLICA_CONFIG`. */
+  replica?: ReplicaConfig;
   artifacts: ArtifactConfig;
   /** `HOMENODE_DEV=1`: development defaults for the cluster and overlay (never in production). */
   dev: boolean;
@@ -281,9 +299,56 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
   }
   const policyFile = env.HOMENODE_POLICY ? resolve(env.HOMENODE_POLICY) : undefined;
   const dbPath = env.HOMENODE_DB || './data/homenode.db';
+  const databaseUrl = env.HOMENODE_DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl)) {
+    throw new ConfigError(
+      'HOMENODE_DATABASE_URL',
+      databaseUrl.replace(/:[^:@/]*@/, ':***@'),
+      'must be a PostgreSQL URL such as postgres://homenode:secret@db.internal:5432/homenode (leave it unset for SQLite)',
+    );
+  }
+  const replicaUrl = env.HOMENODE_REPLICA_URL || undefined;
+  if (replicaUrl !== undefined && !/^https?:\/\/[^\s/?#]+\/?$/.test(replicaUrl)) {
+    throw new ConfigError(
+      'HOMENODE_REPLICA_URL',
+      replicaUrl,
+      'must be the http(s) address other replicas reach this one at, such as http://10.0.0.5:8080 (no path)',
+    );
+  }
+  const replicaSecret = env.HOMENODE_REPLICA_SECRET || undefined;
+  if (replicaSecret !== undefined && (replicaSecret.length < 32 || /\s/.test(replicaSecret))) {
+    throw new ConfigError(
+      'HOMENODE_REPLICA_SECRET',
+      '(hidden)',
+      'must be at least 32 characters without spaces, the same on every replica: e.g. `openssl rand -base64 48`',
+    );
+  }
+  if ((replicaUrl !== undefined || replicaSecret !== undefined) && databaseUrl === undefined) {
+    throw new ConfigError(
+      replicaUrl !== undefined ? 'HOMENODE_REPLICA_URL' : 'HOMENODE_REPLICA_SECRET',
+      replicaUrl ?? '(hidden)',
+      'replicas share a PostgreSQL database: set HOMENODE_DATABASE_URL too (with SQLite there is one server process)',
+    );
+  }
+  const heartbeatSeconds = integer(env, 'HOMENODE_REPLICA_HEARTBEAT_SECONDS', 5, 1, 300);
+  const lapseSeconds = integer(env, 'HOMENODE_REPLICA_LAPSE_SECONDS', 30, 3, 3_600);
+  if (lapseSeconds < 3 * heartbeatSeconds) {
+    throw new ConfigError(
+      'HOMENODE_REPLICA_LAPSE_SECONDS',
+      String(lapseSeconds),
+      `must be at least three heartbeats (HOMENODE_REPLICA_HEARTBEAT_SECONDS=${heartbeatSeconds}), or a busy replica would be declared dead`,
+    );
+  }
   const dev = env.HOMENODE_DEV === '1' || env.HOMENODE_DEV === 'true';
   return {
     dbPath,
+    databaseUrl,
+    replica: {
+      url: replicaUrl?.replace(/\/+$/, ''),
+      secret: replicaSecret,
+      heartbeatMs: heartbeatSeconds * 1000,
+      lapseMs: lapseSeconds * 1000,
+    },
     dataDir: env.HOMENODE_DATA_DIR || dirname(dbPath),
     host,
     port,

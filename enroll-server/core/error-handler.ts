@@ -33,10 +33,23 @@ const send = (code: string, message: string, details?: unknown): ErrorBody => ({
   error: details === undefined ? { code, message } : { code, message, details },
 });
 
-/** SQLite's "database or disk is full" (and the I/O errors a full disk gives). */
+/** SQLite's "database or disk is full" (and the I/O errors a full disk gives), PostgreSQL's disk_full. */
 export function isStorageFull(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR'));
+  // PostgreSQL's disk_full (53100) is the same condition on the other engine.
+  return (
+    typeof code === 'string' &&
+    (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') || code === '53100')
+  );
+}
+
+/**
+ * PostgreSQL refused a transaction to keep it serialisable (40001) or to break a deadlock (40P01)
+ * even after the engine ran it again several times: many requests change the same rows at once.
+ */
+export function isContended(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '40001' || code === '40P01';
 }
 
 export function registerErrorHandler(app: FastifyInstance): void {
@@ -84,6 +97,18 @@ export function registerErrorHandler(app: FastifyInstance): void {
           send(
             'UNAVAILABLE',
             "The server's storage is full, so nothing can be saved right now. Try again in a minute.",
+          ),
+        );
+    }
+    if (isContended(error)) {
+      request.log.warn({ err: error, event: 'contended' }, 'a transaction kept colliding with others');
+      return reply
+        .code(503)
+        .header('retry-after', '2')
+        .send(
+          send(
+            'UNAVAILABLE',
+            'The server is busy with many changes to the same records at once, so nothing was saved. Try again in a few seconds.',
           ),
         );
     }

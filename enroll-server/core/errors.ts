@@ -148,3 +148,8 @@ export class UnavailableError extends AppError {
 }
 /** Too many requests of one costly kind are waiting (e.g. password checks); try again later. */
 export class ServerBusyError extends UnavailableError {}
+/** The database has no built-in backup route (PostgreSQL: use its own tools). */
+export class BackupUnavailableError extends AppError {
+  override readonly code = 'CONFLICT';
+  override readonly status = 409;
+}

@@ -8,3 +8,13 @@
 export type Transactional<R> = R & {
   transaction<T>(fn: (tx: Transactional<R>) => Promise<T>): Promise<T>;
 };
+
+/** A `tx` was used after its transaction committed or rolled back (any engine). */
+export class TransactionEndedError extends Error {
+  constructor() {
+    super(
+      'This transaction has already committed or rolled back; its repositories can no longer be used. Await every call inside the transaction callback.',
+    );
+    this.name = 'TransactionEndedError';
+  }
+}

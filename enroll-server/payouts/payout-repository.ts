@@ -95,7 +95,7 @@ export interface PayoutRepository {
   /** A new run of this server process; its id. */
   startRun(now: number): Promise<number>;
   alive(runId: number, now: number): Promise<void>;
-  /** Gaps between one server run's last sign of life and the next run's start, overlapping [from, to). */
+  /** Gaps in the union of every server run (replicas included), overlapping [from, to). */
   detectedOutages(from: number, to: number, minGapMs: number): Promise<{ start: number; end: number }[]>;
   /** Nodes a statement for the period has a line for. */
   nodesForPeriod(periodId: string, start: number, end: number): Promise<{ id: string; ownerId: string }[]>;

@@ -21,3 +21,27 @@ export async function startLivenessRecord(
     await beat();
   };
 }
+
+/**
+ * Platform outages detected from the runs of every server process: the gaps in their union, so
+ * that one replica restarting while another keeps running is no outage. With one process the runs
+ * follow each other and the gaps are those between one run's last sign of life and the next start.
+ */
+export function gapsBetweenRuns(
+  runs: readonly { startedAt: number; lastAliveAt: number }[],
+  from: number,
+  to: number,
+  minGapMs: number,
+): { start: number; end: number }[] {
+  const sorted = [...runs].sort((a, b) => a.startedAt - b.startedAt);
+  const gaps: { start: number; end: number }[] = [];
+  let coveredUntil: number | undefined;
+  for (const run of sorted) {
+    if (coveredUntil !== undefined && run.startedAt > coveredUntil) {
+      const gap = { start: coveredUntil, end: run.startedAt };
+      if (gap.end - gap.start >= minGapMs && gap.end > from && gap.start < to) gaps.push(gap);
+    }
+    coveredUntil = Math.max(coveredUntil ?? run.lastAliveAt, run.lastAliveAt);
+  }
+  return gaps;
+}

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, type Row, str } from './command.js';
 import { record } from './format.js';
+import { type MigrateResult, migrateDatabase } from './migrate-db.js';
 import { restoreBackup } from './restore.js';
 
 export const SERVER_COMMANDS: Command[] = [
@@ -33,6 +34,33 @@ export const SERVER_COMMANDS: Command[] = [
       ),
     render: (r: Row) =>
       `Restored ${String(r.file)} to ${String(r.db)} (schema ${String(r.schemaVersion)}, ${String(r.owners)} owners, ${String(r.nodes)} nodes). Start the server.`,
+  },
+  {
+    name: 'migrate-db',
+    summary:
+      "Copy a STOPPED server's SQLite database into an empty PostgreSQL database and check the copy (local; needs no server or token)",
+    local: true,
+    options: {
+      from: { type: 'string', description: 'the SQLite database file (HOMENODE_DB)', required: true },
+      to: {
+        type: 'string',
+        description: 'the PostgreSQL URL (postgres://user:password@host:5432/db)',
+        required: true,
+      },
+    },
+    run: (ctx) => migrateDatabase(str(ctx.options.from) ?? '', str(ctx.options.to) ?? ''),
+    render: (r: MigrateResult) =>
+      [
+        `Copied ${r.from} to ${r.to} and checked it:`,
+        ...r.tables.map(
+          (t) =>
+            `  ${t.table.padEnd(24)} ${String(t.rows).padStart(10)} rows  sha256 ${t.sha256.slice(0, 16)}…`,
+        ),
+        r.lockedPeriods.length
+          ? `  ${r.lockedPeriods.length} locked payout period(s) recomputed on PostgreSQL: every hash matches.`
+          : '  No locked payout periods to recompute.',
+        `Start every server with HOMENODE_DATABASE_URL=${r.to} (the SQLite file is no longer used).`,
+      ].join('\n'),
   },
   {
     name: 'policy',

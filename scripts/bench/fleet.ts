@@ -55,14 +55,21 @@ export async function enrollSimNodes(
   concurrency = 16,
 ): Promise<SimNode[]> {
   const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-  const post = async (path: string, body: unknown, auth = true) => {
-    const res = await fetch(url + path, {
-      method: 'POST',
-      headers: auth ? headers : { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as Record<string, string>;
+  const post = async (path: string, body: unknown, auth = true): Promise<Record<string, string>> => {
+    // Busy (503) or rate limited (429): wait as told and send the same request again, as the agent does.
+    for (let attempt = 1; ; attempt += 1) {
+      const res = await fetch(url + path, {
+        method: 'POST',
+        headers: auth ? headers : { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.ok) return (await res.json()) as Record<string, string>;
+      const text = await res.text();
+      if ((res.status !== 503 && res.status !== 429) || attempt === 10)
+        throw new Error(`${path}: ${res.status} ${text}`);
+      const wait = Number(res.headers.get('retry-after') ?? 1) * 1000;
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
   };
   const owner = await post('/v1/owners', {
     email: `fleet-${Date.now()}-${randomBytes(3).toString('hex')}@example.com`,
@@ -77,7 +84,9 @@ export async function enrollSimNodes(
     const identity = await newSimIdentity();
     const hardware = simHardware(i);
     const body: EnrollRequest = {
-      installationKey: keys[Math.floor(i / 1000)]!,
+      // Round robin over the keys (each takes at most 1,000 uses), so that enrollments in flight
+      // together count against different keys rather than queueing on one key's use count.
+      installationKey: keys[i % keys.length]!,
       publicKey: identity.publicJwk,
       fingerprint: createHash('sha256').update(randomBytes(16)).digest('hex'),
       hardware,

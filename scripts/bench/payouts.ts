@@ -1,9 +1,13 @@
 /**
- * `npm run bench -- payouts [--nodes N] [--json]`: a week for N nodes with realistic churn (about
- * 20 disconnects per node per week; a quarter of the nodes running GPU workloads reported every
- * 5 minutes) is written to a fresh database through the repositories; then the real server process
- * computes the period and streams its CSV, timed over HTTP, with its peak memory.
+ * `npm run bench -- payouts [--nodes N] [--engine sqlite|postgres] [--json]`: a week for N nodes
+ * with realistic churn (about 20 disconnects per node per week; a quarter of the nodes running GPU
+ * workloads reported every 5 minutes) is written to a fresh database through the repositories;
+ * then the real server process computes the period and streams its CSV, timed over HTTP, with its
+ * peak memory. With `--engine postgres` the week is written to SQLite as above, copied into a
+ * throw-away PostgreSQL 15 (durable settings, on the server's core) with `migrate-db` (timed too),
+ * and the server runs on PostgreSQL.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +15,8 @@ import { deriveProviderProfile } from '../../protocol/attributes.js';
 import { openDatabase } from '../../enroll-server/core/sqlite/database.js';
 import type { PresenceWrite } from '../../enroll-server/control/presence-repository.js';
 import { createSqliteRepositories } from '../../enroll-server/sqlite-store.js';
+import { createDatabase, startPostgres } from '../postgres-server.js';
+import { migrateDatabase } from '../admin/migrate-db.js';
 import { simHardware } from './fleet.js';
 import { startServerProcess } from './server-process.js';
 import { round } from './stats.js';
@@ -147,71 +153,133 @@ export async function buildFleetWeek(
   return { intervals, reports };
 }
 
+interface WeekRun {
+  lines: number;
+  csvRows: number;
+  csvBytes: number;
+  totalUusd: string;
+  hash: string;
+  computeSeconds: number;
+  exportSeconds: number;
+  rssBeforeMiB: number;
+  peakRssMiB: number;
+}
+
+/** A server process on `env`'s database creates the week's period, computes it and exports the CSV. */
+async function computeWeek(env: Record<string, string>, log: (l: string) => void): Promise<WeekRun> {
+  const server = await startServerProcess(env);
+  try {
+    const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
+    const period = (await (
+      await fetch(`${server.url}/v1/payout-periods`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          start: new Date(WEEK_START).toISOString(),
+          end: new Date(WEEK_END).toISOString(),
+        }),
+      })
+    ).json()) as { id: string };
+    const rssBeforeMiB = server.rssMiB();
+    log(`computing the statement (${env.HOMENODE_DATABASE_URL ? 'PostgreSQL' : 'SQLite'})…`);
+    const t1 = performance.now();
+    const res = await fetch(`${server.url}/v1/payout-periods/${period.id}/compute`, {
+      method: 'POST',
+      headers: { authorization: headers.authorization },
+    });
+    const statement = (await res.json()) as { lines: unknown[]; totals: { totalUusd: string } };
+    const computeSeconds = (performance.now() - t1) / 1000;
+    if (!res.ok) throw new Error(`compute failed: ${res.status} ${JSON.stringify(statement)}`);
+    log('exporting CSV…');
+    const t2 = performance.now();
+    const csv = await (
+      await fetch(`${server.url}/v1/payout-periods/${period.id}/export.csv`, {
+        headers: { authorization: headers.authorization },
+      })
+    ).text();
+    const exportSeconds = (performance.now() - t2) / 1000;
+    return {
+      lines: statement.lines.length,
+      csvRows: csv.trimEnd().split('\r\n').length - 1,
+      csvBytes: Buffer.byteLength(csv),
+      totalUusd: statement.totals.totalUusd,
+      // Over the lines and totals (the period's id differs from one database to the other).
+      hash: createHash('sha256')
+        .update(JSON.stringify([statement.lines, statement.totals]))
+        .digest('hex'),
+      computeSeconds,
+      exportSeconds,
+      rssBeforeMiB,
+      peakRssMiB: server.peakRssMiB(),
+    };
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+}
+
 export async function benchPayouts({
   nodes,
+  engine = 'sqlite',
   log,
 }: {
   nodes: number;
+  engine?: 'sqlite' | 'postgres';
   log: (l: string) => void;
 }): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'homenode-payouts-'));
   const dbPath = join(dir, 'payouts.db');
+  const postgres = engine === 'postgres' ? await startPostgres({ durable: true, cpus: '0' }) : null;
   try {
     log(`writing a week for ${nodes} nodes…`);
     const t0 = performance.now();
     const data = await buildFleetWeek(dbPath, nodes, log);
     const buildSeconds = (performance.now() - t0) / 1000;
-    const server = await startServerProcess({ HOMENODE_DB: dbPath });
-    try {
-      const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' };
-      const period = (await (
-        await fetch(`${server.url}/v1/payout-periods`, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({
-            start: new Date(WEEK_START).toISOString(),
-            end: new Date(WEEK_END).toISOString(),
-          }),
-        })
-      ).json()) as { id: string };
-      const rssBefore = server.rssMiB();
-      log('computing the statement…');
-      const t1 = performance.now();
-      const res = await fetch(`${server.url}/v1/payout-periods/${period.id}/compute`, {
-        method: 'POST',
-        headers: { authorization: headers.authorization },
-      });
-      const statement = (await res.json()) as { lines: unknown[]; totals: { totalUusd: string } };
-      const computeSeconds = (performance.now() - t1) / 1000;
-      if (!res.ok) throw new Error(`compute failed: ${res.status} ${JSON.stringify(statement)}`);
-      log('exporting CSV…');
-      const t2 = performance.now();
-      const csv = await (
-        await fetch(`${server.url}/v1/payout-periods/${period.id}/export.csv`, {
-          headers: { authorization: headers.authorization },
-        })
-      ).text();
-      const exportSeconds = (performance.now() - t2) / 1000;
-      return {
-        nodes,
-        presenceIntervals: data.intervals,
-        usageReports: data.reports,
-        lines: statement.lines.length,
-        csvRows: csv.trimEnd().split('\r\n').length - 1,
-        csvMiB: round(Buffer.byteLength(csv) / 1024 ** 2, 2),
-        dbMiB: round(statSync(dbPath).size / 1024 ** 2),
-        buildSeconds: round(buildSeconds, 1),
-        computeSeconds: round(computeSeconds, 2),
-        exportSeconds: round(exportSeconds, 2),
-        computeAndExportSeconds: round(computeSeconds + exportSeconds, 2),
-        serverRssBeforeMiB: round(rssBefore),
-        serverPeakRssMiB: round(server.peakRssMiB()),
-      };
-    } finally {
-      await server.stop();
-      server.cleanup();
+    const env: Record<string, string> = { HOMENODE_DB: dbPath };
+    let migrateSeconds = 0;
+    if (postgres) {
+      const db = await createDatabase(postgres.url, { prefix: 'hn_payouts' });
+      log('copying it into PostgreSQL (migrate-db, checked)…');
+      const t = performance.now();
+      await migrateDatabase(dbPath, db.url);
+      migrateSeconds = (performance.now() - t) / 1000;
+      env.HOMENODE_DATABASE_URL = db.url;
     }
+    // The same week on SQLite first (as without --engine), then on the PostgreSQL copy.
+    const sqlite = await computeWeek({ HOMENODE_DB: dbPath }, log);
+    const pgRun = env.HOMENODE_DATABASE_URL ? await computeWeek(env, log) : null;
+    if (pgRun && (pgRun.hash !== sqlite.hash || pgRun.totalUusd !== sqlite.totalUusd))
+      throw new Error(
+        `PostgreSQL's statement differs from SQLite's: ${pgRun.totalUusd} µUSD (${pgRun.hash}) against ${sqlite.totalUusd} µUSD (${sqlite.hash})`,
+      );
+    const run = pgRun ?? sqlite;
+    return {
+      nodes,
+      postgres: pgRun ? 1 : 0,
+      presenceIntervals: data.intervals,
+      usageReports: data.reports,
+      lines: run.lines,
+      csvRows: run.csvRows,
+      csvMiB: round(run.csvBytes / 1024 ** 2, 2),
+      dbMiB: round(statSync(dbPath).size / 1024 ** 2),
+      buildSeconds: round(buildSeconds, 1),
+      ...(pgRun
+        ? {
+            migrateDbSeconds: round(migrateSeconds, 1),
+            sqliteComputeSeconds: round(sqlite.computeSeconds, 2),
+            sqliteExportSeconds: round(sqlite.exportSeconds, 2),
+            sqliteServerPeakRssMiB: round(sqlite.peakRssMiB),
+            sameHashAsSqlite: 1,
+          }
+        : {}),
+      computeSeconds: round(run.computeSeconds, 2),
+      exportSeconds: round(run.exportSeconds, 2),
+      computeAndExportSeconds: round(run.computeSeconds + run.exportSeconds, 2),
+      serverRssBeforeMiB: round(run.rssBeforeMiB),
+      serverPeakRssMiB: round(run.peakRssMiB),
+    };
   } finally {
+    await postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -77,15 +77,32 @@ export function pinningPlan(): { server: string[]; pinned: boolean } {
   return { server: ['taskset', '-c', '0'], pinned: true };
 }
 
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** The admin token (replicas of one database share the first one's). */
+  token?: string;
+  /** Run on these CPUs (a taskset list such as "0" or "1,2") instead of the default plan. */
+  cpus?: string;
+}
+
+/**
+ * With HOMENODE_DATABASE_URL in `env` the server is a replica: its HOMENODE_REPLICA_URL is its own
+ * loopback address unless `env` says otherwise.
+ */
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'homenode-bench-'));
   const port = await freePort();
-  const token = `hn_bench_${randomBytes(24).toString('base64url')}`;
+  const token = options.token ?? `hn_bench_${randomBytes(24).toString('base64url')}`;
   const dbPath = env.HOMENODE_DB ?? join(dir, 'bench.db');
-  const pin = pinningPlan();
+  const pin = options.cpus ? { server: ['taskset', '-c', options.cpus], pinned: true } : pinningPlan();
   const [command = process.execPath, ...prefix] = pin.pinned
     ? [...pin.server, process.execPath]
     : [process.execPath];
+  const replicaEnv: Record<string, string> = env.HOMENODE_DATABASE_URL
+    ? { HOMENODE_REPLICA_URL: `http://127.0.0.1:${port}`, HOMENODE_DATA_DIR: dir }
+    : {};
   const spawnServer = () =>
     spawn(command, [...prefix, '--import', 'tsx', 'enroll-server/main.ts'], {
       env: {
@@ -94,11 +111,13 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
         HOMENODE_PORT: String(port),
         HOMENODE_BOOTSTRAP_TOKEN: token,
         HOMENODE_LOG_LEVEL: 'warn',
+        ...replicaEnv,
         // Simulated nodes join no real cluster: the development cluster values (docs/node-software.md).
         HOMENODE_DEV: '1',
         ...env,
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      // HOMENODE_BENCH_SERVER_LOG=1 shows the servers' own log lines (to find why a request failed).
+      stdio: ['ignore', process.env.HOMENODE_BENCH_SERVER_LOG === '1' ? 'inherit' : 'ignore', 'inherit'],
     });
   const url = `http://127.0.0.1:${port}`;
   let child = spawnServer();

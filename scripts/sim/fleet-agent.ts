@@ -32,6 +32,11 @@ export interface SimAuditOptions {
 
 export interface FleetAgentOptions {
   url: string;
+  /**
+   * Several server replicas: each connection attempt picks one at random (as DNS round robin or a
+   * load balancer would), so a node whose replica died reconnects to another.
+   */
+  urls?: readonly string[];
   nodeId: string;
   identity: SimIdentity;
   heartbeatMs?: number;
@@ -52,7 +57,11 @@ export class FleetAgent {
   connects = 0;
   failedAttempts = 0;
   refusals = 0;
+  /** The HTTP status of the last refused attempt (0: the last attempt failed without one). */
+  lastRefusal: number | undefined;
   status: string | undefined;
+  /** The server the current (or last) connection went to. */
+  url: string | undefined;
   private stopped = false;
   private attempt = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -122,13 +131,19 @@ export class FleetAgent {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    const { urls } = this.options;
+    const url = urls?.length
+      ? (urls[Math.floor((this.options.random ?? Math.random)() * urls.length)] ?? this.options.url)
+      : this.options.url;
+    this.url = url;
     const { conn, refused } = await connectControl(
-      this.options.url,
+      url,
       await signNodeToken(this.options.identity, this.options.nodeId),
     );
     if (!conn) {
       if (refused?.status) this.refusals += 1;
       else this.failedAttempts += 1;
+      this.lastRefusal = refused?.status ?? 0;
       // A rejected or revoked node stops, as the real agent does.
       if (refused?.status === 403) return;
       return this.schedule();

@@ -1,7 +1,8 @@
 /**
  * The enroll-server's layout rules (docs/architecture.md "Which folder may import which") as a pure
  * check over source texts: the import graph between capabilities, no import cycle between files,
- * SQL only in the `sqlite/` folders, and no root repositories used inside a transaction callback.
+ * SQL only in the engines' folders (`sqlite/`, `postgres/`), and no root repositories used inside
+ * a transaction callback.
  */
 import { dirname, join, normalize } from 'node:path';
 
@@ -16,6 +17,7 @@ export const CAPABILITIES = [
   'payouts',
   'notifications',
   'audits',
+  'replicas',
   'web',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -32,6 +34,7 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   payouts: ['core', 'accounts', 'nodes'],
   notifications: ['core', 'accounts', 'nodes'],
   audits: ['core', 'nodes', 'control'],
+  replicas: ['core', 'nodes', 'control'],
   web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts', 'audits'],
 };
 
@@ -87,7 +90,7 @@ function checkImports(file: SourceFile): Violation[] {
       out.push({
         path: file.path,
         rule: 'import',
-        message: `${edge}: capabilities never import the composition root (app.ts, repositories.ts, sqlite-store.ts, main.ts)`,
+        message: `${edge}: capabilities never import the composition root (app.ts, repositories.ts, sqlite-store.ts, postgres-store.ts, main.ts)`,
       });
     } else if (to === 'agent' || to === 'other') {
       out.push({
@@ -106,14 +109,14 @@ function checkImports(file: SourceFile): Violation[] {
   return out;
 }
 
-/** SQL statements and the SQLite driver belong to repository implementations (`…/sqlite/…`). */
+/** SQL statements and the database drivers belong to repository implementations (`…/sqlite/…`, `…/postgres/…`). */
 const SQL =
-  /\b(SELECT\s+(?:[\w*]|\()|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(?:TABLE|INDEX)|ALTER\s+TABLE|BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w)|\.prepare\s*[<(]|\.pragma\s*\(|from\s+['"]better-sqlite3['"]/;
+  /\b(SELECT\s+(?:[\w*]|\()|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(?:TABLE|INDEX)|ALTER\s+TABLE|BEGIN\s+IMMEDIATE|SAVEPOINT\s+\w)|\.prepare\s*[<(]|\.pragma\s*\(|from\s+['"](?:better-sqlite3|pg)['"]/;
 
 function checkSql(file: SourceFile): Violation[] {
   if (partOf(file.path) === 'other' || partOf(file.path) === 'protocol' || partOf(file.path) === 'agent')
     return [];
-  if (/\/sqlite\//.test(file.path)) return [];
+  if (/\/(?:sqlite|postgres)\//.test(file.path)) return [];
   const match = SQL.exec(file.text);
   if (!match) return [];
   const line = file.text.slice(0, match.index).split('\n').length;
@@ -121,7 +124,7 @@ function checkSql(file: SourceFile): Violation[] {
     {
       path: file.path,
       rule: 'sql',
-      message: `${file.path}:${line} has SQL or SQLite calls (${match[0].trim()}): they belong in a repository under a sqlite/ folder`,
+      message: `${file.path}:${line} has SQL or SQLite calls (${match[0].trim()}): they belong in a repository under a sqlite/ or postgres/ folder`,
     },
   ];
 }

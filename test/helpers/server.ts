@@ -24,7 +24,9 @@ import {
   type EnrollRateLimit,
   loadArtifacts,
   type ServerConfig,
+  type ReplicaConfig,
   type ShellLimits,
+  DEFAULT_REPLICA_CONFIG,
 } from '../../enroll-server/core/config.js';
 import type { App } from '../../enroll-server/core/http.js';
 import type { Db } from '../../enroll-server/core/sqlite/database.js';
@@ -54,6 +56,10 @@ export interface TestServerOptions {
   /** Use this open database (the test closes it), e.g. to limit its size. */
   db?: Db;
   signInRateLimit?: Partial<SignInRateLimit>;
+  /** PostgreSQL instead of SQLite: every server started on the same URL is a replica. */
+  databaseUrl?: string;
+  /** Replica settings; the replica's own URL is filled in (loopback, its port). */
+  replica?: Partial<Omit<ReplicaConfig, 'url'>>;
   /** Cluster settings over the development defaults (e.g. a real WireGuard hub key). */
   cluster?: Partial<ServerConfig['cluster']>;
   /** Mail, sign-in providers, webhooks (default: no SMTP, .eml files in the temp dir). */
@@ -106,13 +112,21 @@ let counter = 0;
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dir = options.dbPath ? join(options.dbPath, '..') : mkdtempSync(join(tmpdir(), 'homenode-server-'));
   const dbPath = options.dbPath ?? join(dir, 'homenode.db');
+  // A replica must know its own address before it starts (the others read it from the registry).
+  const port = options.port ?? (options.databaseUrl ? await freePort() : 0);
   const config: ServerConfig = {
     dbPath,
+    databaseUrl: options.databaseUrl,
+    replica: {
+      ...DEFAULT_REPLICA_CONFIG,
+      ...options.replica,
+      url: options.databaseUrl ? `http://127.0.0.1:${port}` : undefined,
+    },
     dataDir: dir,
     host: '127.0.0.1',
-    port: options.port ?? 0,
+    port,
     // With a fixed port the public URL is exact, so mailed links and sign-in callbacks work.
-    publicUrl: options.port ? `http://127.0.0.1:${options.port}` : 'http://127.0.0.1',
+    publicUrl: port ? `http://127.0.0.1:${port}` : 'http://127.0.0.1',
     bootstrapToken: TEST_ADMIN_TOKEN,
     policy: resolvePolicy(options.policy),
     logLevel: 'silent',

@@ -70,6 +70,8 @@ export async function auditSetup(
     dbPath?: string;
     port?: number;
     start?: number;
+    /** Run the server on this PostgreSQL database instead of a SQLite file. */
+    databaseUrl?: string;
     /** Server dependencies (e.g. fast notification loops). */
     deps?: TestServerOptions['deps'];
   } = {},
@@ -81,6 +83,7 @@ export async function auditSetup(
     random: () => 0.5,
     deps: options.deps,
     ...(options.dbPath ? { dbPath: options.dbPath, port: options.port } : {}),
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });
   const context = server.app.homenode.context;
   const events: AuditEvent[] = [];

@@ -67,7 +67,7 @@ describe('architecture of the enroll-server', () => {
     ]);
   });
 
-  it('reports SQL and SQLite calls outside a sqlite/ folder', () => {
+  it('reports SQL and database drivers outside a sqlite/ or postgres/ folder', () => {
     const violations = checkArchitecture([
       {
         path: 'enroll-server/nodes/node-service.ts',
@@ -75,12 +75,15 @@ describe('architecture of the enroll-server', () => {
       },
       { path: 'enroll-server/payouts/z.ts', text: 'const q = `\n  DELETE FROM adjustments WHERE id = ?`;' },
       { path: 'enroll-server/core/w.ts', text: "import Database from 'better-sqlite3';" },
+      { path: 'enroll-server/control/v.ts', text: "import pg from 'pg';" },
       { path: 'enroll-server/nodes/sqlite/node-repository.ts', text: "db.prepare('SELECT * FROM nodes')" },
+      { path: 'enroll-server/nodes/postgres/node-repository.ts', text: "sql.rows('SELECT * FROM nodes')" },
     ]);
     expect(violations.map((v) => [v.path, v.rule])).toEqual([
       ['enroll-server/nodes/node-service.ts', 'sql'],
       ['enroll-server/payouts/z.ts', 'sql'],
       ['enroll-server/core/w.ts', 'sql'],
+      ['enroll-server/control/v.ts', 'sql'],
     ]);
     expect(violations[1]?.message).toContain('enroll-server/payouts/z.ts:2');
   });

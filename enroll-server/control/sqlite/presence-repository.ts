@@ -22,8 +22,8 @@ const toInterval = (r: Row): PresenceInterval => ({
 
 export function sqlitePresenceRepository(db: Db): (run: Run) => PresenceRepository {
   const upsert = db.prepare(
-    `INSERT INTO presence_intervals (id, node_id, started_at, last_seen_at, ended_at, end_reason, boot_id)
-     VALUES (@id, @nodeId, @startedAt, @lastSeenAt, @endedAt, @endReason, @bootId)
+    `INSERT INTO presence_intervals (id, node_id, started_at, last_seen_at, ended_at, end_reason, boot_id, replica_id)
+     VALUES (@id, @nodeId, @startedAt, @lastSeenAt, @endedAt, @endReason, @bootId, @replicaId)
      ON CONFLICT (id) DO UPDATE SET last_seen_at = MAX(last_seen_at, excluded.last_seen_at),
        ended_at = COALESCE(ended_at, excluded.ended_at), end_reason = COALESCE(end_reason, excluded.end_reason)`,
   );
@@ -38,7 +38,7 @@ export function sqlitePresenceRepository(db: Db): (run: Run) => PresenceReposito
   );
   // Inside an open transaction better-sqlite3 makes this a savepoint.
   const writeMany = db.transaction((rows: readonly PresenceWrite[]) => {
-    for (const row of rows) upsert.run(row);
+    for (const row of rows) upsert.run({ ...row, replicaId: row.replicaId ?? null });
   });
   return (run) => ({
     write(rows) {

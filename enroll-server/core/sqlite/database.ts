@@ -1,29 +1,19 @@
 /** Opens the SQLite database (WAL, foreign keys) and applies numbered migrations at start-up. */
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { type Migration, loadMigrations as loadMigrationFiles } from '../migration-files.js';
 
 export type Db = Database.Database;
 
 const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from '../migration-files.js';
 
 /** Migration files are `NNN_name.sql`, applied in order of NNN. */
 export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .flatMap((file) => {
-      const match = /^(\d{3})_([\w-]+)\.sql$/.exec(file);
-      return match
-        ? [{ version: Number(match[1]), name: match[2] ?? file, sql: readFileSync(join(dir, file), 'utf8') }]
-        : [];
-    })
-    .sort((a, b) => a.version - b.version);
+  return loadMigrationFiles(dir);
 }
 
 /**

@@ -14,7 +14,7 @@
  * Calling the root repositories from inside a transaction callback would wait for that very
  * transaction: always use `tx` there (test/unit/architecture.test.ts checks the source for it).
  */
-import type { Transactional } from '../transactions.js';
+import { TransactionEndedError, type Transactional } from '../transactions.js';
 import type { Db } from './database.js';
 
 /** Runs a synchronous piece of SQLite work on the connection, when the connection is ours. */
@@ -23,14 +23,7 @@ export type Run = <T>(work: () => T) => Promise<T>;
 /** Builds one repository set whose statements all go through `run`. */
 export type BindRepositories<R> = (run: Run) => R;
 
-export class TransactionEndedError extends Error {
-  constructor() {
-    super(
-      'This transaction has already committed or rolled back; its repositories can no longer be used. Await every call inside the transaction callback.',
-    );
-    this.name = 'TransactionEndedError';
-  }
-}
+export { TransactionEndedError };
 
 function settle<T>(work: () => T): Promise<T> {
   try {

@@ -3,6 +3,7 @@ import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
 import type { Db } from '../../core/sqlite/database.js';
 import type { Run } from '../../core/sqlite/engine.js';
 import type { PayoutRepository, PeriodRecord, PeriodStatus, RateCardRecord } from '../payout-repository.js';
+import { gapsBetweenRuns } from '../server-liveness.js';
 
 interface PeriodRow {
   id: string;
@@ -273,16 +274,14 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
       });
     },
     detectedOutages(from, to, minGapMs) {
-      return run(() => {
-        const runs = q.runs.all(from, to);
-        const gaps: { start: number; end: number }[] = [];
-        for (let i = 1; i < runs.length; i += 1) {
-          const start = runs[i - 1]!.last_alive_at;
-          const end = runs[i]!.started_at;
-          if (end - start >= minGapMs && end > from && start < to) gaps.push({ start, end });
-        }
-        return gaps;
-      });
+      return run(() =>
+        gapsBetweenRuns(
+          q.runs.all(from, to).map((r) => ({ startedAt: r.started_at, lastAliveAt: r.last_alive_at })),
+          from,
+          to,
+          minGapMs,
+        ),
+      );
     },
     nodesForPeriod(periodId, start, end) {
       return run(() =>

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- control --replicas R --agents N [--seconds S] [--json]`: N simulated agents
+ * spread evenly over R enroll-server replicas on one PostgreSQL database, from several simulator
+ * processes (at most 10,000 connections each). Heartbeat latency as in the one-server benchmark:
+ * a heartbeat and a ping on the same connection, timed to the pong.
+ */
+import { percentile, round } from './stats.js';
+import { SimWorker, shares, startReplicaSet } from './replica-set.js';
+
+const PER_WORKER = 10_000;
+
+export async function benchControlReplicas(options: {
+  replicas: number;
+  agents: number;
+  seconds: number;
+  log: (l: string) => void;
+}): Promise<Record<string, number>> {
+  const { replicas: count, agents, seconds, log } = options;
+  const set = await startReplicaSet(count, log);
+  const workers: SimWorker[] = [];
+  try {
+    const urls = set.replicas.map((r) => r.url);
+    const parts = shares(agents, Math.max(1, Math.ceil(agents / PER_WORKER)));
+    for (let i = 0; i < parts.length; i += 1) workers.push(new SimWorker(set.plan?.simulators));
+    log(
+      `enrolling ${agents} simulated nodes through ${count} replicas (${workers.length} simulator processes)…`,
+    );
+    const enrolled = await Promise.all(
+      workers.map((w, i) =>
+        w.ask(
+          { type: 'enroll', url: urls[i % urls.length]!, token: set.token, count: parts[i]!, concurrency: 8 },
+          'enrolled',
+        ),
+      ),
+    );
+    const enrollSeconds = Math.max(...enrolled.map((e) => e.seconds));
+    log(`enrolled in ${round(enrollSeconds)} s; connecting…`);
+    let offset = 0;
+    const connected = await Promise.all(
+      workers.map((w, i) => {
+        const request = { type: 'connect' as const, urls, offset };
+        offset += parts[i]!;
+        return w.ask(request, 'connected');
+      }),
+    );
+    const total = connected.reduce((n, c) => n + c.connected, 0);
+    log(
+      `${total} connected in ${round(Math.max(...connected.map((c) => c.seconds)))} s; steady state for ${seconds} s…`,
+    );
+    const cpu0 = set.replicas.map((r) => r.cpuSeconds());
+    const t0 = performance.now();
+    const measured = await Promise.all(workers.map((w) => w.ask({ type: 'steady', seconds }, 'latencies')));
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = set.replicas.map((r, i) => r.cpuSeconds() - cpu0[i]!);
+    const latencies = measured.flatMap((m) => m.latencies).sort((a, b) => a - b);
+    const perReplica = await Promise.all(
+      set.replicas.map(async (r) => {
+        const metrics = await (await fetch(`${r.url}/metrics`)).text();
+        return Number(/^homenode_connected_nodes (\d+)/m.exec(metrics)?.[1] ?? 0);
+      }),
+    );
+    const result: Record<string, number> = {
+      replicas: count,
+      agents,
+      connected: perReplica.reduce((a, b) => a + b, 0),
+      pinned: set.plan ? 1 : 0,
+      simulatorProcesses: workers.length,
+      refused: connected.reduce((n, c) => n + c.refused, 0),
+      enrollSeconds: round(enrollSeconds, 1),
+      connectSeconds: round(Math.max(...connected.map((c) => c.seconds)), 2),
+      heartbeats: latencies.length,
+      p50HeartbeatMs: round(percentile(latencies, 50), 2),
+      p99HeartbeatMs: round(percentile(latencies, 99), 2),
+      maxHeartbeatMs: round(percentile(latencies, 100), 2),
+      simulatorRssMiB: round(Math.max(...workers.map((w) => w.rssMiB()))),
+    };
+    set.replicas.forEach((r, i) => {
+      result[`replica${i + 1}Connected`] = perReplica[i]!;
+      result[`replica${i + 1}RssMiB`] = round(r.rssMiB());
+      result[`replica${i + 1}CpuPct`] = round((cpu[i]! / elapsed) * 100);
+    });
+    return result;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await set.stop();
+  }
+}
