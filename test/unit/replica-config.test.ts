@@ -10,6 +10,7 @@ const SECRET = 'x'.repeat(40);
 describe('replica configuration', () => {
   it('selects PostgreSQL with HOMENODE_DATABASE_URL and reads the replica settings', () => {
     const config = loadConfig({
+      HOMENODE_DEV: '1',
       HOMENODE_DATABASE_URL: URL,
       HOMENODE_REPLICA_URL: 'http://10.0.0.5:8080/',
       HOMENODE_REPLICA_SECRET: SECRET,
@@ -23,7 +24,7 @@ describe('replica configuration', () => {
       heartbeatMs: 2000,
       lapseMs: 10_000,
     });
-    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(loadConfig({ HOMENODE_DEV: '1' }).databaseUrl).toBeUndefined();
   });
 
   it('names the variable and what to do, and never prints a password', () => {
