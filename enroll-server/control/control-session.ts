@@ -18,6 +18,8 @@ export class ControlSession {
   joinsOutstanding = 0;
   /** The last join answered failed: the agent's own retry of it may still succeed. */
   joinFailed = false;
+  /** The frames of one session are handled one after the other, in the order the node sent them. */
+  private work: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: string,
@@ -29,6 +31,17 @@ export class ControlSession {
     private readonly closeGraceMs: number,
   ) {
     this.lastHeardAt = now;
+  }
+
+  /**
+   * Queue `task` behind the frames already being handled: a report is checked against the ones
+   * sent before it, never raced by them. The queue is bounded by the per-type budgets, which are
+   * taken before a frame is queued.
+   */
+  serially(task: () => Promise<void>): Promise<void> {
+    const next = this.work.then(task);
+    this.work = next.catch(() => undefined);
+    return next;
   }
 
   send(message: ServerMessage): void {

@@ -312,7 +312,10 @@ export class ControlHub {
       );
     }
     this.deps.metrics.controlMessages.inc({ type });
-    await handleAgentMessage(this, session, frame.message);
+    const { message } = frame;
+    await session.serially(async () => {
+      if (!session.ended) await handleAgentMessage(this, session, message);
+    });
   }
 
   onStatus(event: NodeStatusEvent): void {
