@@ -74,10 +74,14 @@ export async function handleAgentMessage(
       });
       return;
     case 'join-result': {
-      // Only an answer to a join this session was sent counts; anything else is noise.
-      if (session.joinsOutstanding === 0) return;
-      session.joinsOutstanding -= 1;
+      // Only an answer to a join this session was sent counts, one failure per join sent; anything
+      // else is noise. After a failure the agent tries the same join again by itself: its success
+      // still counts, so a fixed artifact makes the node active without a reconnect.
+      const retried = message.ok && session.joinFailed;
+      if (session.joinsOutstanding === 0 && !retried) return;
+      if (session.joinsOutstanding > 0) session.joinsOutstanding -= 1;
       const outcome = await recordJoinResult(deps.repos, nodeId, message, deps.now());
+      session.joinFailed = outcome.kind === 'failed' && !retried;
       if (outcome.kind === 'key-taken') {
         session.send({ type: 'error', code: 'WIREGUARD_KEY_TAKEN', message: outcome.message });
       } else if (outcome.kind === 'joined' && outcome.node) {

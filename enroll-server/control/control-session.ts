@@ -16,6 +16,8 @@ export class ControlSession {
   shellEnabled = false;
   /** `join` messages sent that the node has not answered yet; a `join-result` without one is ignored. */
   joinsOutstanding = 0;
+  /** The last join answered failed: the agent's own retry of it may still succeed. */
+  joinFailed = false;
 
   constructor(
     readonly id: string,

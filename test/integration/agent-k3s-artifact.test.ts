@@ -147,6 +147,13 @@ describe('joining with the k3s artifact', { timeout: 120_000 }, () => {
     expect(s.calls().filter((c) => /^(k3s-artifact|systemctl enable|systemctl restart) /.test(c))).toEqual(
       [],
     );
+
+    // Ops put the right bytes back: the agent's next try of the same join installs k3s, and the
+    // server counts that answer (the node becomes active without reconnecting).
+    writeFileSync(blob, k3s);
+    await expect.poll(async () => (await s.node()).status, poll).toBe('active');
+    expect(sha256(readFileSync(s.paths.k3sBinary))).toBe(sha256(k3s));
+    expect(s.calls()).toContain(`k3s-artifact agent --config ${s.paths.k3sConfigPath}`);
   });
 
   it('refuses a k3s signed by another key before downloading anything', async () => {
