@@ -128,7 +128,14 @@ export interface Standing {
   gpuClass: string;
   nodes: number;
   /** Empty when the class has fewer than `MIN_NODES_FOR_FIGURES` nodes. */
-  figures: { name: string; unit: string; value: number; percentile: number; higherIsBetter: boolean }[];
+  figures: {
+    name: string;
+    unit: string;
+    description: string;
+    value: number;
+    percentile: number;
+    higherIsBetter: boolean;
+  }[];
 }
 
 /** Where one node stands in its class, per figure (its own figures against the class's). */
@@ -143,6 +150,7 @@ export function standingIn(samples: readonly BoardSample[], own: BoardSample): S
       figures.push({
         name,
         unit: AUDIT_METRICS[name]?.unit ?? '',
+        description: AUDIT_METRICS[name]?.description ?? name,
         value,
         percentile: percentileOf(values, value, higherIsBetter),
         higherIsBetter,

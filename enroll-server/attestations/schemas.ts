@@ -103,6 +103,7 @@ export const StandingSchema = Type.Object(
           Type.Object({
             name: Type.String(),
             unit: Type.String(),
+            description: Type.String(),
             value: Type.Number(),
             percentile: Type.Integer({ minimum: 0, maximum: 100 }),
             higherIsBetter: Type.Boolean(),

@@ -73,11 +73,19 @@ describe('the board', () => {
       {
         name: 'cpuEventsPerSecPerThread',
         unit: 'events/s',
+        description: 'sysbench cpu per thread',
         value: 1300,
         percentile: 75,
         higherIsBetter: true,
       },
-      { name: 'networkRttMs', unit: 'ms', value: 25, percentile: 50, higherIsBetter: false },
+      {
+        name: 'networkRttMs',
+        unit: 'ms',
+        description: 'median round trip to the server',
+        value: 25,
+        percentile: 50,
+        higherIsBetter: false,
+      },
     ]);
     expect(standingIn([node(1, 1), own], own).figures).toEqual([]);
   });
