@@ -339,13 +339,19 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     now,
   });
   const payouts = createPayoutService({ repos, now, flushPresence });
+  const auditor = await loadAuditor(config.auditor ?? {}, config.dataDir);
+  if (store.shared && !config.auditor?.keyFile)
+    app.log.warn(
+      { event: 'auditor_key_per_replica' },
+      'Replicas share the database but each made its own auditor key in its data folder, so their attestations carry different keys. Give every replica the same HOMENODE_AUDITOR_KEY_FILE.',
+    );
   const attestations = createAttestationService({
     fleet: createAttestedFleet({
       audits: repos.audits,
       nodes: repos.nodes,
       policy: auditPolicyOf(config.policy),
     }),
-    auditor: await loadAuditor(config.auditor ?? {}, config.dataDir),
+    auditor,
     payouts: repos.payouts,
     now,
   });
