@@ -146,7 +146,7 @@ export function createAttestationService(deps: AttestationServiceDeps) {
       const parsed = parseSdl(text);
       if (!parsed.ok) throw new ValidationError(parsed.message, { details: parsed.problems });
       const at = now();
-      const { attested, unattested } = await fleet.split(at, ['passing', 'failing']);
+      const { attested, unattested } = await fleet.split(at, ['passing', 'failing', 'never']);
       const signed = (attrs: ProviderAttribute[], auditors: string[]) =>
         attrs.map((a) => ({ ...a, auditors }));
       const nodes: FleetNode[] = [

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rtx4090Hardware } from '../helpers/enrollment.js';
 import { auditSetup } from './audit-sim-support.js';
 
 const AKASH_AUDITOR = 'akash1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63';
@@ -45,7 +46,22 @@ describe('placement of Akash SDLs on the attested fleet', () => {
   it('matches as Akash would: our auditor and an RTX 4090 yes; an H100 no; allOf with Akash no', async () => {
     const s = await setup();
     const n = await s.node({ join: true });
-    const unaudited = await s.node({ join: true });
+    const unaudited = await s.node({
+      join: true,
+      hardware: rtx4090Hardware({
+        gpus: [
+          {
+            vendor: 'nvidia',
+            model: 'rtx3090',
+            pciId: '10de:2204',
+            memoryBytes: 24_576 * 1024 * 1024,
+            uuid: 'GPU-3e8b1d2c-4a5f-4b6e-9d7c-8a1b2c3d4e5f',
+            driver: '550.54.15',
+            name: 'NVIDIA GeForce RTX 3090',
+          },
+        ],
+      }),
+    });
     await s.tick();
     const request = await n.answer('pass');
     await s.settled(n.nodeId, request.auditId);
@@ -57,6 +73,10 @@ describe('placement of Akash SDLs on the attested fleet', () => {
     expect(ours.body.placements).toEqual([
       { name: 'dcloud', eligible: true, nodes: [n.nodeId], reasons: [] },
     ]);
+
+    // An RTX 3090 is offered only by a node that is not attested yet: the reason says so.
+    const rtx3090 = await s.match(gpuSdl(`signedBy:\n        anyOf:\n          - ${OURS}`, 'rtx3090'));
+    expect(rtx3090.body.placements[0]!.reasons[0]).toContain('without a current attestation');
 
     const h100 = await s.match(gpuSdl(`signedBy:\n        anyOf:\n          - ${OURS}`, 'h100'));
     expect(h100.body.placements[0]).toMatchObject({ eligible: false, nodes: [] });
