@@ -118,7 +118,8 @@ export function attestationRoutes(app: App, ctx: AttestationRouteDeps): void {
     },
     async (request) => {
       const node = await nodes.get(principalOf(request), request.params.id);
-      return { classes: await attestations.standing(node) };
+      const classes = await attestations.standing(node);
+      return { attested: classes !== undefined, classes: classes ?? [] };
     },
   );
 

@@ -173,14 +173,10 @@ export function createAttestationService(deps: AttestationServiceDeps) {
       };
     },
 
-    /** Where the node stands in its class, per figure; NOT_ATTESTED when it is not attested. */
-    async standing(node: NodeRecord): Promise<Standing[]> {
+    /** Where the node stands in its class, per figure; none while it is not attested. */
+    async standing(node: NodeRecord): Promise<Standing[] | undefined> {
       const own = await fleet.node(node, now());
-      if (!own) {
-        throw new NotAttestedError(
-          `Machine ${node.id} is not on the performance board: only machines whose last audit passed are compared. It appears once an audit passes.`,
-        );
-      }
+      if (!own) return undefined;
       const all = (await attestedForPublic()).filter((n) => n.nodeId !== own.nodeId).concat(own);
       const samples = all.flatMap(sample);
       return sample(own).map((s) => standingIn(samples, s));

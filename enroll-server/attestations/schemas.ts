@@ -95,6 +95,7 @@ export const PerformanceSchema = Type.Object(
 
 export const StandingSchema = Type.Object(
   {
+    attested: Type.Boolean({ description: 'false while the last audit did not pass (then no classes)' }),
     classes: Type.Array(
       Type.Object({
         gpuClass: Type.String(),

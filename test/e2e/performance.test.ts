@@ -55,7 +55,9 @@ describe.sequential('the performance board (headless Chromium, real server)', ()
 
   it('anyone sees the board without signing in, and no machine or owner id', async () => {
     const { page, context } = await harness.newPage();
-    await page.goto(`${s.server.url}/performance`);
+    // Reached from the sign-in page, without signing in.
+    await page.goto(`${s.server.url}/login`);
+    await page.getByRole('link', { name: 'How the fleet performs' }).click();
     await page.getByRole('heading', { name: 'Performance of the fleet' }).waitFor();
     const rtx = page.getByRole('region', { name: 'NVIDIA RTX4090, 24 GiB' });
     await rtx.waitFor();

@@ -34,6 +34,7 @@ interface Board {
 }
 
 interface Standing {
+  attested: boolean;
   classes: {
     gpuClass: string;
     nodes: number;
@@ -131,6 +132,7 @@ export async function standingSection(nodeId: string): Promise<HTMLElement | nul
   } catch {
     return null;
   }
+  if (!standing.attested) return null;
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'h-standing' },
