@@ -7,30 +7,14 @@
 import { api, errorText } from '../api.js';
 import { type Child, h, notice, replace, table } from '../dom.js';
 import { formatUsd } from '../money.js';
+import type { BoardClass } from '../../attestations/performance.js';
 
-interface BoardFigure {
-  name: string;
-  unit: string;
-  description: string;
-  higherIsBetter: boolean;
-  samples: number;
-  p10: number;
-  median: number;
-  p90: number;
-  medianPerUsd: number | null;
-}
-
+// The answers' shapes, from the server's own types (type-only: nothing of the server is bundled).
 interface Board {
   generatedAt: string;
   minNodesForFigures: number;
   rateCardVersion: number | null;
-  classes: {
-    gpuClass: string;
-    nodes: number;
-    gpus: number;
-    availabilityUusdPerGpuHour: string | null;
-    figures: BoardFigure[];
-  }[];
+  classes: BoardClass[];
 }
 
 interface Standing {
