@@ -32,6 +32,12 @@ export const PONG_TIMEOUT_MS = 45_000;
 export const PING_INTERVAL_MS = 15_000;
 export const RECONNECT_MIN_MS = 1_000;
 export const RECONNECT_MAX_MS = 60_000;
+/**
+ * The cap while nothing listens at the server's address (connection refused): that server or
+ * replica is gone, not overloaded, and a refused connection costs it nothing; the next try may
+ * reach another replica or the restarted server, so the wait stays short.
+ */
+export const RECONNECT_REFUSED_MAX_MS = 8_000;
 
 /** WebSocket close codes (4000–4999 are ours). */
 export const CLOSE_CODES = {

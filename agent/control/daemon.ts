@@ -354,7 +354,7 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       problem = dialed.message;
     }
     if (stopping) return finish(EXIT.OK);
-    const delay = backoff.next();
+    const delay = backoff.next(dialed.kind === 'unreachable' && dialed.nobodyListening === true);
     display.update({ connection: 'waiting', retryAt: ctx.now() + delay, lastProblem: problem });
     note(
       'warn',

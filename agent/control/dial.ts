@@ -62,7 +62,8 @@ export interface EarlyEvents {
 export type DialResult =
   | { kind: 'open'; socket: WebSocket; early: EarlyEvents }
   | { kind: 'refused'; status: number; code: string; message: string; reason?: string }
-  | { kind: 'unreachable'; message: string };
+  /** `nobodyListening`: the connection was refused (nothing listens there now). */
+  | { kind: 'unreachable'; message: string; nobodyListening?: boolean };
 
 /** The `{ error: { code, message, details } }` body of a refusal, as far as it can be read. */
 export function readRefusal(status: number, body: string): Extract<DialResult, { kind: 'refused' }> {
@@ -134,7 +135,11 @@ export function dial(
       res.on('error', () => settle(readRefusal(res.statusCode ?? 0, body)));
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      settle({ kind: 'unreachable', message: describeNetworkError(error) });
+      settle({
+        kind: 'unreachable',
+        message: describeNetworkError(error),
+        nobodyListening: error.code === 'ECONNREFUSED',
+      });
     });
   });
 }

@@ -2,11 +2,17 @@
  * Reconnect timing for the control channel (DESIGN.md "Control channel"): capped exponential
  * backoff with FULL jitter, a uniform wait in [0, min(cap, base·2^(n-1))], so that a server
  * restart does not bring every node back at the same instant. A healthy connection resets it.
+ * While nothing listens at the address (connection refused: the server or a replica is gone, not
+ * overloaded) the wait is capped lower, at `refusedMaxMs`: the next try may reach another replica.
  */
+
+import { RECONNECT_REFUSED_MAX_MS } from '../../protocol/control.js';
 
 export interface ReconnectOptions {
   minMs: number;
   maxMs: number;
+  /** The cap after a refused connection; RECONNECT_REFUSED_MAX_MS (or `maxMs`, if lower) by default. */
+  refusedMaxMs?: number;
 }
 
 /** The wait before reconnect attempt `attempt` (1-based). */
@@ -28,9 +34,12 @@ export class ReconnectBackoff {
     return this.failures;
   }
 
-  next(): number {
+  /** `nobodyListening`: the last attempt's connection was refused (ECONNREFUSED). */
+  next(nobodyListening = false): number {
     this.failures += 1;
-    return fullJitterDelay(this.failures, this.random, this.options);
+    if (!nobodyListening) return fullJitterDelay(this.failures, this.random, this.options);
+    const cap = Math.min(this.options.maxMs, this.options.refusedMaxMs ?? RECONNECT_REFUSED_MAX_MS);
+    return fullJitterDelay(this.failures, this.random, { ...this.options, maxMs: cap });
   }
 
   reset(): void {

@@ -9,6 +9,7 @@ import {
   HEARTBEAT_INTERVAL_MS,
   RECONNECT_MAX_MS,
   RECONNECT_MIN_MS,
+  RECONNECT_REFUSED_MAX_MS,
   type ServerMessage,
 } from '../../protocol/control.js';
 import {
@@ -21,6 +22,7 @@ import {
   simMetrics,
 } from './sim-agent.js';
 import { type SimAuditVerdict, simAuditReport } from './sim-audit.js';
+import { fullJitterDelay } from '../../agent/control/reconnect.js';
 
 /** How a simulated node answers the server's audits: after `durationMs`, with a signed report. */
 export interface SimAuditOptions {
@@ -115,16 +117,17 @@ export class FleetAgent {
     return seq;
   }
 
-  /** The delay before reconnect attempt n: uniform in [0, min(max, min·2ⁿ)] ("full jitter"). */
-  delay(attempt: number): number {
-    const min = this.options.minDelayMs ?? RECONNECT_MIN_MS;
-    const max = this.options.maxDelayMs ?? RECONNECT_MAX_MS;
-    return Math.floor((this.options.random ?? Math.random)() * Math.min(max, min * 2 ** attempt));
-  }
-
-  private schedule(): void {
+  /**
+   * The delay before the next reconnect attempt, by the real agent's rule (`ReconnectBackoff`:
+   * full jitter, capped lower while nothing listens at the address).
+   */
+  private schedule(nobodyListening = false): void {
     if (this.stopped) return;
-    const wait = this.delay(this.attempt);
+    const maxMs = this.options.maxDelayMs ?? RECONNECT_MAX_MS;
+    const wait = fullJitterDelay(this.attempt + 1, this.options.random ?? Math.random, {
+      minMs: this.options.minDelayMs ?? RECONNECT_MIN_MS,
+      maxMs: nobodyListening ? Math.min(maxMs, RECONNECT_REFUSED_MAX_MS) : maxMs,
+    });
     this.attempt += 1;
     this.retry = setTimeout(() => void this.connect(), wait);
   }
@@ -146,7 +149,7 @@ export class FleetAgent {
       this.lastRefusal = refused?.status ?? 0;
       // A rejected or revoked node stops, as the real agent does.
       if (refused?.status === 403) return;
-      return this.schedule();
+      return this.schedule(refused?.nobodyListening === true);
     }
     if (this.stopped) return void conn.close(false);
     this.conn = conn;

@@ -80,6 +80,8 @@ export interface ConnectResult {
   ok: boolean;
   status?: number;
   body?: string;
+  /** The connection was refused: nothing listens at the address. */
+  nobodyListening?: boolean;
 }
 
 /** One simulated node's connection. Messages from the server are queued for `next()`. */
@@ -191,7 +193,11 @@ export function connectControl(
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ refused: { ok: false, status: res.statusCode, body } }));
     });
-    socket.once('error', (error) => resolve({ refused: { ok: false, body: error.message } }));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      resolve({
+        refused: { ok: false, body: error.message, nobodyListening: error.code === 'ECONNREFUSED' },
+      }),
+    );
   });
 }
 

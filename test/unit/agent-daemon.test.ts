@@ -52,6 +52,18 @@ describe('reconnect backoff (full jitter)', () => {
     backoff.reset();
     expect(backoff.next()).toBe(999);
   });
+
+  it('waits at most 8 s while nothing listens at the address (a replica gone), 60 s otherwise', () => {
+    const backoff = new ReconnectBackoff(options, () => 0.999);
+    const refused = Array.from({ length: 10 }, () => backoff.next(true));
+    expect(refused.slice(0, 4)).toEqual([999, 1998, 3996, 7992]);
+    expect(Math.max(...refused)).toBe(7992);
+    // Then the server answers but fails (overloaded, say): the full cap again, the count kept.
+    expect(backoff.next(false)).toBe(59_940);
+    // A lower configured cap wins over the refused one.
+    const short = new ReconnectBackoff({ minMs: 1000, maxMs: 5000 }, () => 0.999);
+    expect(Array.from({ length: 6 }, () => short.next(true)).at(-1)).toBe(4995);
+  });
 });
 
 describe('nvidia-smi metrics', () => {
