@@ -46,7 +46,14 @@ export const UPDATE_STATES = [
   'failed',
 ] as const;
 export type UpdateState = (typeof UPDATE_STATES)[number];
-export const UpdateStateSchema = Type.Union(UPDATE_STATES.map((s) => Type.Literal(s)));
+export const UpdateStateSchema = Type.Union([
+  Type.Literal('downloading'),
+  Type.Literal('installing'),
+  Type.Literal('restarting'),
+  Type.Literal('healthy'),
+  Type.Literal('rolled-back'),
+  Type.Literal('failed'),
+]);
 
 export const UpdateStatusMessageSchema = Type.Object({
   type: Type.Literal('update-status'),
