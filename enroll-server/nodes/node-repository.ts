@@ -86,4 +86,6 @@ export interface NodeRepository {
   ): Promise<boolean>;
   list(filter: NodeListFilter): Promise<{ nodes: NodeRecord[]; total: number }>;
   countByStatus(): Promise<Record<string, number>>;
+  /** The agent version the node said in its latest hello (after an update); false when unchanged. */
+  setAgentVersion(id: string, agentVersion: string, now: number): Promise<boolean>;
 }

@@ -18,6 +18,7 @@ export const CAPABILITIES = [
   'notifications',
   'audits',
   'replicas',
+  'rollouts',
   'web',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -35,6 +36,7 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   notifications: ['core', 'accounts', 'nodes'],
   audits: ['core', 'nodes', 'control'],
   replicas: ['core', 'nodes', 'control'],
+  rollouts: ['core', 'nodes', 'control', 'artifacts'],
   web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts', 'audits'],
 };
 

@@ -188,5 +188,10 @@ export function postgresNodeRepository(sql: Sql): NodeRepository {
           )
         ).map((r) => [r.status, r.n]),
       ),
+    setAgentVersion: async (id, agentVersion, now) =>
+      (await sql.run(
+        'UPDATE nodes SET agent_version = $2, updated_at = $3 WHERE id = $1 AND agent_version <> $2',
+        [id, agentVersion, now],
+      )) === 1,
   };
 }

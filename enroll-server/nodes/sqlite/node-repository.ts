@@ -86,6 +86,9 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
      WHERE id = @id AND status = @from`,
   );
 
+  const setAgentVersion = db.prepare(
+    'UPDATE nodes SET agent_version = ?, updated_at = ? WHERE id = ? AND agent_version <> ?',
+  );
   const countByStatus = db.prepare<[], { status: string; n: number }>(
     'SELECT status, COUNT(*) AS n FROM nodes GROUP BY status',
   );
@@ -203,6 +206,9 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
     },
     countByStatus() {
       return run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n])));
+    },
+    setAgentVersion(id, agentVersion, now) {
+      return run(() => setAgentVersion.run(agentVersion, now, id, agentVersion).changes === 1);
     },
   });
 }
