@@ -48,7 +48,8 @@ interface Exit {
   stderrTail: string;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+// Not unref(): between two starts the timer is what keeps the supervisor alive.
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Supervisor {
   private child: ChildProcess | undefined;
