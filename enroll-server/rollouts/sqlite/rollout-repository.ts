@@ -64,10 +64,10 @@ export function sqliteRolloutRepository(db: Db): (run: Run) => RolloutRepository
   );
   const get = db.prepare<[string], Row>('SELECT * FROM rollouts WHERE id = ?');
   const list = db.prepare<[number], Row>(
-    'SELECT * FROM rollouts ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    'SELECT * FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?',
   );
   const active = db.prepare<[], Row>(
-    "SELECT * FROM rollouts WHERE state = 'active' ORDER BY created_at, rowid",
+    "SELECT * FROM rollouts WHERE state = 'active' ORDER BY created_at, id",
   );
   const update = db.prepare(
     `UPDATE rollouts SET state = @state, stage = @stage, stage_started_at = @stage_started_at,
