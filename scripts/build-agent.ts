@@ -11,15 +11,15 @@
  * (use a node-pty package folder already built, with `--node-version` the Node it was built for;
  * tests use the repository's own, built for the Node running them).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { bundleAgent } from '../iso-builder/bundle-agent.js';
+import { bundleAgent, writeReleaseManifest } from '../iso-builder/bundle-agent.js';
 import { buildNodePty } from '../iso-builder/node-pty.js';
-import { AGENT_ARTIFACT, RELEASE_ENTRY, RELEASE_MANIFEST, type ReleaseManifest } from '../protocol/update.js';
+import { AGENT_ARTIFACT, type ReleaseManifest } from '../protocol/update.js';
 import { ensureNodeRuntime } from './node-runtime.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,13 +67,7 @@ export async function buildAgentRelease(o: BuildAgentOptions): Promise<ReleaseMa
   try {
     log('bundling the agent (esbuild)');
     await bundleAgent(REPO, work, pty.dir);
-    const manifest: ReleaseManifest = {
-      name: AGENT_ARTIFACT,
-      version: o.version,
-      node: pty.nodeVersion,
-      entry: RELEASE_ENTRY,
-    };
-    await writeFile(join(work, RELEASE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+    const manifest = await writeReleaseManifest(work, o.version, pty.nodeVersion);
     await packRelease(work, o.out);
     log(`wrote ${o.out}`);
     return manifest;
