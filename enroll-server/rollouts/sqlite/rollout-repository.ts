@@ -63,12 +63,8 @@ export function sqliteRolloutRepository(db: Db): (run: Run) => RolloutRepository
        @reason, @created_by, @created_at, @updated_at)`,
   );
   const get = db.prepare<[string], Row>('SELECT * FROM rollouts WHERE id = ?');
-  const list = db.prepare<[number], Row>(
-    'SELECT * FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?',
-  );
-  const active = db.prepare<[], Row>(
-    "SELECT * FROM rollouts WHERE state = 'active' ORDER BY created_at, id",
-  );
+  const list = db.prepare<[number], Row>('SELECT * FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?');
+  const active = db.prepare<[], Row>("SELECT * FROM rollouts WHERE state = 'active' ORDER BY created_at, id");
   const update = db.prepare(
     `UPDATE rollouts SET state = @state, stage = @stage, stage_started_at = @stage_started_at,
        reason = @reason, updated_at = @updated_at WHERE id = @id`,
