@@ -29,6 +29,8 @@ export interface NodeRecord {
 export interface NodeListFilter {
   ownerId?: string;
   status?: NodeStatus;
+  /** Only nodes whose agent said this version in its latest hello (or enrolled with it). */
+  agentVersion?: string;
   /** Matches the node id, the owner's email or name, or an attribute. */
   q?: string;
   ids?: readonly string[];

@@ -107,5 +107,11 @@ describe.each(ENGINES)('rollout repository on %s', (engine) => {
     expect(after?.agentVersion).toBe('2.0.0');
     expect(after?.updatedAt).toBe(T0 + 100);
     expect(before?.agentVersion).not.toBe('2.0.0');
+    await seedNode(repos, 2);
+    const on = async (agentVersion: string) =>
+      (await repos.nodes.list({ agentVersion, limit: 10, offset: 0 })).nodes.map((n) => n.id);
+    expect(await on('2.0.0')).toEqual(['node_1']);
+    expect(await on(String(before?.agentVersion))).toEqual(['node_2']);
+    expect(await on('9.9.9')).toEqual([]);
   });
 });

@@ -98,6 +98,12 @@ describe('agent updates', { timeout: 240_000 }, () => {
     expect(current(root)).toBe('releases/2.0.0');
     expect(existsSync(join(root, 'releases/1.0.0/homenode-agent.mjs'))).toBe(true);
     await expect.poll(() => agentVersion(s), poll).toBe('2.0.0');
+    const onB = await s.server.api<{ nodes: { id: string; agentVersion: string }[] }>(
+      'GET',
+      '/v1/nodes?agentVersion=2.0.0',
+    );
+    expect(onB.body.nodes.map((n) => [n.id, n.agentVersion])).toEqual([[s.nodeId, '2.0.0']]);
+    expect((await s.server.api<{ total: number }>('GET', '/v1/nodes?agentVersion=1.0.0')).body.total).toBe(0);
     expect(sup.output()).toContain('Starting agent 2.0.0 (new release, try 1 of 3).');
     await sup.waitFor(/Agent 2\.0\.0 is healthy; 1\.0\.0 is kept to roll back to\./);
     const state = JSON.parse(readFileSync(join(root, 'update-state.json'), 'utf8')) as {

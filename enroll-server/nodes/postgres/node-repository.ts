@@ -76,6 +76,7 @@ async function list(sql: Sql, filter: NodeListFilter): Promise<{ nodes: NodeReco
   };
   if (filter.ownerId) where.push(`n.owner_id = ${param(filter.ownerId)}`);
   if (filter.status) where.push(`n.status = ${param(filter.status)}`);
+  if (filter.agentVersion) where.push(`n.agent_version = ${param(filter.agentVersion)}`);
   if (filter.q) {
     // ILIKE in the "C" collation folds ASCII only, as SQLite's LIKE does.
     const q = param(`%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);

@@ -119,6 +119,10 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
       where.push('n.status = @status');
       params.status = filter.status;
     }
+    if (filter.agentVersion) {
+      where.push('n.agent_version = @agentVersion');
+      params.agentVersion = filter.agentVersion;
+    }
     if (filter.q) {
       where.push(
         "(n.id LIKE @q ESCAPE '\\' OR o.email LIKE @q ESCAPE '\\' OR o.name LIKE @q ESCAPE '\\' OR n.attributes LIKE @q ESCAPE '\\')",
