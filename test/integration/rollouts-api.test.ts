@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 import { upload } from './artifact-support.js';
+import { runAdmin } from '../../scripts/admin/cli.js';
 
 let servers: TestServer[] = [];
 afterEach(async () => {
@@ -113,5 +114,49 @@ describe('rollouts API', () => {
       expect((await s.api('POST', '/v1/rollouts', { token, body: body() })).status).toBe(403);
     }
     expect((await s.api('GET', '/v1/rollouts', { token: null })).status).toBe(401);
+  });
+
+  it('works from npm run admin -- rollouts create|list|show|pause|resume|abort', async () => {
+    const s = await server();
+    const admin = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runAdmin(
+        argv,
+        { url: s.url, token: s.adminToken },
+        { out: (t) => out.push(t), err: (t) => err.push(t) },
+      );
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const created = await admin(
+      'rollouts',
+      'create',
+      '--version',
+      '2.0.0',
+      '--stages',
+      '1:60,100:0',
+      '--max-failures',
+      '3',
+    );
+    expect(created.code).toBe(0);
+    const id = /Rollout (ro_[0-9a-f]+) started\./.exec(created.out)?.[1];
+    expect(id).toBeDefined();
+    expect(created.out).toMatch(/stage\s+1 of 2/);
+    expect((await admin('rollouts', 'list')).out).toContain(id);
+    const shown = await admin('rollouts', 'show', id!, '--json');
+    expect(JSON.parse(shown.out)).toMatchObject({
+      id,
+      maxFailures: 3,
+      stages: [
+        { percent: 1, soakMinutes: 60 },
+        { percent: 100, soakMinutes: 0 },
+      ],
+    });
+    expect((await admin('rollouts', 'pause', id!)).out).toMatch(/state\s+paused/);
+    expect((await admin('rollouts', 'resume', id!)).out).toMatch(/state\s+active/);
+    expect((await admin('rollouts', 'abort', id!)).out).toMatch(/state\s+aborted/);
+    const bad = await admin('rollouts', 'create', '--version', '2.0.0', '--stages', 'ten percent');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/each stage is PERCENT:SOAK_MINUTES/);
   });
 });
