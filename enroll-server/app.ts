@@ -49,7 +49,7 @@ import { registerAuth } from './core/auth.js';
 import { backupRoutes } from './core/backup-routes.js';
 import { DEFAULT_CONTROL_LIMITS, DEFAULT_REPLICA_CONFIG, type ServerConfig } from './core/config.js';
 import { registerErrorHandler } from './core/error-handler.js';
-import { FailureLimiter } from './core/failure-limiter.js';
+import { SharedFailureLimiter } from './core/failure-limiter.js';
 import { healthRoutes } from './core/health-routes.js';
 import { openApiOptions } from './core/openapi.js';
 import { registerNoStore } from './core/no-store.js';
@@ -332,14 +332,28 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     ...(deps.updateHealthSeconds ? { healthSeconds: deps.updateHealthSeconds } : {}),
   });
   hub.onUpdates(rollouts.listener);
+  const pruneFailed = (error: unknown) =>
+    app.log.error({ err: error }, 'expired failed-attempt counts could not be pruned');
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
   const enrollment = createEnrollmentService({
     repos,
     policy: config.policy,
     now,
     events,
-    keyLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perKeyId, now }),
-    addressLimiter: new FailureLimiter({ windowMs, limit: config.enrollRateLimit.perAddress, now }),
+    keyLimiter: new SharedFailureLimiter(repos.attempts, {
+      scope: 'enroll-key',
+      windowMs,
+      limit: config.enrollRateLimit.perKeyId,
+      now,
+      onError: pruneFailed,
+    }),
+    addressLimiter: new SharedFailureLimiter(repos.attempts, {
+      scope: 'enroll-address',
+      windowMs,
+      limit: config.enrollRateLimit.perAddress,
+      now,
+      onError: pruneFailed,
+    }),
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });
@@ -470,6 +484,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     accounts: createExternalAccounts({ repos, links, now }),
     sessions,
     activity: repos.activity,
+    attempts: repos.attempts,
     stateKey: deriveKey(secret, 'sign-in-state'),
     publicUrl: config.publicUrl,
     now,

@@ -18,6 +18,7 @@ import {
 } from './control/postgres/command-repository.js';
 import { postgresPresenceRepository } from './control/postgres/presence-repository.js';
 import { postgresReplayRepository } from './control/postgres/replay-repository.js';
+import { postgresAttemptRepository } from './core/postgres/attempt-repository.js';
 import { postgresUsageRepository } from './control/postgres/usage-repository.js';
 import { BackupUnavailableError } from './core/errors.js';
 import type { MessageBus } from './core/message-bus.js';
@@ -63,6 +64,7 @@ export const postgresRepositorySet: BindRepositories<RepositorySet> = (sql) => (
   commands: postgresCommandRepository(sql),
   shellSessions: postgresShellSessionRepository(sql),
   replay: postgresReplayRepository(sql),
+  attempts: postgresAttemptRepository(sql),
   payouts: postgresPayoutRepository(sql),
   artifacts: postgresArtifactRepository(sql),
   rollouts: postgresRolloutRepository(sql),

@@ -16,6 +16,7 @@ import type { CommandRepository, ShellSessionRepository } from './control/comman
 import type { NetworkRepository } from './network/network-repository.js';
 import type { PresenceRepository } from './control/presence-repository.js';
 import type { ReplayRepository } from './control/replay-repository.js';
+import type { AttemptRepository } from './core/attempt-repository.js';
 import type { UsageRepository } from './control/usage-repository.js';
 import type { ActivityLog } from './core/activity-log.js';
 import type { EventOutbox } from './core/domain-events.js';
@@ -55,6 +56,8 @@ export interface RepositorySet {
   commands: CommandRepository;
   shellSessions: ShellSessionRepository;
   replay: ReplayRepository;
+  /** Failed attempts per key, shared by every replica (sign-in, enrollment, reset links). */
+  attempts: AttemptRepository;
   // network
   network: NetworkRepository;
   // payouts

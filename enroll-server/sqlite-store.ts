@@ -18,6 +18,7 @@ import {
 import { sqliteNetworkRepository } from './network/sqlite/network-repository.js';
 import { sqlitePresenceRepository } from './control/sqlite/presence-repository.js';
 import { sqliteReplayRepository } from './control/sqlite/replay-repository.js';
+import { sqliteAttemptRepository } from './core/sqlite/attempt-repository.js';
 import { sqliteUsageRepository } from './control/sqlite/usage-repository.js';
 import { createLocalBus } from './core/message-bus.js';
 import { sqliteActivityLog } from './core/sqlite/activity-log.js';
@@ -51,6 +52,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const commands = sqliteCommandRepository(db);
   const shellSessions = sqliteShellSessionRepository(db);
   const replay = sqliteReplayRepository(db);
+  const attempts = sqliteAttemptRepository(db);
   const payouts = sqlitePayoutRepository(db);
   const events = sqliteEventOutbox(db);
   const emailLinks = sqliteEmailLinkRepository(db);
@@ -79,6 +81,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     commands: commands(run),
     shellSessions: shellSessions(run),
     replay: replay(run),
+    attempts: attempts(run),
     payouts: payouts(run),
     events: events(run),
     emailLinks: emailLinks(run),

@@ -8,6 +8,9 @@ import type { BuildOptions } from './options.js';
 export const STANDIN_PATH =
   '/opt/homenode/standins/bin-rtx4090:/opt/homenode/standins/bin-cluster:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** Test images: the k3s unit goes here (the systemctl stand-in reads it), not to /etc/systemd. */
+export const TEST_SYSTEMD_DIR = '/var/lib/homenode/test/systemd';
+
 export function imageConfig(
   o: Pick<BuildOptions, 'server' | 'pin' | 'testStandins' | 'allowInsecureHttp'> & {
     k3s?: string | undefined;
@@ -30,9 +33,16 @@ export function imageConfig(
             // installs it here, and the stand-in systemctl "starts" it.
             k3sBinary: '/var/lib/homenode/test/k3s/k3s',
             ...(o.k3s ? {} : { embeddedK3s: '/opt/homenode/standins/bin-cluster/k3s' }),
-            systemdDir: '/var/lib/homenode/test/systemd',
+            systemdDir: TEST_SYSTEMD_DIR,
           },
-          intervals: { heartbeatMs: 5_000, reconnectMinMs: 1_000, reconnectMaxMs: 5_000 },
+          // A refused join (test:iso changes an artifact's bytes, then restores them) is tried again soon.
+          intervals: {
+            heartbeatMs: 5_000,
+            reconnectMinMs: 1_000,
+            reconnectMaxMs: 5_000,
+            joinRetryMinMs: 5_000,
+            joinRetryMaxMs: 15_000,
+          },
         }
       : {}),
   };

@@ -7,7 +7,7 @@ import { chmod, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeRuntime } from '../scripts/node-runtime.js';
 import type { ReleaseKey } from '../protocol/artifacts.js';
-import { imageConfig, STANDIN_PATH } from './image-config.js';
+import { imageConfig, STANDIN_PATH, TEST_SYSTEMD_DIR } from './image-config.js';
 import { embedK3s } from './node-software.js';
 import type { BuildOptions } from './options.js';
 import { run } from './process.js';
@@ -65,7 +65,9 @@ export async function applyOverlay(
       await run('cp', ['-a', join(repo, 'test/fixtures/agent', dir), join(root, 'opt/homenode/standins')]);
     await writeFile(
       join(root, 'etc/homenode/agent.env'),
-      `# Test image only: stand-in GPU and cluster programs.\nPATH=${STANDIN_PATH}\n`,
+      '# Test image only: stand-in GPU and cluster programs; the systemctl stand-in starts a unit by\n' +
+        "# running its ExecStart line from the agent's (test) systemd folder, as systemd would.\n" +
+        `PATH=${STANDIN_PATH}\nHOMENODE_STANDIN_SYSTEMD_DIR=${TEST_SYSTEMD_DIR}\n`,
     );
   }
   const enabled = [...UNITS_ENABLED, ...(o.testStandins ? TEST_UNITS_ENABLED : [])];

@@ -8,7 +8,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../core/auth.js';
 import { NotFoundError, RateLimitedError } from '../core/errors.js';
-import { FailureLimiter } from '../core/failure-limiter.js';
+import type { AttemptRepository } from '../core/attempt-repository.js';
+import { SharedFailureLimiter } from '../core/failure-limiter.js';
 import type { App } from '../core/http.js';
 import { errors } from '../core/schemas.js';
 import type { CredentialRepository } from './credential-repository.js';
@@ -53,6 +54,7 @@ export interface EmailRouteDeps {
     emailLinks: EmailLinkRepository;
     credentials: CredentialRepository;
     identities: IdentityRepository;
+    attempts: AttemptRepository;
   };
   now: () => number;
   rateLimit?: LinkRateLimit;
@@ -61,21 +63,30 @@ export interface EmailRouteDeps {
 export function emailRoutes(app: App, deps: EmailRouteDeps): void {
   const limit = deps.rateLimit ?? DEFAULT_LINK_RATE_LIMIT;
   const windowMs = limit.windowSeconds * 1000;
-  const resetRequests = new FailureLimiter({ windowMs, limit: limit.resetRequestsPerAddress, now: deps.now });
-  const badLinks = new FailureLimiter({ windowMs, limit: limit.badLinksPerAddress, now: deps.now });
+  // Counted in the database: every replica sees the same requests and bad links.
+  const shared = (scope: string, max: number) =>
+    new SharedFailureLimiter(deps.repos.attempts, {
+      scope,
+      windowMs,
+      limit: max,
+      now: deps.now,
+      onError: (error) => app.log.error({ err: error }, 'expired link attempt counts could not be pruned'),
+    });
+  const resetRequests = shared('reset-request-address', limit.resetRequestsPerAddress);
+  const badLinks = shared('bad-link-address', limit.badLinksPerAddress);
 
-  const guard = (limiter: FailureLimiter, request: FastifyRequest, what: string) => {
-    const wait = limiter.retryAfterSeconds(request.ip);
+  const guard = async (limiter: SharedFailureLimiter, request: FastifyRequest, what: string) => {
+    const wait = await limiter.retryAfterSeconds(request.ip);
     if (wait > 0)
       throw new RateLimitedError(`Too many ${what} from this address. Try again in ${wait} seconds.`, wait);
   };
   /** Runs `work`; a refused link counts against the client address. */
   const withLink = async <T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> => {
-    guard(badLinks, request, 'links that did not work');
+    await guard(badLinks, request, 'links that did not work');
     try {
       return await work();
     } catch (error) {
-      badLinks.recordFailure(request.ip);
+      await badLinks.recordFailure(request.ip);
       throw error;
     }
   };
@@ -131,8 +142,8 @@ export function emailRoutes(app: App, deps: EmailRouteDeps): void {
       config: { auth: 'public' },
     },
     async (request, reply) => {
-      guard(resetRequests, request, 'password-reset requests');
-      resetRequests.recordFailure(request.ip);
+      await guard(resetRequests, request, 'password-reset requests');
+      await resetRequests.recordFailure(request.ip);
       await deps.reset.request(request.body.email);
       return reply.code(202).send({ accepted: true as const });
     },

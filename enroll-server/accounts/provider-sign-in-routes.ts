@@ -12,7 +12,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ActivityLog } from '../core/activity-log.js';
 import { NotFoundError, RateLimitedError } from '../core/errors.js';
-import { FailureLimiter } from '../core/failure-limiter.js';
+import type { AttemptRepository } from '../core/attempt-repository.js';
+import { SharedFailureLimiter } from '../core/failure-limiter.js';
 import type { App } from '../core/http.js';
 import { errors } from '../core/schemas.js';
 import { type ExternalAccounts, SignInRefusedError } from './external-accounts.js';
@@ -26,6 +27,8 @@ export interface ProviderSignInDeps {
   accounts: ExternalAccounts;
   sessions: SessionService;
   activity: ActivityLog;
+  /** Failed callbacks are counted here, shared by every replica. */
+  attempts: AttemptRepository;
   /** Seals the check cookie (derived from the server's secret). */
   stateKey: Buffer;
   publicUrl: string;
@@ -40,10 +43,12 @@ export function providerSignInRoutes(app: App, deps: ProviderSignInDeps): void {
   const byId = new Map(deps.providers.map((p) => [p.id, p]));
   const secure = deps.publicUrl.startsWith('https:');
   const cookiePath = '/v1/auth/oidc/';
-  const failures = new FailureLimiter({
+  const failures = new SharedFailureLimiter(deps.attempts, {
+    scope: 'provider-sign-in-address',
     windowMs: 15 * 60_000,
     limit: deps.failuresPerAddress ?? 30,
     now: deps.now,
+    onError: (error) => app.log.error({ err: error }, 'expired sign-in attempt counts could not be pruned'),
   });
   const redirectUri = (id: string) => `${deps.publicUrl}/v1/auth/oidc/${id}/callback`;
   const provider = (id: string) => {
@@ -113,8 +118,8 @@ export function providerSignInRoutes(app: App, deps: ProviderSignInDeps): void {
     },
   );
 
-  const fail = (request: FastifyRequest, reply: FastifyReply, reason: string, error?: unknown) => {
-    failures.recordFailure(request.ip);
+  const fail = async (request: FastifyRequest, reply: FastifyReply, reason: string, error?: unknown) => {
+    await failures.recordFailure(request.ip);
     request.log.warn({ err: error, event: 'sign_in_refused', reason }, 'provider sign-in refused');
     clearCheck(reply);
     return reply.redirect(`/login?error=${reason}`, 302);
@@ -137,7 +142,7 @@ export function providerSignInRoutes(app: App, deps: ProviderSignInDeps): void {
       config: { auth: 'public' },
     },
     async (request, reply) => {
-      const wait = failures.retryAfterSeconds(request.ip);
+      const wait = await failures.retryAfterSeconds(request.ip);
       if (wait > 0)
         throw new RateLimitedError(
           `Too many failed sign-ins from this address. Try again in ${wait} seconds.`,

@@ -10,7 +10,8 @@ import { Type } from 'typebox';
 import type { ActivityLog } from '../core/activity-log.js';
 import { SESSION_COOKIE, actorOf } from '../core/auth.js';
 import { ConflictError, RateLimitedError, ServerBusyError, UnauthenticatedError } from '../core/errors.js';
-import { FailureLimiter, type Reservation } from '../core/failure-limiter.js';
+import type { AttemptRepository } from '../core/attempt-repository.js';
+import { SharedFailureLimiter, type SharedReservation } from '../core/failure-limiter.js';
 import type { App } from '../core/http.js';
 import { newApiToken, newId, sha256Hex } from '../core/ids.js';
 import { IsoTime, errors, iso } from '../core/schemas.js';
@@ -78,6 +79,7 @@ export interface SessionRouteDeps {
     activity: ActivityLog;
     emailLinks: EmailLinkRepository;
     events: EventOutbox;
+    attempts: AttemptRepository;
   }>;
   sessions: SessionService;
   /** The confirmation link a sign-up mails (accounts/email-verification.ts). */
@@ -92,14 +94,27 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
   const { repos, now } = deps;
   const limit = deps.rateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT;
   const windowMs = limit.windowSeconds * 1000;
-  const byAddress = new FailureLimiter({ windowMs, limit: limit.perAddress, now });
-  const byEmail = new FailureLimiter({ windowMs, limit: limit.perEmail, now });
-  const signups = new FailureLimiter({ windowMs, limit: limit.signupsPerAddress, now });
+  // Counted in the database: every replica sees the same guesses.
+  const shared = (scope: string, max: number) =>
+    new SharedFailureLimiter(repos.attempts, {
+      scope,
+      windowMs,
+      limit: max,
+      now,
+      onError: (error) => app.log.error({ err: error }, 'expired sign-in attempt counts could not be pruned'),
+    });
+  const byAddress = shared('sign-in-address', limit.perAddress);
+  const byEmail = shared('sign-in-email', limit.perEmail);
+  const signups = shared('sign-up-address', limit.signupsPerAddress);
   const secure = deps.publicUrl.startsWith('https:');
 
   /** Count the attempt before it is checked (refunded when it succeeds): parallel guesses count too. */
-  const reserve = (limiter: FailureLimiter, key: string, what: string): Reservation => {
-    const reservation = limiter.reserve(key);
+  const reserve = async (
+    limiter: SharedFailureLimiter,
+    key: string,
+    what: string,
+  ): Promise<SharedReservation> => {
+    const reservation = await limiter.reserve(key);
     if ('retryAfterSeconds' in reservation) {
       const wait = reservation.retryAfterSeconds;
       throw new RateLimitedError(`Too many ${what}. Try again in ${wait} seconds.`, wait);
@@ -171,20 +186,20 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     },
     async (request, reply) => {
       const address = clientAddress(request);
-      const attempt = reserve(byAddress, address, 'failed sign-ins from this address');
+      const attempt = await reserve(byAddress, address, 'failed sign-ins from this address');
       const body = request.body;
       if ('token' in body) {
         const token = await repos.tokens.findActiveByHash(sha256Hex(body.token.trim()));
         if (!token) throw new UnauthenticatedError('That API token is unknown or has been revoked.');
-        attempt.refund();
+        await attempt.refund();
         return openSession(reply, token, 'token');
       }
       const email = body.email.trim().toLowerCase();
-      let forEmail: Reservation;
+      let forEmail: SharedReservation;
       try {
-        forEmail = reserve(byEmail, email, 'failed sign-ins for this email');
+        forEmail = await reserve(byEmail, email, 'failed sign-ins for this email');
       } catch (error) {
-        attempt.refund();
+        await attempt.refund();
         throw error;
       }
       const stored = await repos.sessions.passwordForEmail(email);
@@ -193,15 +208,13 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
         ok = await passwords.verify(stored?.passwordHash ?? DUMMY_PASSWORD_HASH, body.password);
       } catch (error) {
         // Busy (or broken): the password was not checked, so it was no guess.
-        attempt.refund();
-        forEmail.refund();
+        await Promise.all([attempt.refund(), forEmail.refund()]);
         throw error;
       }
       const token = ok && stored ? await repos.tokens.get(stored.tokenId) : undefined;
       if (!stored || !token || token.revokedAt !== null)
         throw new UnauthenticatedError('The email or password is wrong.');
-      attempt.refund();
-      forEmail.refund();
+      await Promise.all([attempt.refund(), forEmail.refund()]);
       await rehash(stored, body.password);
       return openSession(reply, token, 'password');
     },
@@ -260,7 +273,7 @@ export function sessionRoutes(app: App, deps: SessionRouteDeps): void {
     async (request, reply) => {
       const address = clientAddress(request);
       // Every sign-up counts, successful or not.
-      reserve(signups, address, 'sign-ups from this address');
+      await reserve(signups, address, 'sign-ups from this address');
       const email = request.body.email.trim().toLowerCase();
       const name = ownerName(request.body.name);
       if (await repos.owners.getByEmail(email))

@@ -6,7 +6,12 @@
  * An attempt whose check is asynchronous (a password hash, a database read) is *reserved* before
  * the check starts and refunded when it turns out not to be a failure: otherwise any number of
  * parallel attempts would all pass the limit before the first one was counted.
+ *
+ * `FailureLimiter` counts in this process's memory: for what protects the process itself (control
+ * connections per address). `SharedFailureLimiter` counts in the database, for the guesses a
+ * stranger makes (sign-in, enrollment keys, reset links): every replica sees the same count.
  */
+import type { AttemptRepository } from './attempt-repository.js';
 
 /** An attempt counted in advance; `refund` gives it back (once) when it was no failure. */
 export interface Reservation {
@@ -92,3 +97,77 @@ export class FailureLimiter {
     }
   }
 }
+
+/** Forget expired windows in the database at most this often (per process). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export interface SharedFailureLimiterOptions {
+  /** Names the limit in the shared table: `scope:key`. */
+  scope: string;
+  windowMs: number;
+  limit: number;
+  now: () => number;
+  /** A failed prune of expired windows (they are only pruned, never relied on). */
+  onError: (error: unknown) => void;
+}
+
+/**
+ * The same limit as `FailureLimiter`, counted in the database (`AttemptRepository`), so that every
+ * replica counts the same guesses. Each reservation is one atomic statement: parallel attempts on
+ * any replicas get at most `limit` reservations per window between them.
+ */
+export class SharedFailureLimiter {
+  private pruneAt = 0;
+
+  constructor(
+    private readonly repo: AttemptRepository,
+    private readonly options: SharedFailureLimiterOptions,
+  ) {}
+
+  async retryAfterSeconds(key: string): Promise<number> {
+    const now = this.options.now();
+    const until = await this.repo.blockedUntil(this.key(key), this.options.limit, now);
+    return until === null ? 0 : waitSeconds(until, now);
+  }
+
+  /** As `FailureLimiter.reserve`; the refund is written to the database (awaited). */
+  async reserve(key: string): Promise<SharedReservation | { retryAfterSeconds: number }> {
+    const now = this.maybePrune();
+    const shared = this.key(key);
+    const taken = await this.repo.take(shared, this.options.limit, this.options.windowMs, now);
+    if (!taken.counted) return { retryAfterSeconds: waitSeconds(taken.resetAt, now) };
+    let refunded = false;
+    return {
+      refund: async () => {
+        if (refunded) return;
+        refunded = true;
+        await this.repo.giveBack(shared, taken.resetAt);
+      },
+    };
+  }
+
+  /** Count a failure that was not reserved before (a full window stays full). */
+  async recordFailure(key: string): Promise<void> {
+    const now = this.maybePrune();
+    await this.repo.take(this.key(key), Number.MAX_SAFE_INTEGER, this.options.windowMs, now);
+  }
+
+  private key(key: string): string {
+    return `${this.options.scope}:${key}`;
+  }
+
+  private maybePrune(): number {
+    const now = this.options.now();
+    if (now >= this.pruneAt) {
+      this.pruneAt = now + PRUNE_EVERY_MS;
+      this.repo.prune(now).catch(this.options.onError);
+    }
+    return now;
+  }
+}
+
+export interface SharedReservation {
+  refund(): Promise<void>;
+}
+
+const waitSeconds = (until: number, now: number) => Math.max(1, Math.ceil((until - now) / 1000));

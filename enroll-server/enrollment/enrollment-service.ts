@@ -20,7 +20,7 @@ import {
   PrivateKeySentError,
   RateLimitedError,
 } from '../core/errors.js';
-import type { FailureLimiter, Reservation } from '../core/failure-limiter.js';
+import type { SharedFailureLimiter, SharedReservation } from '../core/failure-limiter.js';
 import { newId, verifyKeySecret } from '../core/ids.js';
 import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
@@ -43,8 +43,8 @@ export interface EnrollmentDeps {
   repos: Transactional<EnrollmentRepos>;
   policy: Policy;
   now: () => number;
-  keyLimiter: FailureLimiter;
-  addressLimiter: FailureLimiter;
+  keyLimiter: SharedFailureLimiter;
+  addressLimiter: SharedFailureLimiter;
   events: NodeEvents;
   onResult?: (result: string) => void;
 }
@@ -63,8 +63,12 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
    * Count the attempt before its key is checked (the check awaits the database): parallel guesses
    * are counted as they arrive, not after they have all been checked. Refunded when it was no guess.
    */
-  function reserve(limiter: FailureLimiter, key: string, what: string): Reservation {
-    const reservation = limiter.reserve(key);
+  async function reserve(
+    limiter: SharedFailureLimiter,
+    key: string,
+    what: string,
+  ): Promise<SharedReservation> {
+    const reservation = await limiter.reserve(key);
     if ('retryAfterSeconds' in reservation) {
       const wait = reservation.retryAfterSeconds;
       throw new RateLimitedError(
@@ -110,16 +114,16 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         "publicKey contains the private key ('d'). Send only the public JWK; the private key must never leave the machine.",
       );
     }
-    const fromAddress = reserve(deps.addressLimiter, clientAddress, 'from this network address');
+    const fromAddress = await reserve(deps.addressLimiter, clientAddress, 'from this network address');
     const body = storedBody(request);
     const parsed = parseInstallationKey(body.installationKey);
     // A key that fails its own check symbol is a failed attempt from this address (it stays counted).
     if (!parsed.ok) throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
-    let withKey: Reservation;
+    let withKey: SharedReservation;
     try {
-      withKey = reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
+      withKey = await reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
     } catch (error) {
-      fromAddress.refund();
+      await fromAddress.refund();
       throw error;
     }
     /** Only a secret that matched no key is a guess; anything else gives both attempts back. */
@@ -141,10 +145,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         return enrollWithKey(tx, body, key, thumbprint, at);
       });
     } finally {
-      if (!guessed) {
-        fromAddress.refund();
-        withKey.refund();
-      }
+      if (!guessed) await Promise.all([fromAddress.refund(), withKey.refund()]);
     }
     if (result.kind === 'conflict') {
       throw new FingerprintConflictError(

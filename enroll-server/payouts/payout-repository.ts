@@ -58,6 +58,12 @@ export interface PresenceSpanRecord {
   endedAt: number | null;
 }
 
+/** One node's usage queries, for `usageOf`. */
+export interface UsageAsk {
+  nodeId: string;
+  queries: UsageQueries;
+}
+
 export interface PayoutRepository {
   /** The new card's version. */
   addRateCard(card: Omit<RateCardRecord, 'version'>): Promise<number>;
@@ -106,4 +112,13 @@ export interface PayoutRepository {
   auditHistory(nodeId: string, from: number, asOf: number): Promise<AuditHistory>;
   /** Answers a line's usage queries from the node's reports as known at `asOf`. */
   usage(nodeId: string, asOf: number, queries: UsageQueries): Promise<UsageAnswers>;
+  // The same reads for many nodes at once (a statement reads its nodes in batches: a few round
+  // trips per batch rather than a few per node). Every id asked for has an entry.
+  presenceOf(nodeIds: readonly string[], from: number): Promise<Map<string, PresenceSpanRecord[]>>;
+  hardwareHistoryOf(
+    nodeIds: readonly string[],
+  ): Promise<Map<string, { at: number; hardware: HardwareFacts }[]>>;
+  auditHistoryOf(nodeIds: readonly string[], from: number, asOf: number): Promise<Map<string, AuditHistory>>;
+  /** The answers in the order of `asks`. */
+  usageOf(asks: readonly UsageAsk[], asOf: number): Promise<UsageAnswers[]>;
 }

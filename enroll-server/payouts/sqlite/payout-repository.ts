@@ -3,6 +3,7 @@ import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
 import type { Db } from '../../core/sqlite/database.js';
 import type { Run } from '../../core/sqlite/engine.js';
 import type { PayoutRepository, PeriodRecord, PeriodStatus, RateCardRecord } from '../payout-repository.js';
+import { oneByOne } from '../one-by-one.js';
 import { gapsBetweenRuns } from '../server-liveness.js';
 
 interface PeriodRow {
@@ -168,174 +169,177 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
     ),
   };
 
-  return (run) => ({
-    addRateCard(card) {
-      return run(() =>
-        Number(
-          q.insertCard.run(
-            card.effectiveFrom,
-            JSON.stringify(card.rates),
-            card.note,
-            card.createdAt,
-            card.createdBy,
-          ).lastInsertRowid,
-        ),
-      );
-    },
-    rateCards() {
-      return run(() =>
-        q.cards.all().map((r): RateCardRecord => ({
-          version: r.version,
-          effectiveFrom: r.effective_from,
-          rates: JSON.parse(r.rates) as RateCardRecord['rates'],
-          note: r.note,
-          createdAt: r.created_at,
-          createdBy: r.created_by,
-        })),
-      );
-    },
-    createPeriod(id, start, end, now) {
-      return run(() => {
-        q.insertPeriod.run(id, start, end, now);
-        q.claimAdjustments.run(id, end);
-      });
-    },
-    overlapping(start, end) {
-      return run(() => q.overlapping.all(end, start).map(toPeriod));
-    },
-    period(id) {
-      return run(() => {
-        const row = q.period.get(id);
-        return row && toPeriod(row);
-      });
-    },
-    periods() {
-      return run(() => q.periods.all().map(toPeriod));
-    },
-    saveComputed(id, statement, hash, rateCardVersion, at) {
-      return run(() => q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1);
-    },
-    lock(id, statement, hash, rateCardVersion, at, actor) {
-      return run(() => q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1);
-    },
-    addAdjustment(a) {
-      return run(() => {
-        const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
-        q.insertAdjustment.run(
-          a.id,
-          a.nodeId,
-          a.ownerId,
-          a.amountUusd,
-          a.reason,
-          a.actor,
-          a.createdAt,
-          periodId,
+  return (run) => {
+    const repo: Omit<PayoutRepository, keyof ReturnType<typeof oneByOne>> = {
+      addRateCard(card) {
+        return run(() =>
+          Number(
+            q.insertCard.run(
+              card.effectiveFrom,
+              JSON.stringify(card.rates),
+              card.note,
+              card.createdAt,
+              card.createdBy,
+            ).lastInsertRowid,
+          ),
         );
-        return { ...a, periodId };
-      });
-    },
-    adjustmentsFor(periodId) {
-      return run(() =>
-        q.adjustmentsFor.all(periodId).map((r) => ({
-          id: r.id,
-          nodeId: r.node_id,
-          ownerId: r.owner_id,
-          amountUusd: r.amount_uusd,
-          reason: r.reason,
-          actor: r.actor,
-          createdAt: r.created_at,
-          periodId: r.period_id,
-        })),
-      );
-    },
-    addOutage(o) {
-      return run(() => {
-        q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
-      });
-    },
-    outages(from, to, asOf) {
-      return run(() =>
-        q.outages.all(to, from, asOf).map((r) => ({
-          id: r.id,
-          start: r.start_at,
-          end: r.end_at,
-          reason: r.reason,
-          createdBy: r.created_by,
-          createdAt: r.created_at,
-        })),
-      );
-    },
-    startRun(now) {
-      return run(() => Number(q.startRun.run(now, now).lastInsertRowid));
-    },
-    alive(runId, now) {
-      return run(() => {
-        q.alive.run(now, runId);
-      });
-    },
-    detectedOutages(from, to, minGapMs) {
-      return run(() =>
-        gapsBetweenRuns(
-          q.runs.all(from, to).map((r) => ({ startedAt: r.started_at, lastAliveAt: r.last_alive_at })),
-          from,
-          to,
-          minGapMs,
-        ),
-      );
-    },
-    nodesForPeriod(periodId, start, end) {
-      return run(() =>
-        q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id })),
-      );
-    },
-    presence(nodeId, from) {
-      return run(() =>
-        q.presence.all({ nodeId, from }).map((r) => ({
-          startedAt: r.started_at,
-          lastSeenAt: r.last_seen_at,
-          endedAt: r.ended_at,
-        })),
-      );
-    },
-    hardwareHistory(nodeId) {
-      return run(() =>
-        q.history.all(nodeId).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
-      );
-    },
-    auditHistory(nodeId, from, asOf) {
-      return run(() => ({
-        intervals: q.auditIntervals.all({ nodeId, from, asOf }).map((r) => ({
-          startedAt: r.started_at,
-          endedAt: r.ended_at,
-          verifiedUntil: r.verified_until,
-        })),
-        firstStartedAt: q.firstAuditInterval.get({ nodeId, asOf })?.first ?? null,
-      }));
-    },
-    // Sums over a covering index; only the few reports crossing a cut are read one by one.
-    usage(nodeId, asOf, queries) {
-      return run(() => ({
-        sums: queries.sums.map(
-          ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
-        ),
-        crossings: queries.cuts.map((at) =>
-          q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
-            seq: r.seq,
-            from: r.from_at,
-            to: r.to_at,
-            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+      },
+      rateCards() {
+        return run(() =>
+          q.cards.all().map((r): RateCardRecord => ({
+            version: r.version,
+            effectiveFrom: r.effective_from,
+            rates: JSON.parse(r.rates) as RateCardRecord['rates'],
+            note: r.note,
+            createdAt: r.created_at,
+            createdBy: r.created_by,
           })),
-        ),
-        overlapped: q.usageOverlapped
-          .all({ nodeId, start: queries.start, end: queries.end, asOf, maxWindow: MAX_USAGE_WINDOW_MS })
-          .map((r) => ({
-            seq: r.seq,
-            from: r.from_at,
-            to: r.to_at,
-            workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
-            paidFrom: Math.min(r.paid_from, r.to_at),
+        );
+      },
+      createPeriod(id, start, end, now) {
+        return run(() => {
+          q.insertPeriod.run(id, start, end, now);
+          q.claimAdjustments.run(id, end);
+        });
+      },
+      overlapping(start, end) {
+        return run(() => q.overlapping.all(end, start).map(toPeriod));
+      },
+      period(id) {
+        return run(() => {
+          const row = q.period.get(id);
+          return row && toPeriod(row);
+        });
+      },
+      periods() {
+        return run(() => q.periods.all().map(toPeriod));
+      },
+      saveComputed(id, statement, hash, rateCardVersion, at) {
+        return run(() => q.saveComputed.run(statement, hash, rateCardVersion, at, id).changes === 1);
+      },
+      lock(id, statement, hash, rateCardVersion, at, actor) {
+        return run(() => q.lock.run(statement, hash, rateCardVersion, at, at, actor, id).changes === 1);
+      },
+      addAdjustment(a) {
+        return run(() => {
+          const periodId = q.nextOpenPeriod.get(a.createdAt)?.id ?? null;
+          q.insertAdjustment.run(
+            a.id,
+            a.nodeId,
+            a.ownerId,
+            a.amountUusd,
+            a.reason,
+            a.actor,
+            a.createdAt,
+            periodId,
+          );
+          return { ...a, periodId };
+        });
+      },
+      adjustmentsFor(periodId) {
+        return run(() =>
+          q.adjustmentsFor.all(periodId).map((r) => ({
+            id: r.id,
+            nodeId: r.node_id,
+            ownerId: r.owner_id,
+            amountUusd: r.amount_uusd,
+            reason: r.reason,
+            actor: r.actor,
+            createdAt: r.created_at,
+            periodId: r.period_id,
           })),
-      }));
-    },
-  });
+        );
+      },
+      addOutage(o) {
+        return run(() => {
+          q.insertOutage.run(o.id, o.start, o.end, o.reason, o.createdBy, o.createdAt);
+        });
+      },
+      outages(from, to, asOf) {
+        return run(() =>
+          q.outages.all(to, from, asOf).map((r) => ({
+            id: r.id,
+            start: r.start_at,
+            end: r.end_at,
+            reason: r.reason,
+            createdBy: r.created_by,
+            createdAt: r.created_at,
+          })),
+        );
+      },
+      startRun(now) {
+        return run(() => Number(q.startRun.run(now, now).lastInsertRowid));
+      },
+      alive(runId, now) {
+        return run(() => {
+          q.alive.run(now, runId);
+        });
+      },
+      detectedOutages(from, to, minGapMs) {
+        return run(() =>
+          gapsBetweenRuns(
+            q.runs.all(from, to).map((r) => ({ startedAt: r.started_at, lastAliveAt: r.last_alive_at })),
+            from,
+            to,
+            minGapMs,
+          ),
+        );
+      },
+      nodesForPeriod(periodId, start, end) {
+        return run(() =>
+          q.nodesForPeriod.all({ start, end, periodId }).map((r) => ({ id: r.id, ownerId: r.owner_id })),
+        );
+      },
+      presence(nodeId, from) {
+        return run(() =>
+          q.presence.all({ nodeId, from }).map((r) => ({
+            startedAt: r.started_at,
+            lastSeenAt: r.last_seen_at,
+            endedAt: r.ended_at,
+          })),
+        );
+      },
+      hardwareHistory(nodeId) {
+        return run(() =>
+          q.history.all(nodeId).map((r) => ({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts })),
+        );
+      },
+      auditHistory(nodeId, from, asOf) {
+        return run(() => ({
+          intervals: q.auditIntervals.all({ nodeId, from, asOf }).map((r) => ({
+            startedAt: r.started_at,
+            endedAt: r.ended_at,
+            verifiedUntil: r.verified_until,
+          })),
+          firstStartedAt: q.firstAuditInterval.get({ nodeId, asOf })?.first ?? null,
+        }));
+      },
+      // Sums over a covering index; only the few reports crossing a cut are read one by one.
+      usage(nodeId, asOf, queries) {
+        return run(() => ({
+          sums: queries.sums.map(
+            ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
+          ),
+          crossings: queries.cuts.map((at) =>
+            q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
+              seq: r.seq,
+              from: r.from_at,
+              to: r.to_at,
+              workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+            })),
+          ),
+          overlapped: q.usageOverlapped
+            .all({ nodeId, start: queries.start, end: queries.end, asOf, maxWindow: MAX_USAGE_WINDOW_MS })
+            .map((r) => ({
+              seq: r.seq,
+              from: r.from_at,
+              to: r.to_at,
+              workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+              paidFrom: Math.min(r.paid_from, r.to_at),
+            })),
+        }));
+      },
+    };
+    return { ...repo, ...oneByOne(repo) };
+  };
 }

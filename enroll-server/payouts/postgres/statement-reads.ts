@@ -1,0 +1,203 @@
+/**
+ * What a statement reads, for many nodes per round trip: a week's statement for 10,000 nodes is a
+ * few dozen statements, not a few per node (docs/capacity.md "Payouts on PostgreSQL"). Each read
+ * takes arrays of node ids (or of per-node queries, numbered with `WITH ORDINALITY`) and answers
+ * for all of them; the one-node methods of the repository are the same reads with one id.
+ */
+import type { HardwareFacts } from '../../../protocol/hardware.js';
+import { MAX_USAGE_WINDOW_MS } from '../../../protocol/control.js';
+import type { Sql } from '../../core/postgres/engine.js';
+import type { PayoutRepository, PresenceSpanRecord, UsageAsk } from '../payout-repository.js';
+import type { AuditHistory } from '../verified-time.js';
+import type { UsageAnswers, UsageReportDetail } from '../workload.js';
+
+type Workloads = { gpus: number; seconds: number }[];
+type ReportRow = { i: number; seq: number; from_at: number; to_at: number; workloads: string };
+
+const grouped = <T>(ids: readonly string[]): Map<string, T[]> => new Map(ids.map((id) => [id, []]));
+
+export function postgresStatementReads(
+  sql: Sql,
+): Pick<PayoutRepository, 'presenceOf' | 'hardwareHistoryOf' | 'auditHistoryOf' | 'usageOf'> {
+  return {
+    presenceOf: async (nodeIds, from) => {
+      const out = grouped<PresenceSpanRecord>(nodeIds);
+      const rows = await sql.rows<{
+        node_id: string;
+        started_at: number;
+        last_seen_at: number;
+        ended_at: number | null;
+      }>(
+        `SELECT node_id, started_at, last_seen_at, ended_at FROM presence_intervals
+         WHERE node_id = ANY($1::text[]) AND COALESCE(ended_at, last_seen_at) >= $2
+         ORDER BY node_id, started_at, id`,
+        [nodeIds, from],
+      );
+      for (const r of rows)
+        out
+          .get(r.node_id)
+          ?.push({ startedAt: r.started_at, lastSeenAt: r.last_seen_at, endedAt: r.ended_at });
+      return out;
+    },
+
+    hardwareHistoryOf: async (nodeIds) => {
+      const out = grouped<{ at: number; hardware: HardwareFacts }>(nodeIds);
+      const rows = await sql.rows<{ node_id: string; at: number; hardware: string }>(
+        `SELECT node_id, at, hardware FROM node_hardware_history WHERE node_id = ANY($1::text[])
+         ORDER BY node_id, at, id`,
+        [nodeIds],
+      );
+      for (const r of rows)
+        out.get(r.node_id)?.push({ at: r.at, hardware: JSON.parse(r.hardware) as HardwareFacts });
+      return out;
+    },
+
+    // One statement, so that the intervals and each node's first start come from one snapshot.
+    auditHistoryOf: async (nodeIds, from, asOf) => {
+      const out = new Map<string, AuditHistory>();
+      const rows = await sql.rows<{
+        node_id: string;
+        started_at: number | null;
+        ended_at: number | null;
+        verified_until: number | null;
+        first: number | null;
+      }>(
+        `SELECT n.node_id, i.started_at, i.ended_at, i.verified_until, f.first
+         FROM unnest($1::text[]) AS n(node_id)
+         CROSS JOIN LATERAL (
+           SELECT MIN(started_at) AS first FROM audit_state_intervals
+           WHERE node_id = n.node_id AND started_at <= $3) f
+         LEFT JOIN LATERAL (
+           SELECT started_at, ended_at, verified_until, id FROM audit_state_intervals
+           WHERE node_id = n.node_id AND started_at <= $3 AND (ended_at IS NULL OR ended_at >= $2)
+         ) i ON true
+         ORDER BY n.node_id, i.started_at, i.id`,
+        [nodeIds, from, asOf],
+      );
+      for (const id of nodeIds) out.set(id, { intervals: [], firstStartedAt: null });
+      for (const r of rows) {
+        const history = { intervals: [...(out.get(r.node_id)?.intervals ?? [])], firstStartedAt: r.first };
+        if (r.started_at !== null && r.verified_until !== null)
+          history.intervals.push({
+            startedAt: r.started_at,
+            endedAt: r.ended_at,
+            verifiedUntil: r.verified_until,
+          });
+        out.set(r.node_id, history);
+      }
+      return out;
+    },
+
+    usageOf: async (asks, asOf) => {
+      const [sums, crossings, overlapped] = await Promise.all([
+        usageSums(sql, asks, asOf),
+        usageCrossings(sql, asks, asOf),
+        overlappedReports(sql, asks, asOf),
+      ]);
+      return asks.map((_, i): UsageAnswers => ({
+        sums: sums[i] ?? [],
+        crossings: crossings[i] ?? [],
+        overlapped: overlapped[i] ?? [],
+      }));
+    },
+  };
+}
+
+/** Every ask's sums, in the order of its queries: one row per query, numbered across all asks. */
+async function usageSums(sql: Sql, asks: readonly UsageAsk[], asOf: number): Promise<number[][]> {
+  const flat = asks.flatMap((a) => a.queries.sums.map((s) => ({ nodeId: a.nodeId, ...s })));
+  if (!flat.length) return asks.map(() => []);
+  const rows = await sql.rows<{ seconds: string | number }>(
+    `SELECT COALESCE(SUM(LEAST(u.gpu_seconds, ((u.to_at - u.from_at) / 1000) * q.gpus)), 0)::bigint AS seconds
+     FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS q(node, f, t, gpus, i)
+     LEFT JOIN usage_reports u ON u.node_id = q.node AND u.from_at >= q.f AND u.from_at < q.t
+       AND u.to_at <= q.t AND u.received_at <= $5
+     GROUP BY q.i ORDER BY q.i`,
+    [
+      flat.map((s) => s.nodeId),
+      flat.map((s) => s.from),
+      flat.map((s) => s.to),
+      flat.map((s) => s.gpus),
+      asOf,
+    ],
+  );
+  const seconds = rows.map((r) => Number(r.seconds));
+  let at = 0;
+  return asks.map((a) => {
+    const mine = seconds.slice(at, at + a.queries.sums.length);
+    at += a.queries.sums.length;
+    return mine;
+  });
+}
+
+/** The reports crossing each cut of each ask (a report that starts before the cut and ends after it). */
+async function usageCrossings(
+  sql: Sql,
+  asks: readonly UsageAsk[],
+  asOf: number,
+): Promise<UsageReportDetail[][][]> {
+  const out = asks.map((a) => a.queries.cuts.map((): UsageReportDetail[] => []));
+  const flat = asks.flatMap((a, ask) =>
+    a.queries.cuts.map((at, cut) => ({ nodeId: a.nodeId, at, ask, cut })),
+  );
+  if (!flat.length) return out;
+  const rows = await sql.rows<ReportRow>(
+    `SELECT q.i::integer AS i, u.seq, u.from_at, u.to_at, u.workloads
+     FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(node, at, i)
+     JOIN usage_reports u ON u.node_id = q.node AND u.from_at < q.at AND u.from_at > q.at - $4::bigint
+       AND u.to_at > q.at AND u.received_at <= $3
+     ORDER BY q.i, u.from_at, u.seq`,
+    [flat.map((c) => c.nodeId), flat.map((c) => c.at), asOf, MAX_USAGE_WINDOW_MS],
+  );
+  for (const r of rows) {
+    const c = flat[r.i - 1];
+    if (!c) continue;
+    out[c.ask]?.[c.cut]?.push({
+      seq: r.seq,
+      from: r.from_at,
+      to: r.to_at,
+      workloads: JSON.parse(r.workloads) as Workloads,
+    });
+  }
+  return out;
+}
+
+/**
+ * Reports that a window starting earlier (or at the same ms with a lower seq) overlaps, per ask;
+ * none while the usage repository keeps its rule (as the SQLite statement reads them).
+ */
+async function overlappedReports(
+  sql: Sql,
+  asks: readonly UsageAsk[],
+  asOf: number,
+): Promise<UsageAnswers['overlapped'][]> {
+  const out: UsageAnswers['overlapped'][number][][] = asks.map(() => []);
+  if (!asks.length) return out;
+  const rows = await sql.rows<ReportRow & { paid_from: number }>(
+    `SELECT o.i::integer AS i, r.seq, r.from_at, r.to_at, r.workloads, o.paid_from FROM (
+       SELECT q.i, q.node, q.s, u.seq, u.from_at, u.to_at, MAX(u.to_at) OVER (
+         PARTITION BY q.i ORDER BY u.from_at, u.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
+       FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(node, s, e, i)
+       JOIN usage_reports u ON u.node_id = q.node AND u.from_at > q.s - 2 * $5::bigint AND u.from_at < q.e
+         AND u.received_at <= $4
+     ) o JOIN usage_reports r ON r.node_id = o.node AND r.seq = o.seq
+     WHERE o.from_at < o.paid_from AND o.to_at > o.s
+     ORDER BY o.i, o.from_at, o.seq`,
+    [
+      asks.map((a) => a.nodeId),
+      asks.map((a) => a.queries.start),
+      asks.map((a) => a.queries.end),
+      asOf,
+      MAX_USAGE_WINDOW_MS,
+    ],
+  );
+  for (const r of rows)
+    out[r.i - 1]?.push({
+      seq: r.seq,
+      from: r.from_at,
+      to: r.to_at,
+      workloads: JSON.parse(r.workloads) as Workloads,
+      paidFrom: Math.min(r.paid_from, r.to_at),
+    });
+  return out;
+}
