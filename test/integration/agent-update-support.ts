@@ -142,3 +142,48 @@ export function startSupervisor(s: DaemonSetup, root: string, url = s.url): Supe
     },
   };
 }
+
+/** A TCP proxy in front of the server that can be switched off: the node's line goes down. */
+export async function startSwitchableProxy(target: string) {
+  const net = await import('node:net');
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<import('node:net').Socket>();
+  let blocked = false;
+  const server = net.createServer((client) => {
+    if (blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const local = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${local}`,
+    block() {
+      blocked = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    unblock() {
+      blocked = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

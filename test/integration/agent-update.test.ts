@@ -20,6 +20,7 @@ import {
   realRelease,
   releaseRoot,
   startSupervisor,
+  startSwitchableProxy,
 } from './agent-update-support.js';
 
 type Rollout = {
@@ -162,6 +163,30 @@ describe('agent updates', { timeout: 240_000 }, () => {
       /the new agent was not welcomed by the server within 10 s \(it hung before hello, or could not reach the server\)/,
     );
     expect(current(root)).toBe('releases/1.0.0');
+  });
+
+  it('rolls back a B that cannot reach the server, and says why once A is connected again', async () => {
+    const { s, root } = await setup(10);
+    expect((await upload(s.server, 'homenode-agent', '2.0.0', readFileSync(releaseB))).status).toBe(201);
+    const line = await startSwitchableProxy(s.server.url);
+    const sup = supervise(s, root, line.url);
+    try {
+      await expect.poll(async () => (await s.node()).online, poll).toBe(true);
+      const id = await rollout(s, '2.0.0');
+      await sup.waitFor('Starting agent 2.0.0 (new release, try 1 of 3).', 60_000);
+      line.block();
+      await sup.waitFor('Rolling back from 2.0.0 to 1.0.0', 60_000);
+      // The reason is written first, then `current` switched back.
+      await expect.poll(() => current(root), poll).toBe('releases/1.0.0');
+      line.unblock();
+      await expect.poll(() => nodeState(s, id), poll).toBe('rolled-back');
+      expect((await show(s, id)).nodes[0]?.error).toMatch(
+        /the new agent was not welcomed by the server within 10 s \(it hung before hello, or could not reach the server\)/,
+      );
+      await expect.poll(() => agentVersion(s), poll).toBe('1.0.0');
+    } finally {
+      await line.close();
+    }
   });
 
   it('resumes an interrupted download of the release', async () => {
