@@ -5,6 +5,7 @@
  * supervisor run as a plain process in front of the real agent.
  */
 import { spawn } from 'node:child_process';
+import net, { type Socket } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,9 +146,8 @@ export function startSupervisor(s: DaemonSetup, root: string, url = s.url): Supe
 
 /** A TCP proxy in front of the server that can be switched off: the node's line goes down. */
 export async function startSwitchableProxy(target: string) {
-  const net = await import('node:net');
   const { hostname, port } = new URL(target);
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   let blocked = false;
   const server = net.createServer((client) => {
     if (blocked) {
