@@ -137,11 +137,11 @@ export function createRolloutService(deps: RolloutServiceDeps) {
         });
         continue;
       }
-      if (row) {
-        waiting = true;
-        continue;
-      }
-      if (await repos.rollouts.rolledBack(nodeId, r.version)) continue;
+      if (!row && (await repos.rollouts.rolledBack(nodeId, r.version))) continue;
+      waiting = true;
+      // Offered, but not heard of for longer than an update can take (the agent restarted
+      // mid-download, say): offered again; the agent ignores an offer while one is under way.
+      if (row && holdsSlot(row, t)) continue;
       if (busy >= maxInFlight) {
         waiting = true;
         break;
