@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MAX_FRAME_BYTES } from '../protocol/control.js';
+import { auditPolicyOf } from '../protocol/policy.js';
 import { accountRoutes } from './accounts/account-routes.js';
 import { type BootstrapResult, ensureBootstrapToken } from './accounts/bootstrap-token.js';
 import { createCredentials } from './accounts/credentials.js';
@@ -29,6 +30,10 @@ import { createBlobStore } from './artifacts/blob-store.js';
 import { DownloadSlots } from './artifacts/download-slots.js';
 import { downloadRoutes } from './artifacts/download-routes.js';
 import { createJoinSoftware } from './artifacts/join-software.js';
+import { attestationRoutes } from './attestations/attestation-routes.js';
+import { createAttestationService } from './attestations/attestation-service.js';
+import { createAttestedFleet } from './attestations/attested-fleet.js';
+import { loadAuditor } from './attestations/auditor.js';
 import { auditRoutes } from './audits/audit-routes.js';
 import { type AuditService, createAuditService } from './audits/audit-service.js';
 import { netProbeRoutes } from './audits/net-probe-routes.js';
@@ -365,6 +370,22 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     now,
   });
   const payouts = createPayoutService({ repos, now, flushPresence });
+  const auditor = await loadAuditor(config.auditor ?? {}, config.dataDir);
+  if (store.shared && !config.auditor?.keyFile)
+    app.log.warn(
+      { event: 'auditor_key_per_replica' },
+      'Replicas share the database but each made its own auditor key in its data folder, so their attestations carry different keys. Give every replica the same HOMENODE_AUDITOR_KEY_FILE.',
+    );
+  const attestations = createAttestationService({
+    fleet: createAttestedFleet({
+      audits: repos.audits,
+      nodes: repos.nodes,
+      policy: auditPolicyOf(config.policy),
+    }),
+    auditor,
+    payouts: repos.payouts,
+    now,
+  });
   const sessions = createSessionService({ repos, now, limits: deps.sessionLimits });
 
   const stopLiveness = await startLivenessRecord(repos.payouts, now, (error) =>
@@ -422,6 +443,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   nodeChannelRoutes(app, { hub, gate, repos, replay, policy: config.policy, metrics, now });
   auditRoutes(app, { audits, nodes, now });
   netProbeRoutes(app, { repos, replay, policy: config.policy, now });
+  attestationRoutes(app, { attestations, nodes });
   commandRoutes(app, { hub: fleetCommands, repos, now });
   const shellRelay = {
     hub,

@@ -63,6 +63,19 @@ export interface ArtifactConfig {
   downloadsPerAddress: number;
 }
 
+/** The auditor (docs/performance.md "The auditor"): its key and the on-chain accounts it signs for. */
+export interface AuditorConfig {
+  /** The auditor key (a private Ed25519 JWK); default: made on first start in the data folder. */
+  keyFile?: string;
+  /** The auditor's Akash account (`akash1…`), what SDLs name in `signedBy`; default: the key's thumbprint. */
+  address?: string;
+  /** The managed provider's Akash account (`akash1…`), whose attributes the auditor signs on chain. */
+  providerAddress?: string;
+}
+
+/** An Akash account address: `akash1` and bech32 characters (20-byte accounts: 38, 32-byte: 58). */
+export const AKASH_ADDRESS_PATTERN = '^akash1[02-9ac-hj-np-z]{38}(?:[02-9ac-hj-np-z]{20})?$';
+
 export interface ShellLimits {
   idleTimeoutMs: number;
   maxDurationMs: number;
@@ -139,6 +152,8 @@ export interface ServerConfig {
   /** Default `DEFAULT_REPLICA_CONFIG`. */
   replica?: ReplicaConfig;
   artifacts: ArtifactConfig;
+  /** The auditor (default: a key in the data folder, its thumbprint as id, no provider account). */
+  auditor?: AuditorConfig;
   /** `HOMENODE_DEV=1`: development defaults for the cluster and overlay (never in production). */
   dev: boolean;
 }
@@ -373,6 +388,7 @@ export function loadConfig(env: Env, read?: (p: string) => string): ServerConfig
     control: controlLimits(env),
     cluster: loadCluster(env, dev),
     artifacts: loadArtifacts(env),
+    auditor: loadAuditor(env),
     dev,
     shell: {
       ...DEFAULT_SHELL_LIMITS,
@@ -490,6 +506,27 @@ export function parsePackageList(raw: string | undefined): ArtifactChoice[] {
     }
     return version === undefined ? { name } : { name, version };
   });
+}
+
+function akashAddress(env: Env, name: string): string | undefined {
+  const value = env[name] || undefined;
+  if (value !== undefined && !new RegExp(AKASH_ADDRESS_PATTERN).test(value))
+    throw new ConfigError(
+      name,
+      value,
+      'must be an Akash account address (akash1 followed by 38 bech32 characters)',
+    );
+  return value;
+}
+
+export function loadAuditor(env: Env): AuditorConfig {
+  const address = akashAddress(env, 'HOMENODE_AUDITOR_ADDRESS');
+  const providerAddress = akashAddress(env, 'HOMENODE_PROVIDER_ADDRESS');
+  return {
+    ...(env.HOMENODE_AUDITOR_KEY_FILE ? { keyFile: resolve(env.HOMENODE_AUDITOR_KEY_FILE) } : {}),
+    ...(address ? { address } : {}),
+    ...(providerAddress ? { providerAddress } : {}),
+  };
 }
 
 export function loadArtifacts(env: Env): ArtifactConfig {

@@ -70,6 +70,10 @@ export class NotFoundError extends AppError {
   override readonly code = 'NOT_FOUND';
   override readonly status = 404;
 }
+export class NotAttestedError extends AppError {
+  override readonly code = 'NOT_ATTESTED';
+  override readonly status = 404;
+}
 export class ConflictError extends AppError {
   override readonly code = 'CONFLICT';
   override readonly status = 409;

@@ -142,9 +142,19 @@ async function build(
     (n) => ownerId === undefined || n.ownerId === ownerId,
   );
   const lines: StatementLine[] = [];
-  for (let i = 0; i < nodes.length; i += NODE_BATCH) {
-    for (const input of await nodeInputs(payouts, nodes.slice(i, i + NODE_BATCH), period, asOf, adjustments))
-      lines.push(computeLine(input, period, rateCard, outages));
+  // The next batch is read while this one is computed: with PostgreSQL (another process) its
+  // queries run while this process works on the lines. A read still running when the statement
+  // fails is not waited for, and its own failure is not reported twice.
+  const read = (i: number) => {
+    const inputs = nodeInputs(payouts, nodes.slice(i, i + NODE_BATCH), period, asOf, adjustments);
+    inputs.catch(() => undefined);
+    return inputs;
+  };
+  let next = nodes.length ? read(0) : null;
+  for (let i = 0; next; i += NODE_BATCH) {
+    const inputs = await next;
+    next = i + NODE_BATCH < nodes.length ? read(i + NODE_BATCH) : null;
+    for (const input of inputs) lines.push(computeLine(input, period, rateCard, outages));
   }
   sortLines(lines);
   return {

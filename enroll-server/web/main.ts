@@ -17,6 +17,7 @@ import { nodePage } from './pages/node.js';
 import { outagesPage } from './pages/outages.js';
 import { rolloutsPage } from './pages/rollouts.js';
 import { payoutsPage } from './pages/payouts.js';
+import { performancePage } from './pages/performance.js';
 import { pendingPage } from './pages/pending.js';
 import { settingsPage } from './pages/settings.js';
 import { statementPage } from './pages/statement.js';
@@ -51,7 +52,7 @@ const ROUTES: Route[] = [
   { pattern: '/webhooks', page: webhooksPage, title: 'Webhooks', allowed: (s) => s.role !== 'reviewer' },
 ];
 
-/** Pages a mailed link opens: shown whether or not anyone is signed in. */
+/** Pages a mailed link opens, and the public performance board: shown whether or not anyone is signed in. */
 const LINK_PAGES: Record<
   string,
   { title: string; show: (root: HTMLElement, query: URLSearchParams) => unknown }
@@ -62,6 +63,7 @@ const LINK_PAGES: Record<
   },
   '/reset-password': { title: 'Reset your password', show: resetPasswordPage },
   '/unsubscribe': { title: 'Unsubscribe', show: unsubscribePage },
+  '/performance': { title: 'Performance of the fleet', show: (root) => performancePage(root) },
 };
 
 function match(pattern: string, path: string): Record<string, string> | undefined {

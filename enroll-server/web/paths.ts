@@ -22,4 +22,5 @@ export const SPA_PATHS = [
   '/verify-email',
   '/reset-password',
   '/unsubscribe',
+  '/performance',
 ] as const;

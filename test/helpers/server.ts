@@ -21,6 +21,7 @@ import {
   DEFAULT_SHELL_LIMITS,
   DEV_CLUSTER,
   type ArtifactConfig,
+  type AuditorConfig,
   type EnrollRateLimit,
   loadArtifacts,
   type ServerConfig,
@@ -84,6 +85,8 @@ export interface TestServerOptions {
    */
   auditTickMs?: number;
   random?: () => number;
+  /** The auditor's key file and Akash accounts (default: a key in the temp dir, no accounts). */
+  auditor?: AuditorConfig;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -145,6 +148,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     accounts: { ...DEFAULT_ACCOUNTS_CONFIG, ...options.accounts },
     control: { ...DEFAULT_CONTROL_LIMITS, ...options.control },
     artifacts: { ...loadArtifacts({}), ...options.artifacts },
+    ...(options.auditor ? { auditor: options.auditor } : {}),
     dev: true,
   };
   const app = await buildApp(config, {

@@ -74,6 +74,7 @@ export async function auditSetup(
     databaseUrl?: string;
     /** Server dependencies (e.g. fast notification loops). */
     deps?: TestServerOptions['deps'];
+    auditor?: TestServerOptions['auditor'];
   } = {},
 ) {
   const clock = manualClock(options.start ?? Math.floor(Date.now() / MIN) * MIN);
@@ -82,6 +83,7 @@ export async function auditSetup(
     policy: options.policy,
     random: () => 0.5,
     deps: options.deps,
+    ...(options.auditor ? { auditor: options.auditor } : {}),
     ...(options.dbPath ? { dbPath: options.dbPath, port: options.port } : {}),
     ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
   });

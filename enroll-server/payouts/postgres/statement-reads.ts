@@ -108,11 +108,17 @@ async function usageSums(sql: Sql, asks: readonly UsageAsk[], asOf: number): Pro
   const flat = asks.flatMap((a) => a.queries.sums.map((s) => ({ nodeId: a.nodeId, ...s })));
   if (!flat.length) return asks.map(() => []);
   const rows = await sql.rows<{ seconds: string | number }>(
-    `SELECT COALESCE(SUM(LEAST(u.gpu_seconds, ((u.to_at - u.from_at) / 1000) * q.gpus)), 0)::bigint AS seconds
+    // One index range scan per piece, whatever the table's statistics say (LATERAL; OFFSET 0 keeps
+    // it from being flattened into a join that sorts the whole table).
+    `SELECT COALESCE(s.seconds, 0)::bigint AS seconds
      FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS q(node, f, t, gpus, i)
-     LEFT JOIN usage_reports u ON u.node_id = q.node AND u.from_at >= q.f AND u.from_at < q.t
-       AND u.to_at <= q.t AND u.received_at <= $5
-     GROUP BY q.i ORDER BY q.i`,
+     CROSS JOIN LATERAL (
+       SELECT SUM(LEAST(u.gpu_seconds, ((u.to_at - u.from_at) / 1000) * q.gpus)) AS seconds
+       FROM usage_reports u
+       WHERE u.node_id = q.node AND u.from_at >= q.f AND u.from_at < q.t AND u.to_at <= q.t
+         AND u.received_at <= $5
+       OFFSET 0) s
+     ORDER BY q.i`,
     [
       flat.map((s) => s.nodeId),
       flat.map((s) => s.from),
@@ -144,8 +150,11 @@ async function usageCrossings(
   const rows = await sql.rows<ReportRow>(
     `SELECT q.i::integer AS i, u.seq, u.from_at, u.to_at, u.workloads
      FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(node, at, i)
-     JOIN usage_reports u ON u.node_id = q.node AND u.from_at < q.at AND u.from_at > q.at - $4::bigint
-       AND u.to_at > q.at AND u.received_at <= $3
+     CROSS JOIN LATERAL (
+       SELECT seq, from_at, to_at, workloads FROM usage_reports
+       WHERE node_id = q.node AND from_at < q.at AND from_at > q.at - $4::bigint
+         AND to_at > q.at AND received_at <= $3
+       OFFSET 0) u
      ORDER BY q.i, u.from_at, u.seq`,
     [flat.map((c) => c.nodeId), flat.map((c) => c.at), asOf, MAX_USAGE_WINDOW_MS],
   );
@@ -174,15 +183,21 @@ async function overlappedReports(
   const out: UsageAnswers['overlapped'][number][][] = asks.map(() => []);
   if (!asks.length) return out;
   const rows = await sql.rows<ReportRow & { paid_from: number }>(
-    `SELECT o.i::integer AS i, r.seq, r.from_at, r.to_at, r.workloads, o.paid_from FROM (
-       SELECT q.i, q.node, q.s, u.seq, u.from_at, u.to_at, MAX(u.to_at) OVER (
-         PARTITION BY q.i ORDER BY u.from_at, u.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
-       FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(node, s, e, i)
-       JOIN usage_reports u ON u.node_id = q.node AND u.from_at > q.s - 2 * $5::bigint AND u.from_at < q.e
-         AND u.received_at <= $4
-     ) o JOIN usage_reports r ON r.node_id = o.node AND r.seq = o.seq
-     WHERE o.from_at < o.paid_from AND o.to_at > o.s
-     ORDER BY o.i, o.from_at, o.seq`,
+    // Per node (LATERAL, OFFSET 0 keeps it from being flattened), its reports in the order of the
+    // (node_id, from_at, seq) index: the running maximum needs no sort of the whole batch.
+    `SELECT q.i::integer AS i, r.seq, r.from_at, r.to_at, r.workloads, o.paid_from
+     FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(node, s, e, i)
+     CROSS JOIN LATERAL (
+       SELECT w.seq, w.from_at, w.paid_from FROM (
+         SELECT seq, from_at, to_at, MAX(to_at) OVER (
+           ORDER BY from_at, seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS paid_from
+         FROM usage_reports
+         WHERE node_id = q.node AND from_at > q.s - 2 * $5::bigint AND from_at < q.e AND received_at <= $4
+       ) w
+       WHERE w.from_at < w.paid_from AND w.to_at > q.s
+       OFFSET 0) o
+     JOIN usage_reports r ON r.node_id = q.node AND r.seq = o.seq
+     ORDER BY q.i, o.from_at, o.seq`,
     [
       asks.map((a) => a.nodeId),
       asks.map((a) => a.queries.start),

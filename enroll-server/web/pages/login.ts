@@ -85,6 +85,7 @@ export function loginPage(root: HTMLElement, onSignedIn: SignedIn, query?: URLSe
     h('button', { type: 'submit' }, 'Sign in'),
     h('p', null, h('a', { href: '/reset-password' }, 'Forgot your password?')),
     h('p', null, 'New here? ', h('a', { href: '/signup' }, 'Create an account')),
+    h('p', null, h('a', { href: '/performance' }, 'How the fleet performs'), ' (no sign-in needed)'),
   );
   const providers = h('div');
   passwordForm.append(providers);

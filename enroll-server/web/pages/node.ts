@@ -1,6 +1,7 @@
 /** One machine: status, actions, hardware, checks, attributes, presence, metrics, commands, terminal, audit. */
 import { api, errorText } from '../api.js';
 import { auditSection } from '../audit-view.js';
+import { standingSection } from './performance.js';
 import { field, h, notice, replace, table } from '../dom.js';
 import { dateTime, duration, percent, relativeTime } from '../format.js';
 import { checksTable, hardwareSummary } from '../hardware.js';
@@ -184,6 +185,10 @@ export async function nodePage(ctx: PageContext): Promise<void> {
       }),
     );
 
+  // Where the machine stands among machines like it (only while its last audit passed).
+  const standingBox = h('div');
+  void standingSection(node.id).then((el) => el && replace(standingBox, el));
+
   const auditBox = h('div');
   const loadAudit = async () => {
     const { entries } = await api<{ entries: AuditEntry[] }>(
@@ -220,6 +225,7 @@ export async function nodePage(ctx: PageContext): Promise<void> {
       ),
     actions || null,
     section('h-audits', 'Regular checks', checksBox),
+    standingBox,
     h(
       'div',
       { class: 'cards two' },
