@@ -40,6 +40,8 @@ import { netProbeRoutes } from './audits/net-probe-routes.js';
 import { commandRoutes } from './control/command-routes.js';
 import { ConnectionGate } from './control/connection-gate.js';
 import { ControlHub } from './control/hub.js';
+import { rolloutRoutes } from './rollouts/rollout-routes.js';
+import { createRolloutService } from './rollouts/rollout-service.js';
 import { nodeChannelRoutes } from './control/node-channel-routes.js';
 import { ReplayGuard } from './control/node-token.js';
 import { presenceRoutes } from './control/presence-routes.js';
@@ -121,6 +123,12 @@ export interface AppDeps {
   resolve?: (host: string) => Promise<string[]>;
   /** How often the audit scheduler runs (default 5 s); 0: never by itself (tests call `tick`). */
   auditTickMs?: number;
+  /** How often rollouts offer releases and advance stages (default 5 s). */
+  rolloutTickMs?: number;
+  /** Nodes of one rollout downloading at once, per replica (default 50). */
+  rolloutInFlight?: number;
+  /** Seconds a new agent release has to be welcomed (default 600). */
+  updateHealthSeconds?: number;
   /** Randomness for the audit schedule's jitter (default Math.random). */
   random?: () => number;
 }
@@ -320,6 +328,15 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
     },
   });
   hub.onAudits(audits.listener);
+  const rollouts = createRolloutService({
+    repos,
+    channel: hub,
+    now,
+    log: app.log.child({ module: 'rollouts' }),
+    ...(deps.rolloutInFlight ? { maxInFlight: deps.rolloutInFlight } : {}),
+    ...(deps.updateHealthSeconds ? { healthSeconds: deps.updateHealthSeconds } : {}),
+  });
+  hub.onUpdates(rollouts.listener);
   const pruneFailed = (error: unknown) =>
     app.log.error({ err: error }, 'expired failed-attempt counts could not be pruned');
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
@@ -388,6 +405,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   // then leave the replica registry, which releases this replica's claims at once.
   app.addHook('preClose', async () => {
     await audits.stop();
+    await rollouts.stop();
     fleetCommands.close();
     fleetPresence.close();
     events.close();
@@ -453,6 +471,7 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   networkRoutes(app, { repos, overlayCidr: config.cluster.overlayCidr, now });
   const slots = new DownloadSlots(config.artifacts.downloadsPerAddress);
   artifactRoutes(app, { artifacts, blobs, releaseKey, nodeAuth, slots });
+  rolloutRoutes(app, { rollouts });
   downloadRoutes(app, { artifacts, blobs, slots });
   rateCardRoutes(app, { repos, now });
   periodRoutes(app, { payouts, repos });
@@ -527,5 +546,6 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   app.log.info({ event: 'mail_transport', to: notifications.mailTo }, 'mail goes out through this transport');
   const tickMs = deps.auditTickMs ?? 5_000;
   if (tickMs > 0) audits.start(tickMs);
+  rollouts.start(deps.rolloutTickMs ?? 5_000);
   return app;
 }

@@ -7,6 +7,7 @@ import { postgresCredentialRepository } from './accounts/postgres/credential-rep
 import { postgresEmailLinkRepository } from './accounts/postgres/email-link-repository.js';
 import { postgresIdentityRepository } from './accounts/postgres/identity-repository.js';
 import { postgresArtifactRepository } from './artifacts/postgres/artifact-repository.js';
+import { postgresRolloutRepository } from './rollouts/postgres/rollout-repository.js';
 import { postgresAuditRepository } from './audits/postgres/audit-repository.js';
 import { postgresOwnerRepository } from './accounts/postgres/owner-repository.js';
 import { postgresSessionRepository } from './accounts/postgres/session-repository.js';
@@ -66,6 +67,7 @@ export const postgresRepositorySet: BindRepositories<RepositorySet> = (sql) => (
   attempts: postgresAttemptRepository(sql),
   payouts: postgresPayoutRepository(sql),
   artifacts: postgresArtifactRepository(sql),
+  rollouts: postgresRolloutRepository(sql),
   eventQueue: postgresEventQueueRepository(sql),
   mailOutbox: postgresMailOutboxRepository(sql),
   preferences: postgresPreferenceRepository(sql),

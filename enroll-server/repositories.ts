@@ -32,6 +32,7 @@ import type { WebhookRepository } from './notifications/webhook-repository.js';
 import type { MessageBus } from './core/message-bus.js';
 import type { PayoutRepository } from './payouts/payout-repository.js';
 import type { ReplicaRepository } from './replicas/replica-repository.js';
+import type { RolloutRepository } from './rollouts/rollout-repository.js';
 
 export interface RepositorySet {
   // core
@@ -73,6 +74,8 @@ export interface RepositorySet {
   audits: AuditRepository;
   // replicas
   replicas: ReplicaRepository;
+  // rollouts
+  rollouts: RolloutRepository;
 }
 
 export type Repositories = Transactional<RepositorySet>;

@@ -9,6 +9,7 @@ import { sqliteOwnerRepository } from './accounts/sqlite/owner-repository.js';
 import { sqliteSessionRepository } from './accounts/sqlite/session-repository.js';
 import { sqliteTokenRepository } from './accounts/sqlite/token-repository.js';
 import { sqliteArtifactRepository } from './artifacts/sqlite/artifact-repository.js';
+import { sqliteRolloutRepository } from './rollouts/sqlite/rollout-repository.js';
 import { sqliteAuditRepository } from './audits/sqlite/audit-repository.js';
 import {
   sqliteCommandRepository,
@@ -64,6 +65,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
   const fleetWatch = sqliteFleetWatchRepository(db);
   const replicas = sqliteReplicaRepository(db);
   const artifacts = sqliteArtifactRepository(db);
+  const rollouts = sqliteRolloutRepository(db);
   const audits = sqliteAuditRepository(db);
   return (run) => ({
     activity: activity(run),
@@ -92,6 +94,7 @@ export function sqliteRepositorySet(db: Db): BindRepositories<RepositorySet> {
     fleetWatch: fleetWatch(run),
     replicas: replicas(run),
     artifacts: artifacts(run),
+    rollouts: rollouts(run),
     audits: audits(run),
   });
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ensureNodeRuntime } from '../scripts/node-runtime.js';
-import { bundleAgent } from './bundle-agent.js';
+import { bundleAgent, bundleSupervisor, writeReleaseManifest } from './bundle-agent.js';
 import { debianRoot, inspectRoot } from './debian-root.js';
 import { makeIso, makeSquashfs } from './iso-image.js';
 import { inputsDigest, writeManifest } from './manifest.js';
@@ -93,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
   await step('Bundling the agent (esbuild) with node-pty', async () => {
     await rm(agentDir, { recursive: true, force: true });
     await bundleAgent(REPO, agentDir, pty.dir);
+    await writeReleaseManifest(agentDir, o.agentVersion, runtime.version);
+    await bundleSupervisor(REPO, join(work, 'homenode-supervisor.mjs'));
   });
   const cached = await step(
     `Debian ${SUITE} root with the NVIDIA driver (mmdebstrap, cache key ${key})`,

@@ -6,6 +6,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { AGENT_ARTIFACT, RELEASE_ENTRY, RELEASE_MANIFEST, type ReleaseManifest } from '../protocol/update.js';
 
 export async function bundleAgent(repoRoot: string, destDir: string, ptyDir: string): Promise<void> {
   await mkdir(destDir, { recursive: true });
@@ -35,4 +36,37 @@ export async function bundleAgent(repoRoot: string, destDir: string, ptyDir: str
   });
   await cp(join(pty, 'build/Release/pty.node'), join(ptyDest, 'build/Release/pty.node'));
   await writeFile(join(destDir, 'package.json'), '{ "type": "module", "private": true }\n');
+}
+
+/** `release.json` beside the bundle: the agent reads its own version from it (docs/updates.md). */
+export async function writeReleaseManifest(
+  destDir: string,
+  version: string,
+  nodeVersion: string,
+): Promise<ReleaseManifest> {
+  const manifest: ReleaseManifest = {
+    name: AGENT_ARTIFACT,
+    version,
+    node: nodeVersion,
+    entry: RELEASE_ENTRY,
+  };
+  await writeFile(join(destDir, RELEASE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/**
+ * The supervisor (agent/update/supervisor-main.ts) as one file with no native parts. It lives
+ * outside the releases, so that no agent release can break the guard that rolls it back.
+ */
+export async function bundleSupervisor(repoRoot: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [join(repoRoot, 'agent/update/supervisor-main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
 }

@@ -2,6 +2,7 @@
  * `npm run build:iso` options, parsed and checked up front: errors name the option and the value.
  */
 import { parseArgs } from 'node:util';
+import { DEVELOPMENT_VERSION } from '../agent/version.js';
 
 export interface BuildOptions {
   server: string;
@@ -24,6 +25,8 @@ export interface BuildOptions {
   releaseKeyFile: string | undefined;
   /** A k3s binary to embed at /opt/homenode/k3s/k3s (sites without a release server). */
   k3s: string | undefined;
+  /** The version the image's agent release is installed as (`/opt/homenode/releases/<version>`). */
+  agentVersion: string;
 }
 
 export class OptionError extends Error {
@@ -31,13 +34,14 @@ export class OptionError extends Error {
 }
 
 export const USAGE = `Usage: npm run build:iso -- --server URL [--pin sha256/BASE64=] [--allow-insecure-http]
-  [--release-key FILE] [--k3s FILE]
+  [--release-key FILE] [--k3s FILE] [--agent-version V]
   [--out dist/homenode.iso] [--install-deps] [--test-standins] [--reuse] [--cache-dir DIR]
   [--mirror URL] [--security-mirror URL] [--registry URL]
 Builds the Home Node live/installer ISO (run as root). See docs/iso.md and docs/node-software.md.
   --release-key FILE     the server's release key (npm run admin -- release-key > FILE); without it
                          the build fetches it from --server
   --k3s FILE             embed this k3s binary (used when the join names no k3s, or the same one)
+  --agent-version V      the version of the image's agent release (default ${DEVELOPMENT_VERSION}; docs/updates.md)
   --allow-insecure-http  let the image use an http:// server that is not on loopback (tests, labs:
                          the installation key then travels in clear; the node's screen says so)`;
 
@@ -62,6 +66,7 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
         registry: { type: 'string' },
         'release-key': { type: 'string' },
         k3s: { type: 'string' },
+        'agent-version': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -77,6 +82,11 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
       `--pin "${values.pin}" is not a key pin (expected sha256/ then 44 base64 characters).`,
     );
   }
+  const agentVersion = values['agent-version'] ?? DEVELOPMENT_VERSION;
+  if (!/^[A-Za-z0-9.+~_-]{1,64}$/.test(agentVersion) || agentVersion === '.' || agentVersion === '..')
+    throw new OptionError(
+      `--agent-version "${agentVersion}" is not a release version (letters, digits, ".", "+", "~", "_", "-").`,
+    );
   const mirror = values.mirror ?? 'http://deb.debian.org/debian';
   checkUrl('--mirror', mirror);
   const securityMirror = values['security-mirror'] ?? 'http://deb.debian.org/debian-security';
@@ -98,6 +108,7 @@ export function parseBuildOptions(argv: readonly string[]): BuildOptions | 'help
     registry,
     releaseKeyFile: values['release-key'],
     k3s: values.k3s,
+    agentVersion,
   };
 }
 

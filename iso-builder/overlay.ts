@@ -3,7 +3,7 @@
  * systemd units, the embedded k3s when given (and, in test images only, the stand-ins and the self-test report), then a check
  * that the image's own Node answers with the pinned version.
  */
-import { chmod, cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeRuntime } from '../scripts/node-runtime.js';
 import type { ReleaseKey } from '../protocol/artifacts.js';
@@ -41,7 +41,17 @@ export async function applyOverlay(
   await cp(runtime.node, join(nodeDir, 'bin/node'));
   await chmod(join(nodeDir, 'bin/node'), 0o755);
   await cp(join(runtime.dir, 'LICENSE'), join(nodeDir, 'LICENSE'));
-  await run('cp', ['-a', `${agentDir}/.`, join(root, 'opt/homenode/agent')]);
+  // The release layout (docs/updates.md): the image's agent is the first release, `current` names
+  // it, and the supervisor outside the releases starts it and rolls an update back.
+  const release = join(root, 'opt/homenode/releases', o.agentVersion);
+  await mkdir(release, { recursive: true });
+  await run('cp', ['-a', `${agentDir}/.`, release]);
+  await symlink(join('releases', o.agentVersion), join(root, 'opt/homenode/current'));
+  await mkdir(join(root, 'opt/homenode/supervisor'), { recursive: true });
+  await cp(
+    join(agentDir, '..', 'homenode-supervisor.mjs'),
+    join(root, 'opt/homenode/supervisor/homenode-supervisor.mjs'),
+  );
   await mkdir(join(root, 'etc/homenode'), { recursive: true });
   await writeFile(
     join(root, 'etc/homenode/config.json'),

@@ -16,6 +16,7 @@ import { HardwareFactsSchema } from './hardware.js';
 import { MAX_ARTIFACT_BYTES } from './artifacts.js';
 import { MAX_ALLOWED_IPS, MAX_JOIN_LABELS, MAX_JOIN_PACKAGES, joinField } from './join-fields.js';
 import { PolicySchema } from './policy.js';
+import { UpdateMessageSchema, UpdateStatusMessageSchema } from './update.js';
 
 export const CONTROL_PATH = '/v1/control';
 export const CONTROL_AUDIENCE = 'homenode-control';
@@ -186,6 +187,8 @@ export const AgentMessageSchema = Type.Union([
   AuditReportMessageSchema,
   AuditProgressSchema,
   AuditErrorSchema,
+  // Agent updates (protocol/update.ts)
+  UpdateStatusMessageSchema,
 ]);
 export type AgentMessage = Static<typeof AgentMessageSchema>;
 
@@ -315,6 +318,8 @@ export const ServerMessageSchema = Type.Union([
   ShellCloseSchema,
   // Continuous audits (protocol/audit.ts)
   AuditRequestSchema,
+  // Agent updates (protocol/update.ts)
+  UpdateMessageSchema,
 ]);
 export type ServerMessage = Static<typeof ServerMessageSchema>;
 

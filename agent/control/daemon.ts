@@ -33,6 +33,7 @@ import { ReconnectBackoff } from './reconnect.js';
 import { ControlSession, type SessionEnd } from './session.js';
 import { preflightText } from './preflight-text.js';
 import { AGENT_VERSION } from '../version.js';
+import { createAgentUpdates } from '../update/agent-update.js';
 
 const REFUSED_CODES = new Set(['NODE_REVOKED', 'NODE_REJECTED']);
 
@@ -174,7 +175,11 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     heartbeatMs: d.intervals.heartbeatMs,
     healthyAfterMs: d.intervals.healthyAfterMs,
     now: ctx.now,
-    onStatus: showStatus,
+    onStatus: (status, reason, welcome) => {
+      showStatus(status, reason, welcome);
+      if (welcome && status !== 'rejected' && status !== 'revoked') void updates.welcomed();
+    },
+    onUpdate: (update) => updates.update(update),
     onJoin: (join) => joins.run(join),
     onAck: async (seq) => {
       await spool.ack(seq);
@@ -270,6 +275,30 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
     minMs: d.intervals.joinRetryMinMs,
     maxMs: d.intervals.joinRetryMaxMs,
     random: ctx.random,
+  });
+  const updates = createAgentUpdates({
+    releaseRoot: process.env.HOMENODE_RELEASE_ROOT,
+    startId: process.env.HOMENODE_START_ID,
+    version: AGENT_VERSION,
+    releaseKey: d.releaseKey,
+    downloadDir: d.paths.downloadDir,
+    fetch: {
+      serverUrl,
+      serverPin: config.serverPin,
+      nodeToken: () => signNodeToken(identity, node.nodeId, ctx.now(), ARTIFACT_AUDIENCE),
+      onProgress: progress,
+      retryDelayMs: d.intervals.downloadRetryMs,
+    },
+    now: ctx.now,
+    send: (message) => {
+      if (!session?.open) return false;
+      session.send(message);
+      return true;
+    },
+    note,
+    restart: async () => {
+      await session?.stop('update', EXIT.RESTART);
+    },
   });
   const commandDeps = {
     exec,

@@ -14,6 +14,7 @@ import type { NodeStatus } from '../../protocol/api.js';
 import { joinFieldProblem } from '../../protocol/join-fields.js';
 import type { AuditRequest } from '../../protocol/audit.js';
 import type { Policy } from '../../protocol/policy.js';
+import type { UpdateMessage } from '../../protocol/update.js';
 import type { CommandOutcome } from '../commands/node-commands.js';
 import { refusedJoinMessage } from '../join/apply-join.js';
 import type { RemoteShells } from '../shell/remote-shells.js';
@@ -48,6 +49,8 @@ export interface SessionHooks {
   onPolicy?: (policy: Policy) => void;
   /** The server asks for an audit (agent/audit/audit-service.ts); must return at once. */
   onAudit?: (request: AuditRequest) => void;
+  /** The server offers an agent release (agent/update/agent-update.ts); must return at once. */
+  onUpdate?: (update: UpdateMessage) => void;
 }
 
 export class ControlSession {
@@ -256,6 +259,15 @@ export class ControlSession {
           auditId: message.auditId,
           code: 'AUDIT_FAILED',
           message: 'This agent does not run audits.',
+        });
+      case 'update':
+        if (hooks.onUpdate) return hooks.onUpdate(message);
+        return this.send({
+          type: 'update-status',
+          rolloutId: message.rolloutId,
+          version: message.artifact.version,
+          state: 'failed',
+          error: 'This agent does not take updates over the air.',
         });
     }
   }

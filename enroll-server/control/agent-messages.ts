@@ -17,6 +17,7 @@ import type { PendingCommands } from './pending-commands.js';
 import type { PresenceTracker } from './presence-tracker.js';
 import type { SessionObserver } from './session-observer.js';
 import type { SignedReports } from './signed-reports.js';
+import type { UpdateFrameListener } from './update-messages.js';
 
 /** What handling a message needs of the hub (`ControlHub` is one). */
 export interface MessageHub {
@@ -37,6 +38,8 @@ export interface MessageHub {
   readonly shells: NodeShells;
   /** Continuous audits: audit frames and the session events they follow (none: frames ignored). */
   readonly audits: AuditFrameListener | undefined;
+  /** Agent rollouts: hellos and update states (none: ignored). */
+  readonly updates: UpdateFrameListener | undefined;
   refuse(session: ControlSession, code: string, message: string, seq?: number): void;
   end(session: ControlSession, reason: string, clean: boolean, code?: number, closeReason?: string): void;
 }
@@ -58,6 +61,7 @@ export async function handleAgentMessage(
       session.shellEnabled = message.shellEnabled !== false;
       deps.presence.setShellEnabled(nodeId, session.shellEnabled);
       deps.observer?.hello(nodeId, session.id, session.shellEnabled);
+      hub.updates?.hello(nodeId, message.agentVersion);
       return;
     case 'heartbeat':
       deps.presence.heartbeat(nodeId, message.metrics);
@@ -107,6 +111,9 @@ export async function handleAgentMessage(
       return;
     case 'shell-close':
       hub.shells.closedByNode(nodeId, message.sessionId, message.reason, message.exitCode);
+      return;
+    case 'update-status':
+      await hub.updates?.status(nodeId, message);
       return;
   }
 }

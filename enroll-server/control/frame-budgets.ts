@@ -27,6 +27,8 @@ export const FRAME_BUDGETS: Readonly<Record<FrameType, BucketRate>> = {
   'audit-progress': { burst: 40, perSecond: 1 / 10 },
   'audit-report': { burst: 5, perSecond: 1 / 60 },
   'audit-error': { burst: 5, perSecond: 1 / 60 },
+  // An update: a handful of states per offer, the outcome resent after each reconnect.
+  'update-status': { burst: 12, perSecond: 1 / 10 },
 };
 
 export function scaledBudget(rate: BucketRate, factor: number): BucketRate {

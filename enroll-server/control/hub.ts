@@ -11,6 +11,7 @@ import type { NodeStatus } from '../../protocol/api.js';
 import type { AuditRequest } from '../../protocol/audit.js';
 import { CLOSE_CODES, type CommandName, PING_INTERVAL_MS, PONG_TIMEOUT_MS } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
+import type { UpdateMessage } from '../../protocol/update.js';
 import type { ActivityLog } from '../core/activity-log.js';
 import { type ClusterConfig, type ControlLimits, DEFAULT_CONTROL_LIMITS } from '../core/config.js';
 import { newId } from '../core/ids.js';
@@ -32,6 +33,7 @@ import type { PresenceTracker } from './presence-tracker.js';
 import type { SessionObserver } from './session-observer.js';
 import { type SignedReports, createSignedReports } from './signed-reports.js';
 import type { UsageRepository } from './usage-repository.js';
+import type { UpdateFrameListener } from './update-messages.js';
 
 export const COUNTABLE: readonly NodeStatus[] = ['approved', 'active'];
 /** Refused frames (invalid, or over the node's budget) a session may send before it is closed. */
@@ -72,6 +74,8 @@ export class ControlHub {
   private readonly unsubscribe: () => void;
   /** Continuous audits (set by app.ts): audit frames and the session events they follow. */
   audits: AuditFrameListener | undefined;
+  /** Agent rollouts (set by app.ts): hellos, `update-status` frames and disconnects. */
+  updates: UpdateFrameListener | undefined;
 
   constructor(readonly deps: HubDeps) {
     this.limits = deps.limits ?? DEFAULT_CONTROL_LIMITS;
@@ -100,6 +104,25 @@ export class ControlHub {
 
   onAudits(listener: AuditFrameListener): void {
     this.audits = listener;
+  }
+
+  onUpdates(listener: UpdateFrameListener): void {
+    this.updates = listener;
+  }
+
+  /** The nodes with a live session here, with the status they were last told. */
+  connectedNodes(): { nodeId: string; status: NodeStatus }[] {
+    return [...this.sessions.values()]
+      .filter((s) => !s.ended)
+      .map((s) => ({ nodeId: s.nodeId, status: s.status }));
+  }
+
+  /** Offer an agent release to a live node; false when it is not connected. */
+  sendUpdate(nodeId: string, message: UpdateMessage): boolean {
+    const session = this.sessions.get(nodeId);
+    if (!session || session.ended || session.socket.readyState !== session.socket.OPEN) return false;
+    session.send(message);
+    return true;
   }
 
   /** Ask a live node to run an audit; false when it is not connected. */
@@ -269,6 +292,7 @@ export class ControlHub {
     this.commands.failNode(session.nodeId, 'The node disconnected before answering.');
     this.shells.endAll(session.nodeId, `The node disconnected (${reason}).`);
     this.audits?.disconnected(session.nodeId);
+    this.updates?.disconnected(session.nodeId);
   }
 
   async sendJoin(session: ControlSession): Promise<void> {

@@ -29,6 +29,8 @@ export interface NodeRecord {
 export interface NodeListFilter {
   ownerId?: string;
   status?: NodeStatus;
+  /** Only nodes whose agent said this version in its latest hello (or enrolled with it). */
+  agentVersion?: string;
   /** Matches the node id, the owner's email or name, or an attribute. */
   q?: string;
   ids?: readonly string[];
@@ -86,4 +88,6 @@ export interface NodeRepository {
   ): Promise<boolean>;
   list(filter: NodeListFilter): Promise<{ nodes: NodeRecord[]; total: number }>;
   countByStatus(): Promise<Record<string, number>>;
+  /** The agent version the node said in its latest hello (after an update); false when unchanged. */
+  setAgentVersion(id: string, agentVersion: string, now: number): Promise<boolean>;
 }

@@ -29,6 +29,7 @@ export interface NodeQuery {
   status?: NodeStatus;
   online?: boolean;
   q?: string;
+  agentVersion?: string;
   ownerId?: string;
   audit?: AuditStateName;
   limit?: number;
@@ -68,6 +69,7 @@ export function createNodeService({ repos, presence, audits, events, now }: Node
         ownerId: principal.role === 'owner' ? (principal.ownerId ?? '') : query.ownerId,
         status: query.status,
         q: query.q,
+        agentVersion: query.agentVersion,
         limit: query.limit ?? 100,
         offset: query.offset ?? 0,
       };

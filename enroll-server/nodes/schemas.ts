@@ -76,6 +76,13 @@ export const NodeListQuery = Type.Object({
   status: Type.Optional(NodeStatusSchema),
   online: Type.Optional(Type.Boolean()),
   q: Type.Optional(Type.String({ maxLength: 200 })),
+  agentVersion: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9.+~_-]+$',
+      description: 'only nodes on this agent version',
+    }),
+  ),
   ownerId: Type.Optional(Type.String({ maxLength: 64 })),
   audit: Type.Optional(Type.Enum(AUDIT_STATE_NAMES, { description: 'only nodes in this audit state' })),
   ...Paging,

@@ -15,6 +15,7 @@ import { resetPasswordPage, unsubscribePage, verifyEmailPage } from './pages/mai
 import { machinesPage } from './pages/machines.js';
 import { nodePage } from './pages/node.js';
 import { outagesPage } from './pages/outages.js';
+import { rolloutsPage } from './pages/rollouts.js';
 import { payoutsPage } from './pages/payouts.js';
 import { performancePage } from './pages/performance.js';
 import { pendingPage } from './pages/pending.js';
@@ -44,6 +45,7 @@ const ROUTES: Route[] = [
   { pattern: '/nodes/:id', page: nodePage, title: 'Machine' },
   { pattern: '/audits', page: auditsPage, title: 'Audits', allowed: can.operate },
   { pattern: '/outages', page: outagesPage, title: 'Outage windows', allowed: can.operate },
+  { pattern: '/rollouts', page: rolloutsPage, title: 'Agent rollouts', allowed: can.operate },
   { pattern: '/payouts', page: payoutsPage, title: 'Payout periods', allowed: can.review },
   { pattern: '/payouts/:id', page: statementPage, title: 'Statement', allowed: can.review },
   { pattern: '/settings', page: settingsPage, title: 'Settings', allowed: (s) => s.role === 'owner' },
@@ -91,7 +93,13 @@ function navLinks(s: Session): [string, string][] {
   const links: [string, string][] = [];
   if (s.role === 'owner') links.push(['/machines', 'My machines'], ['/earnings', 'Earnings']);
   if (can.operate(s))
-    links.push(['/pending', 'Pending'], ['/fleet', 'Fleet'], ['/audits', 'Audits'], ['/outages', 'Outages']);
+    links.push(
+      ['/pending', 'Pending'],
+      ['/fleet', 'Fleet'],
+      ['/audits', 'Audits'],
+      ['/outages', 'Outages'],
+      ['/rollouts', 'Rollouts'],
+    );
   else if (can.readFleet(s)) links.push(['/fleet', 'Fleet']);
   if (can.review(s)) links.push(['/payouts', 'Payouts']);
   if (s.role !== 'reviewer') links.push(['/webhooks', 'Webhooks']);

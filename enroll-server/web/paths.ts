@@ -14,6 +14,7 @@ export const SPA_PATHS = [
   '/nodes/:id',
   '/audits',
   '/outages',
+  '/rollouts',
   '/payouts',
   '/payouts/:id',
   '/settings',

@@ -3,6 +3,7 @@ import { ACCOUNT_COMMANDS } from './account-commands.js';
 import type { Command } from './command.js';
 import { NODE_COMMANDS } from './node-commands.js';
 import { PAYOUT_COMMANDS } from './payout-commands.js';
+import { ROLLOUT_COMMANDS } from './rollout-commands.js';
 import { SERVER_COMMANDS } from './server-commands.js';
 import { SOFTWARE_COMMANDS } from './software-commands.js';
 
@@ -13,5 +14,6 @@ export const COMMANDS: Command[] = [
   ...NODE_COMMANDS,
   ...PAYOUT_COMMANDS,
   ...SOFTWARE_COMMANDS,
+  ...ROLLOUT_COMMANDS,
   ...SERVER_COMMANDS,
 ];

@@ -18,6 +18,8 @@ export const CAPABILITIES = [
   'notifications',
   'audits',
   'replicas',
+  'rollouts',
+  'attestations',
   'web',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -35,7 +37,19 @@ export const ALLOWED: Record<Capability, readonly Capability[]> = {
   notifications: ['core', 'accounts', 'nodes'],
   audits: ['core', 'nodes', 'control'],
   replicas: ['core', 'nodes', 'control'],
-  web: ['core', 'accounts', 'enrollment', 'nodes', 'payouts', 'notifications', 'artifacts', 'audits'],
+  rollouts: ['core', 'nodes', 'control', 'artifacts'],
+  attestations: ['core', 'nodes', 'payouts', 'audits'],
+  web: [
+    'core',
+    'accounts',
+    'enrollment',
+    'nodes',
+    'payouts',
+    'notifications',
+    'artifacts',
+    'audits',
+    'attestations',
+  ],
 };
 
 export interface SourceFile {

@@ -68,7 +68,14 @@ export interface TestServerOptions {
   /** Notification loop intervals, link rate limits, session limits. */
   deps?: Pick<
     AppDeps,
-    'notificationIntervals' | 'linkRateLimit' | 'sessionLimits' | 'signInRateLimit' | 'resolve'
+    | 'notificationIntervals'
+    | 'linkRateLimit'
+    | 'sessionLimits'
+    | 'signInRateLimit'
+    | 'resolve'
+    | 'rolloutTickMs'
+    | 'rolloutInFlight'
+    | 'updateHealthSeconds'
   >;
   /** Artifact settings over the defaults (e.g. a smaller upload cap, a pinned k3s). */
   artifacts?: Partial<ArtifactConfig>;

@@ -76,6 +76,7 @@ async function list(sql: Sql, filter: NodeListFilter): Promise<{ nodes: NodeReco
   };
   if (filter.ownerId) where.push(`n.owner_id = ${param(filter.ownerId)}`);
   if (filter.status) where.push(`n.status = ${param(filter.status)}`);
+  if (filter.agentVersion) where.push(`n.agent_version = ${param(filter.agentVersion)}`);
   if (filter.q) {
     // ILIKE in the "C" collation folds ASCII only, as SQLite's LIKE does.
     const q = param(`%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
@@ -188,5 +189,10 @@ export function postgresNodeRepository(sql: Sql): NodeRepository {
           )
         ).map((r) => [r.status, r.n]),
       ),
+    setAgentVersion: async (id, agentVersion, now) =>
+      (await sql.run(
+        'UPDATE nodes SET agent_version = $2, updated_at = $3 WHERE id = $1 AND agent_version <> $2',
+        [id, agentVersion, now],
+      )) === 1,
   };
 }

@@ -86,6 +86,9 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
      WHERE id = @id AND status = @from`,
   );
 
+  const setAgentVersion = db.prepare(
+    'UPDATE nodes SET agent_version = ?, updated_at = ? WHERE id = ? AND agent_version <> ?',
+  );
   const countByStatus = db.prepare<[], { status: string; n: number }>(
     'SELECT status, COUNT(*) AS n FROM nodes GROUP BY status',
   );
@@ -115,6 +118,10 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
     if (filter.status) {
       where.push('n.status = @status');
       params.status = filter.status;
+    }
+    if (filter.agentVersion) {
+      where.push('n.agent_version = @agentVersion');
+      params.agentVersion = filter.agentVersion;
     }
     if (filter.q) {
       where.push(
@@ -203,6 +210,9 @@ export function sqliteNodeRepository(db: Db): (run: Run) => NodeRepository {
     },
     countByStatus() {
       return run(() => Object.fromEntries(countByStatus.all().map((r) => [r.status, r.n])));
+    },
+    setAgentVersion(id, agentVersion, now) {
+      return run(() => setAgentVersion.run(agentVersion, now, id, agentVersion).changes === 1);
     },
   });
 }

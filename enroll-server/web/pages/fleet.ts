@@ -8,7 +8,7 @@ import type { NodeSummaryView } from '../../nodes/schemas.js';
 
 const REFRESH_MS = 5_000;
 
-type SortKey = 'id' | 'status' | 'online' | 'audit' | 'gpu' | 'owner' | 'uptime' | 'lastSeen';
+type SortKey = 'id' | 'status' | 'online' | 'audit' | 'gpu' | 'agent' | 'owner' | 'uptime' | 'lastSeen';
 
 const COLUMNS: [SortKey, string][] = [
   ['id', 'Machine'],
@@ -16,6 +16,7 @@ const COLUMNS: [SortKey, string][] = [
   ['online', 'Online'],
   ['audit', 'Checks'],
   ['gpu', 'GPU'],
+  ['agent', 'Agent'],
   ['owner', 'Owner'],
   ['uptime', 'Uptime 7 days'],
   ['lastSeen', 'Last seen'],
@@ -63,6 +64,13 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
     h('option', { value: 'passing' }, 'Passing'),
     h('option', { value: 'never' }, 'Not checked yet'),
   );
+  // Server-side: only nodes on exactly this agent version (e.g. the one a rollout brings).
+  const agentVersion = h('input', {
+    type: 'search',
+    name: 'agentVersion',
+    placeholder: 'e.g. 0.2.0',
+    value: ctx.query.get('agentVersion') ?? '',
+  });
   const wanted = ctx.query.get('audit');
   if (wanted) audit.value = wanted;
   const live = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
@@ -81,6 +89,8 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
         return n.audit.state;
       case 'gpu':
         return gpuOf(n);
+      case 'agent':
+        return n.agentVersion;
       case 'owner':
         return owners.get(n.ownerId) ?? n.ownerId;
       case 'uptime':
@@ -142,6 +152,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
           h('span', { class: `badge tone-${AUDIT_TONES[n.audit.state]}` }, AUDIT_LABELS[n.audit.state]),
         ),
         h('td', null, gpuOf(n)),
+        h('td', { class: 'agent-version' }, n.agentVersion),
         h('td', null, owners.get(n.ownerId) ?? n.ownerId),
         h('td', { class: 'num' }, percent(n.uptime.last7d)),
         h('td', { title: dateTime(n.lastSeenAt) }, relativeTime(n.lastSeenAt, ctx.now())),
@@ -174,6 +185,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
     if (status.value) params.set('status', status.value);
     if (online.value) params.set('online', online.value);
     if (audit.value) params.set('audit', audit.value);
+    if (agentVersion.value.trim()) params.set('agentVersion', agentVersion.value.trim());
     const [list, ownerList] = await Promise.all([
       api<{ nodes: NodeSummaryView[] }>('GET', `/v1/nodes?${params}`),
       owners.size ? Promise.resolve(undefined) : api<{ owners: OwnerView[] }>('GET', '/v1/owners?limit=1000'),
@@ -190,6 +202,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
   status.addEventListener('change', reload);
   online.addEventListener('change', reload);
   audit.addEventListener('change', reload);
+  agentVersion.addEventListener('change', reload);
   replace(
     ctx.root,
     h('h1', null, 'Fleet'),
@@ -200,6 +213,7 @@ export async function fleetPage(ctx: PageContext): Promise<void> {
       field('Status', status),
       field('Connection', online),
       field('Checks', audit),
+      field('Agent version', agentVersion),
     ),
     live,
     problems,
