@@ -119,14 +119,19 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     const parsed = parseInstallationKey(body.installationKey);
     // A key that fails its own check symbol is a failed attempt from this address (it stays counted).
     if (!parsed.ok) throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
-    let withKey: SharedReservation;
-    try {
-      withKey = await reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
-    } catch (error) {
+    // The key's own count is of failures only, checked before and written after: the machines of
+    // one install (an ops key with many uses) enroll in parallel, and reserving per key would refuse
+    // them for the whole window. Parallel guesses stay bounded by the address's reservations, and
+    // a key's secret is far too long to guess anyway.
+    const keyWait = await deps.keyLimiter.retryAfterSeconds(parsed.keyId);
+    if (keyWait > 0) {
       await fromAddress.refund();
-      throw error;
+      throw new RateLimitedError(
+        `Too many failed attempts with this installation key. Wait ${keyWait} seconds, then try again.`,
+        keyWait,
+      );
     }
-    /** Only a secret that matched no key is a guess; anything else gives both attempts back. */
+    /** Only a secret that matched no key is a guess; anything else gives the attempt back. */
     let guessed = false;
     let result: Result;
     try {
@@ -145,7 +150,8 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         return enrollWithKey(tx, body, key, thumbprint, at);
       });
     } finally {
-      if (!guessed) await Promise.all([fromAddress.refund(), withKey.refund()]);
+      if (guessed) await deps.keyLimiter.recordFailure(parsed.keyId);
+      else await fromAddress.refund();
     }
     if (result.kind === 'conflict') {
       throw new FingerprintConflictError(
