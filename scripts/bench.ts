@@ -5,6 +5,7 @@ import { benchControl } from './bench/control.js';
 import { benchEnroll } from './bench/enroll.js';
 import { benchPayouts } from './bench/payouts.js';
 import { benchStorm } from './bench/storm.js';
+import { benchRollout } from './bench/rollout.js';
 import { benchControlReplicas } from './bench/control-replicas.js';
 import { benchStormReplicas } from './bench/storm-replicas.js';
 
@@ -40,6 +41,16 @@ const BENCHES: Record<
       o.replicas
         ? benchStormReplicas({ replicas: Number(o.replicas), agents: Number(o.agents ?? 1000), log })
         : benchStorm({ agents: Number(o.agents ?? 1000), kill: o.kill === true, log }),
+  },
+  rollout: {
+    summary:
+      'a staged rollout (10 %, 50 %, 100 %) of an agent release to N simulated nodes: time per stage and the server memory while it serves the downloads (options: --agents N=1000, --release-mib M=8)',
+    run: (o, log) =>
+      benchRollout({
+        agents: Number(o.agents ?? 1000),
+        releaseMiB: Number(o['release-mib'] ?? 8),
+        log,
+      }),
   },
   audits: {
     summary:
@@ -82,6 +93,7 @@ const { values, positionals } = parseArgs({
     engine: { type: 'string' },
     cap: { type: 'string' },
     'audit-ms': { type: 'string' },
+    'release-mib': { type: 'string' },
   },
   allowPositionals: true,
 });

@@ -5,6 +5,7 @@
  * process (simulator, demo, storm benchmark, fault tests).
  */
 import { createHash } from 'node:crypto';
+import { ARTIFACT_AUDIENCE } from '../../protocol/artifacts.js';
 import {
   HEARTBEAT_INTERVAL_MS,
   RECONNECT_MAX_MS,
@@ -52,6 +53,15 @@ export interface FleetAgentOptions {
   /** Answer `audit` requests (as the real agent does, one at a time). */
   audits?: SimAuditOptions;
   onMessage?: (agent: FleetAgent, message: ServerMessage) => void;
+  /**
+   * Take update offers as the real agent does, minus the install: download the release with a
+   * node JWT (checked against its SHA-256), say so with update-status, then reconnect as the new
+   * version (the server counts a node healthy once it says hello as that version).
+   */
+  updates?: {
+    /** A download started (`start`) or ended (`end`, with its bytes): the benchmark counts them. */
+    onDownload?: (phase: 'start' | 'end', bytes: number) => void;
+  };
 }
 
 export class FleetAgent {
@@ -72,6 +82,9 @@ export class FleetAgent {
   private seq = 0;
   private readonly unacked = new Map<number, string>();
   readonly acked = new Set<number>();
+  /** The version said in hello: changes after an update. */
+  agentVersion = 'sim-0.1.0';
+  private updating = false;
 
   constructor(readonly options: FleetAgentOptions) {}
 
@@ -156,7 +169,7 @@ export class FleetAgent {
     this.connects += 1;
     this.attempt = 0;
     conn.listen((message) => this.onMessage(message));
-    conn.send(simHello());
+    conn.send(simHello(true, this.agentVersion));
     for (const [seq, jws] of this.unacked) conn.send({ type: 'usage', seq, report: jws });
     let beat = 0;
     this.heartbeat = setInterval(() => {
@@ -200,9 +213,53 @@ export class FleetAgent {
         wireguardPublicKey: createHash('sha256').update(this.options.nodeId).digest('base64'),
       });
     }
+    if (message.type === 'update' && this.options.updates && !this.updating)
+      void this.update(message, this.options.updates);
     if (message.type === 'audit' && this.options.audits)
       this.answerAudit(message.auditId, this.options.audits);
     this.options.onMessage?.(this, message);
+  }
+
+  private async update(
+    message: Extract<ServerMessage, { type: 'update' }>,
+    hooks: NonNullable<FleetAgentOptions['updates']>,
+  ): Promise<void> {
+    this.updating = true;
+    const { rolloutId, artifact } = message;
+    const status = (state: 'downloading' | 'installing' | 'restarting' | 'failed', error?: string) =>
+      this.conn?.send({ type: 'update-status', rolloutId, version: artifact.version, state, error });
+    status('downloading');
+    hooks.onDownload?.('start', 0);
+    let bytes = 0;
+    try {
+      const token = await signNodeToken(this.options.identity, this.options.nodeId, {
+        audience: ARTIFACT_AUDIENCE,
+      });
+      const res = await fetch(new URL(artifact.url, this.url ?? this.options.url), {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (!res.ok || !res.body) throw new Error(`download answered ${res.status}`);
+      const hash = createHash('sha256');
+      const reader = res.body.getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) {
+        hash.update(part.value);
+        bytes += part.value.length;
+      }
+      if (hash.digest('hex') !== artifact.sha256) throw new Error('the download does not match its SHA-256');
+    } catch (error) {
+      status('failed', error instanceof Error ? error.message : String(error));
+      this.updating = false;
+      return;
+    } finally {
+      hooks.onDownload?.('end', bytes);
+    }
+    status('installing');
+    status('restarting');
+    this.agentVersion = artifact.version;
+    this.updating = false;
+    // The new release starts: this connection ends without a bye, and the next one says hello
+    // as the new version.
+    this.conn?.socket.terminate();
   }
 
   /** Audits answered so far, and the one running. */

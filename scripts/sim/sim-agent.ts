@@ -201,10 +201,10 @@ export function connectControl(
   });
 }
 
-export function simHello(shellEnabled = true) {
+export function simHello(shellEnabled = true, agentVersion = 'sim-0.1.0') {
   return {
     type: 'hello',
-    agentVersion: 'sim-0.1.0',
+    agentVersion,
     bootId: randomUUID(),
     hardwareDigest: 'sim',
     shellEnabled,
