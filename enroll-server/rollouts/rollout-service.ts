@@ -142,10 +142,9 @@ export function createRolloutService(deps: RolloutServiceDeps) {
       // Offered, but not heard of for longer than an update can take (the agent restarted
       // mid-download, say): offered again; the agent ignores an offer while one is under way.
       if (row && holdsSlot(row, t)) continue;
-      if (busy >= maxInFlight) {
-        waiting = true;
-        break;
-      }
+      // No slot free: this node waits, but the loop goes on, so that nodes back on the new
+      // version later in the list are still seen healthy and free their slots.
+      if (busy >= maxInFlight) continue;
       if (!(await offer(r, nodeId))) continue;
       await repos.rollouts.setNode({
         rolloutId: r.id,

@@ -61,6 +61,8 @@ export interface FleetAgentOptions {
   updates?: {
     /** A download started (`start`) or ended (`end`, with its bytes): the benchmark counts them. */
     onDownload?: (phase: 'start' | 'end', bytes: number) => void;
+    /** Say `healthy` after the new version is welcomed (default); false: only its hello says so. */
+    reportHealthy?: boolean;
   };
 }
 
@@ -85,6 +87,8 @@ export class FleetAgent {
   /** The version said in hello: changes after an update. */
   agentVersion = 'sim-0.1.0';
   private updating = false;
+  /** The update to report healthy once the new version is welcomed (as the real agent does). */
+  private restartedFor: { rolloutId: string; version: string } | undefined;
 
   constructor(readonly options: FleetAgentOptions) {}
 
@@ -189,6 +193,10 @@ export class FleetAgent {
       this.acked.add(message.seq);
     }
     if (message.type === 'welcome' || message.type === 'status') this.status = message.status;
+    if (message.type === 'welcome' && this.restartedFor && this.options.updates?.reportHealthy !== false) {
+      this.conn?.send({ type: 'update-status', ...this.restartedFor, state: 'healthy' });
+      this.restartedFor = undefined;
+    }
     if (message.type === 'error' && message.code === 'STORAGE_FULL' && !this.storageRetry) {
       // One retry at a time, however many reports were refused.
       this.storageRetry = setTimeout(() => {
@@ -256,6 +264,7 @@ export class FleetAgent {
     status('installing');
     status('restarting');
     this.agentVersion = artifact.version;
+    this.restartedFor = { rolloutId, version: artifact.version };
     this.updating = false;
     // The new release starts: this connection ends without a bye, and the next one says hello
     // as the new version.
