@@ -126,7 +126,9 @@ export async function benchRollout({
       }
       if (Math.floor((performance.now() - t0) / 10_000) > reported) {
         reported += 1;
-        log(`  stage ${view.stage}: ${JSON.stringify(view.counts)}, ${updated} on the new version, ${downloading} downloading`);
+        log(
+          `  stage ${view.stage}: ${JSON.stringify(view.counts)}, ${updated} on the new version, ${downloading} downloading`,
+        );
       }
       if (view.state !== 'active')
         throw new Error(`the rollout is ${view.state}: ${JSON.stringify(view.counts)}`);
