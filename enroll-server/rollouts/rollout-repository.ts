@@ -49,6 +49,9 @@ export interface RolloutRepository {
   node(rolloutId: string, nodeId: string): Promise<RolloutNodeRecord | undefined>;
   /** Inserts or replaces the node's state in the rollout. */
   setNode(record: RolloutNodeRecord): Promise<void>;
-  /** Whether `version` rolled back on this node in any rollout (never offered again). */
-  rolledBack(nodeId: string, version: string): Promise<boolean>;
+  /**
+   * The nodes `version` rolled back on, in any rollout (it is never offered to them again): one
+   * read per tick, not one per node.
+   */
+  rolledBackNodes(version: string): Promise<Set<string>>;
 }

@@ -92,9 +92,8 @@ describe.each(ENGINES)('rollout repository on %s', (engine) => {
     });
     expect(await repos.rollouts.node('ro_b', 'node_2')).toBeUndefined();
     expect(await repos.rollouts.nodes('ro_b')).toEqual([]);
-    expect(await repos.rollouts.rolledBack('node_1', '2.0.0')).toBe(true);
-    expect(await repos.rollouts.rolledBack('node_1', '2.0.1')).toBe(false);
-    expect(await repos.rollouts.rolledBack('node_2', '2.0.0')).toBe(false);
+    expect(await repos.rollouts.rolledBackNodes('2.0.0')).toEqual(new Set(['node_1']));
+    expect(await repos.rollouts.rolledBackNodes('2.0.1')).toEqual(new Set());
   });
 
   it('records the agent version a node says in its hello, only when it changed', async () => {

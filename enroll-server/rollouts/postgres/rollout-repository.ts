@@ -121,12 +121,14 @@ export function postgresRolloutRepository(sql: Sql): RolloutRepository {
         [n.rolloutId, n.nodeId, n.version, n.state, n.error, n.updatedAt],
       );
     },
-    rolledBack: async (nodeId, version) =>
-      (
-        await sql.row<{ n: number }>(
-          "SELECT COUNT(*)::integer AS n FROM rollout_nodes WHERE node_id = $1 AND version = $2 AND state = 'rolled-back'",
-          [nodeId, version],
-        )
-      )?.n !== 0,
+    rolledBackNodes: async (version) =>
+      new Set(
+        (
+          await sql.rows<{ node_id: string }>(
+            "SELECT DISTINCT node_id FROM rollout_nodes WHERE version = $1 AND state = 'rolled-back'",
+            [version],
+          )
+        ).map((r) => r.node_id),
+      ),
   };
 }

@@ -81,8 +81,8 @@ export function sqliteRolloutRepository(db: Db): (run: Run) => RolloutRepository
      ON CONFLICT (rollout_id, node_id) DO UPDATE SET version = excluded.version, state = excluded.state,
        error = excluded.error, updated_at = excluded.updated_at`,
   );
-  const rolledBack = db.prepare<[string, string], { n: number }>(
-    "SELECT COUNT(*) AS n FROM rollout_nodes WHERE node_id = ? AND version = ? AND state = 'rolled-back'",
+  const rolledBack = db.prepare<[string], { node_id: string }>(
+    "SELECT DISTINCT node_id FROM rollout_nodes WHERE version = ? AND state = 'rolled-back'",
   );
   return (run) => ({
     insert: (r) =>
@@ -137,6 +137,6 @@ export function sqliteRolloutRepository(db: Db): (run: Run) => RolloutRepository
           updated_at: n.updatedAt,
         });
       }),
-    rolledBack: (nodeId, version) => run(() => (rolledBack.get(nodeId, version)?.n ?? 0) > 0),
+    rolledBackNodes: (version) => run(() => new Set(rolledBack.all(version).map((r) => r.node_id))),
   });
 }
