@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditPolicyOf, resolvePolicy } from '../../protocol/policy.js';
 import { FleetAgent } from '../sim/fleet-agent.js';
-import { enrollSimNodes } from './fleet.js';
+import { approveSimNodes, enrollSimNodes } from './fleet.js';
 import { startServerProcess } from './server-process.js';
-import { round, runConcurrently } from './stats.js';
+import { round } from './stats.js';
 
 export interface AuditBenchOptions {
   agents: number;
@@ -45,15 +45,7 @@ export async function benchAudits({
   try {
     log(`enrolling and approving ${agents} simulated nodes…`);
     const nodes = await enrollSimNodes(server.url, server.token, agents);
-    const approved = await runConcurrently(nodes.length, 16, async (i) => {
-      const res = await fetch(`${server.url}/v1/nodes/${nodes[i]!.nodeId}/approve`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
-      return res.ok;
-    });
-    if (approved.failures > 0) throw new Error(`${approved.failures} approvals failed`);
+    await approveSimNodes(server.url, server.token, nodes);
 
     let running = 0;
     let maxRunning = 0;

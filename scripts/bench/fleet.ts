@@ -100,3 +100,20 @@ export async function enrollSimNodes(
   if (run.failures > 0) throw new Error(`${run.failures} enrollments failed`);
   return nodes;
 }
+
+/** Approve every node (ops' POST /approve), 16 at a time; throws when any approval failed. */
+export async function approveSimNodes(
+  url: string,
+  adminToken: string,
+  nodes: readonly { nodeId: string }[],
+): Promise<void> {
+  const approved = await runConcurrently(nodes.length, 16, async (i) => {
+    const res = await fetch(`${url}/v1/nodes/${nodes[i]!.nodeId}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    return res.ok;
+  });
+  if (approved.failures > 0) throw new Error(`${approved.failures} approvals failed`);
+}

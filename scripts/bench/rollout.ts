@@ -11,9 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { FleetAgent } from '../sim/fleet-agent.js';
 import { ONE_ADDRESS_FLEET_ENV } from '../sim/one-address.js';
-import { enrollSimNodes } from './fleet.js';
+import { approveSimNodes, enrollSimNodes } from './fleet.js';
 import { startServerProcess } from './server-process.js';
-import { round, runConcurrently } from './stats.js';
+import { round } from './stats.js';
 
 const VERSION = '9.9.0-bench';
 const STAGES = [10, 50, 100];
@@ -41,15 +41,7 @@ export async function benchRollout({
   try {
     log(`enrolling and approving ${agents} simulated nodes…`);
     const nodes = await enrollSimNodes(server.url, server.token, agents);
-    const approved = await runConcurrently(nodes.length, 16, async (i) => {
-      const res = await fetch(`${server.url}/v1/nodes/${nodes[i]!.nodeId}/approve`, {
-        method: 'POST',
-        headers: json,
-        body: '{}',
-      });
-      return res.ok;
-    });
-    if (approved.failures > 0) throw new Error(`${approved.failures} approvals failed`);
+    await approveSimNodes(server.url, server.token, nodes);
 
     log(`uploading a ${releaseMiB} MiB release as homenode-agent ${VERSION}…`);
     const upload = await fetch(`${server.url}/v1/artifacts?name=homenode-agent&version=${VERSION}`, {

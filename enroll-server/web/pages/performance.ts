@@ -7,7 +7,7 @@
 import { api, errorText } from '../api.js';
 import { type Child, h, notice, replace, table } from '../dom.js';
 import { formatUsd } from '../money.js';
-import type { BoardClass } from '../../attestations/performance.js';
+import type { BoardClass, Standing as ClassStanding } from '../../attestations/performance.js';
 
 // The answers' shapes, from the server's own types (type-only: nothing of the server is bundled).
 interface Board {
@@ -19,18 +19,7 @@ interface Board {
 
 interface Standing {
   attested: boolean;
-  classes: {
-    gpuClass: string;
-    nodes: number;
-    figures: {
-      name: string;
-      unit: string;
-      description: string;
-      value: number;
-      percentile: number;
-      higherIsBetter: boolean;
-    }[];
-  }[];
+  classes: ClassStanding[];
 }
 
 const number = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 2 });
