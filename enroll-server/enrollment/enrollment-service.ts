@@ -119,19 +119,14 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
     const parsed = parseInstallationKey(body.installationKey);
     // A key that fails its own check symbol is a failed attempt from this address (it stays counted).
     if (!parsed.ok) throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
-    // The key's own count is of failures only, checked before and written after: the machines of
-    // one install (an ops key with many uses) enroll in parallel, and reserving per key would refuse
-    // them for the whole window. Parallel guesses stay bounded by the address's reservations, and
-    // a key's secret is far too long to guess anyway.
-    const keyWait = await deps.keyLimiter.retryAfterSeconds(parsed.keyId);
-    if (keyWait > 0) {
+    let withKey: SharedReservation;
+    try {
+      withKey = await reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
+    } catch (error) {
       await fromAddress.refund();
-      throw new RateLimitedError(
-        `Too many failed attempts with this installation key. Wait ${keyWait} seconds, then try again.`,
-        keyWait,
-      );
+      throw error;
     }
-    /** Only a secret that matched no key is a guess; anything else gives the attempt back. */
+    /** Only a secret that matched no key is a guess; anything else gives both attempts back. */
     let guessed = false;
     let result: Result;
     try {
@@ -150,8 +145,7 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         return enrollWithKey(tx, body, key, thumbprint, at);
       });
     } finally {
-      if (guessed) await deps.keyLimiter.recordFailure(parsed.keyId);
-      else await fromAddress.refund();
+      if (!guessed) await Promise.all([fromAddress.refund(), withKey.refund()]);
     }
     if (result.kind === 'conflict') {
       throw new FingerprintConflictError(
