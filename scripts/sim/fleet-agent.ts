@@ -136,15 +136,18 @@ export class FleetAgent {
 
   /**
    * The delay before the next reconnect attempt, by the real agent's rule (`ReconnectBackoff`:
-   * full jitter, capped lower while nothing listens at the address).
+   * full jitter, capped lower while nothing listens at the address, never sooner than Retry-After).
    */
-  private schedule(nobodyListening = false): void {
+  private schedule(nobodyListening = false, retryAfterSeconds = 0): void {
     if (this.stopped) return;
     const maxMs = this.options.maxDelayMs ?? RECONNECT_MAX_MS;
-    const wait = fullJitterDelay(this.attempt + 1, this.options.random ?? Math.random, {
+    const random = this.options.random ?? Math.random;
+    const jittered = fullJitterDelay(this.attempt + 1, random, {
       minMs: this.options.minDelayMs ?? RECONNECT_MIN_MS,
       maxMs: nobodyListening ? Math.min(maxMs, RECONNECT_REFUSED_MAX_MS) : maxMs,
     });
+    const told = retryAfterSeconds * 1000;
+    const wait = told > 0 ? Math.max(jittered, Math.floor(told + random() * (told / 4))) : jittered;
     this.attempt += 1;
     this.retry = setTimeout(() => void this.connect(), wait);
   }
@@ -166,7 +169,7 @@ export class FleetAgent {
       this.lastRefusal = refused?.status ?? 0;
       // A rejected or revoked node stops, as the real agent does.
       if (refused?.status === 403) return;
-      return this.schedule(refused?.nobodyListening === true);
+      return this.schedule(refused?.nobodyListening === true, refused?.retryAfterSeconds);
     }
     if (this.stopped) return void conn.close(false);
     this.conn = conn;
@@ -180,7 +183,11 @@ export class FleetAgent {
       beat += 1;
       if (this.connected) conn.send({ type: 'heartbeat', seq: beat, metrics: simMetrics(beat) });
     }, this.options.heartbeatMs ?? HEARTBEAT_INTERVAL_MS);
-    conn.socket.once('close', () => {
+    // The connection may have closed already (a close right behind `open` is seen before this
+    // code runs): the promise, made when the socket was, reports that too, as the real agent's
+    // dial keeps an early close for its session.
+    void conn.waitClosed().then(() => {
+      if (this.conn !== conn) return;
       clearInterval(this.heartbeat);
       this.conn = undefined;
       this.schedule();

@@ -82,6 +82,8 @@ export interface ConnectResult {
   body?: string;
   /** The connection was refused: nothing listens at the address. */
   nobodyListening?: boolean;
+  /** The refusal's Retry-After, in seconds. */
+  retryAfterSeconds?: number;
 }
 
 /** One simulated node's connection. Messages from the server are queued for `next()`. */
@@ -190,8 +192,21 @@ export function connectControl(
     socket.once('open', () => resolve({ conn }));
     socket.once('unexpected-response', (_req, res) => {
       let body = '';
+      const retryAfter = Number(res.headers['retry-after']);
+      const refused = () =>
+        resolve({
+          refused: {
+            ok: false,
+            status: res.statusCode,
+            body,
+            ...(Number.isInteger(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}),
+          },
+        });
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ refused: { ok: false, status: res.statusCode, body } }));
+      // A refusal whose body is cut off never ends: its close (or error) answers too.
+      res.on('end', refused);
+      res.on('error', refused);
+      res.on('close', refused);
     });
     socket.once('error', (error: NodeJS.ErrnoException) =>
       resolve({
