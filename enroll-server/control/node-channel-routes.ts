@@ -68,10 +68,9 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
         // Held until the socket closes, whether it is upgraded or refused.
         request.raw.socket.once('close', () => ticket.release());
         request.controlTicket = ticket;
+        let node: NodeRecord;
         try {
-          const node = await authenticateNode(request.headers.authorization, CONTROL_AUDIENCE, auth);
-          gate.nodeConnect(node.id);
-          request.controlNode = node;
+          node = await authenticateNode(request.headers.authorization, CONTROL_AUDIENCE, auth);
         } catch (error) {
           ticket.failed();
           const code =
@@ -83,6 +82,15 @@ export function nodeChannelRoutes(app: App, ctx: NodeChannelDeps): void {
           ctx.metrics.controlAuthFailures.inc({ code });
           throw asHttpError(error);
         }
+        // A node that proved who it is but connects too often is refused alone: its reconnects
+        // are not failures of its address, which other machines behind the same router share.
+        try {
+          gate.nodeConnect(node.id);
+        } catch (error) {
+          ctx.metrics.controlAuthFailures.inc({ code: error instanceof AppError ? error.code : 'LIMIT' });
+          throw error;
+        }
+        request.controlNode = node;
       },
     },
     (socket: WebSocket, request) => {

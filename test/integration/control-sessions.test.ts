@@ -169,6 +169,21 @@ describe('connection limits, before the upgrade', () => {
     await Promise.all([a.close(false), b.close(false)]);
   });
 
+  it('refuses a node that reconnects too often alone, not the other machines behind its address', async () => {
+    const { server, owner } = await setup({
+      control: { nodeConnectBurst: 1, nodeConnectIntervalSeconds: 600, maxFailuresPerAddress: 5 },
+    });
+    const [eager, neighbour] = await Promise.all([1, 2].map(() => enrollSimNode(server, owner.id)));
+    await (await connectSim(server, eager!)).close(false);
+    for (let i = 0; i < 20; i += 1) {
+      const again = await connectControl(server.url, await signNodeToken(eager!.identity, eager!.nodeId));
+      expect(again.refused?.status).toBe(429);
+    }
+    // Twenty refusals of a node that proved who it is are no failures of the address.
+    const other = await connectSim(server, neighbour!);
+    await other.close(false);
+  });
+
   it('limits live sessions per client address (429) and in total (503), with Retry-After', async () => {
     const { server, owner } = await setup({ control: { maxPerAddress: 2, maxConnections: 100 } });
     const nodes = await Promise.all([1, 2, 3].map(() => enrollSimNode(server, owner.id)));
