@@ -383,7 +383,11 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
       problem = dialed.message;
     }
     if (stopping) return finish(EXIT.OK);
-    const delay = backoff.next(dialed.kind === 'unreachable' && dialed.nobodyListening === true);
+    // A server that says when to come back (429, 503) is not asked sooner.
+    const delay = backoff.next(
+      dialed.kind === 'unreachable' && dialed.nobodyListening === true,
+      dialed.kind === 'refused' ? dialed.retryAfterSeconds : 0,
+    );
     display.update({ connection: 'waiting', retryAt: ctx.now() + delay, lastProblem: problem });
     note(
       'warn',

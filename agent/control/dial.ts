@@ -61,11 +61,28 @@ export interface EarlyEvents {
 
 export type DialResult =
   | { kind: 'open'; socket: WebSocket; early: EarlyEvents }
-  | { kind: 'refused'; status: number; code: string; message: string; reason?: string }
+  | {
+      kind: 'refused';
+      status: number;
+      code: string;
+      message: string;
+      reason?: string;
+      /** The server's Retry-After (429, 503), in seconds, at most an hour. */
+      retryAfterSeconds?: number;
+    }
   /** `nobodyListening`: the connection was refused (nothing listens there now). */
   | { kind: 'unreachable'; message: string; nobodyListening?: boolean };
 
 /** The `{ error: { code, message, details } }` body of a refusal, as far as it can be read. */
+/** Retry-After as delay-seconds (what the server sends), bounded; undefined when absent or not a number. */
+export function readRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,9}$/.test(value.trim())) return undefined;
+  return Math.min(Number(value.trim()), MAX_RETRY_AFTER_SECONDS);
+}
+
+const MAX_RETRY_AFTER_SECONDS = 3600;
+
 export function readRefusal(status: number, body: string): Extract<DialResult, { kind: 'refused' }> {
   try {
     const parsed = JSON.parse(body) as {
@@ -131,8 +148,17 @@ export function dial(
       res.on('data', (chunk: string) => {
         if (body.length < 16_384) body += chunk;
       });
-      res.on('end', () => settle(readRefusal(res.statusCode ?? 0, body)));
-      res.on('error', () => settle(readRefusal(res.statusCode ?? 0, body)));
+      const refused = () => {
+        const retryAfterSeconds = readRetryAfter(res.headers['retry-after']);
+        settle({
+          ...readRefusal(res.statusCode ?? 0, body),
+          ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+        });
+      };
+      res.on('end', refused);
+      res.on('error', refused);
+      // A refusal cut off in its body never ends: the connection's close settles the dial.
+      res.on('close', refused);
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       settle({

@@ -4,6 +4,8 @@
  * restart does not bring every node back at the same instant. A healthy connection resets it.
  * While nothing listens at the address (connection refused: the server or a replica is gone, not
  * overloaded) the wait is capped lower, at `refusedMaxMs`: the next try may reach another replica.
+ * A refusal with Retry-After (429, 503) is not retried sooner than it says, plus up to a quarter
+ * more, so that the machines told the same wait do not all come back at once.
  */
 
 import { RECONNECT_REFUSED_MAX_MS } from '../../protocol/control.js';
@@ -34,12 +36,19 @@ export class ReconnectBackoff {
     return this.failures;
   }
 
-  /** `nobodyListening`: the last attempt's connection was refused (ECONNREFUSED). */
-  next(nobodyListening = false): number {
+  /**
+   * `nobodyListening`: the last attempt's connection was refused (ECONNREFUSED);
+   * `retryAfterSeconds`: the server's Retry-After on a refusal.
+   */
+  next(nobodyListening = false, retryAfterSeconds = 0): number {
     this.failures += 1;
-    if (!nobodyListening) return fullJitterDelay(this.failures, this.random, this.options);
-    const cap = Math.min(this.options.maxMs, this.options.refusedMaxMs ?? RECONNECT_REFUSED_MAX_MS);
-    return fullJitterDelay(this.failures, this.random, { ...this.options, maxMs: cap });
+    const cap = nobodyListening
+      ? Math.min(this.options.maxMs, this.options.refusedMaxMs ?? RECONNECT_REFUSED_MAX_MS)
+      : this.options.maxMs;
+    const delay = fullJitterDelay(this.failures, this.random, { ...this.options, maxMs: cap });
+    if (retryAfterSeconds <= 0) return delay;
+    const told = retryAfterSeconds * 1000;
+    return Math.max(delay, Math.floor(told + this.random() * (told / 4)));
   }
 
   reset(): void {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveDaemonConfig } from '../../agent/cli/daemon-config.js';
 import { boundOutput, tailLines } from '../../agent/commands/bounded-output.js';
-import { controlUrl, readRefusal } from '../../agent/control/dial.js';
+import { controlUrl, readRefusal, readRetryAfter } from '../../agent/control/dial.js';
 import { hardwareDigest } from '../../agent/control/hardware-watch.js';
 import { ReconnectBackoff, fullJitterDelay } from '../../agent/control/reconnect.js';
 import { parseGpuMetrics } from '../../agent/metrics/gpu-metrics.js';
@@ -63,6 +63,21 @@ describe('reconnect backoff (full jitter)', () => {
     // A lower configured cap wins over the refused one.
     const short = new ReconnectBackoff({ minMs: 1000, maxMs: 5000 }, () => 0.999);
     expect(Array.from({ length: 6 }, () => short.next(true)).at(-1)).toBe(4995);
+  });
+
+  it("waits at least the server's Retry-After, spread over a quarter more", () => {
+    const low = new ReconnectBackoff(options, () => 0);
+    expect(low.next(false, 10)).toBe(10_000);
+    const high = new ReconnectBackoff(options, () => 0.999);
+    expect(high.next(false, 10)).toBe(12_497);
+    // A backoff already longer than Retry-After is kept.
+    for (let i = 0; i < 8; i += 1) high.next();
+    expect(high.next(false, 1)).toBe(59_940);
+    expect(readRetryAfter('15')).toBe(15);
+    expect(readRetryAfter(['7'])).toBe(7);
+    expect(readRetryAfter('999999')).toBe(3600);
+    for (const bad of [undefined, '', '-1', '1.5', 'Wed, 21 Oct 2026 07:28:00 GMT'])
+      expect(readRetryAfter(bad)).toBeUndefined();
   });
 });
 
