@@ -44,7 +44,7 @@ export function nodeRoutes(app: App, ctx: NodeRouteDeps): void {
     if (!node) throw new Error(`node ${id} vanished`);
     const at = ctx.now();
     const [presence, flags, audits] = await Promise.all([
-      ctx.presence.view(id, at),
+      ctx.presence.view(id, at, { exact: true }),
       ctx.repos.flags.forNode(id, DETAIL_FLAGS, 0),
       ctx.audits.views([id], at),
     ]);

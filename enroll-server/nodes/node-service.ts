@@ -73,6 +73,7 @@ export function createNodeService({ repos, presence, audits, events, now }: Node
         limit: query.limit ?? 100,
         offset: query.offset ?? 0,
       };
+      if (query.online !== undefined) await presence.current?.();
       if (query.online === true) filter.ids = presence.onlineNodeIds();
       if (query.online === false) filter.excludeIds = presence.onlineNodeIds();
       if (query.audit) narrow(filter, await audits.filter(query.audit, now()));

@@ -23,8 +23,14 @@ export interface PresenceView {
 }
 
 export interface PresenceSource {
-  view(nodeId: string, now: number): Promise<PresenceView>;
+  /**
+   * The node's presence. Lists may be a few seconds behind for nodes held by another replica;
+   * `exact` (one node's detail) reads where its session is at this moment.
+   */
+  view(nodeId: string, now: number, options?: { exact?: boolean }): Promise<PresenceView>;
   onlineNodeIds(): readonly string[];
+  /** Resolves once `onlineNodeIds` is no older than its refresh period (other replicas' nodes). */
+  current?(): Promise<void>;
   isOnline(nodeId: string): boolean;
 }
 

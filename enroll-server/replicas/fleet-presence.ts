@@ -2,8 +2,9 @@
  * Presence across replicas for the node views: a node is online when any live replica holds its
  * session. This replica's own nodes come from its presence tracker, as with one process; those
  * held elsewhere from the registry, with uptime from the stored presence. The registry is read
- * every `refreshMs` while someone looks at node views (a detail view waits for a fresh read), and
- * not at all while nobody does, so an idle replica of a large fleet reads nothing.
+ * every `refreshMs` while someone looks at node views, and not at all while nobody does, so an
+ * idle replica of a large fleet reads nothing; one node's detail reads its session directly, so it
+ * is never behind (a node that moved a moment ago shows online wherever it is looked at).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { PresenceSource, PresenceView } from '../nodes/presence-view.js';
@@ -71,6 +72,10 @@ export class FleetPresence implements PresenceSource {
     return this.elsewhere.has(nodeId);
   }
 
+  async current(): Promise<void> {
+    if (this.asked()) await this.refreshing;
+  }
+
   onlineNodeIds(): readonly string[] {
     this.asked();
     const local = this.deps.local.onlineNodeIds();
@@ -78,9 +83,19 @@ export class FleetPresence implements PresenceSource {
     return [...new Set([...local, ...this.elsewhere])];
   }
 
-  async view(nodeId: string, now: number): Promise<PresenceView> {
+  async view(nodeId: string, now: number, options: { exact?: boolean } = {}): Promise<PresenceView> {
     const view = await this.deps.local.view(nodeId, now);
     if (view.online) return view;
+    if (options.exact && this.deps.enabled) {
+      try {
+        const held = await this.deps.repos.replicas.session(nodeId, this.deps.now(), this.deps.lapseMs);
+        if (held && held.replicaId !== this.deps.replicaId)
+          return { ...view, online: true, shellEnabled: held.shellEnabled };
+        return view;
+      } catch (error) {
+        this.deps.log.warn({ err: error, nodeId }, 'could not read where the node is connected');
+      }
+    }
     if (this.asked()) await this.refreshing;
     return { ...view, online: this.elsewhere.has(nodeId) };
   }

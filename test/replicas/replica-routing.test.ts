@@ -4,6 +4,7 @@
  * session. Real servers from buildApp, real PostgreSQL, simulated agents on the real protocol.
  */
 import { existsSync } from 'node:fs';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { connectControl, newSimIdentity, signNodeToken, simHello } from '../../scripts/sim/sim-agent.js';
@@ -19,8 +20,10 @@ describe('replicas on one PostgreSQL database', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  let databaseUrl = '';
   async function fleet(count = 3): Promise<TestServer[]> {
     const db = await testDatabase();
+    databaseUrl = db.url;
     cleanups.push(() => db.drop());
     const replicas: TestServer[] = [];
     for (let i = 0; i < count; i += 1) {
@@ -90,6 +93,30 @@ describe('replicas on one PostgreSQL database', () => {
     }
     const online = await a!.api<{ nodes: { id: string }[] }>('GET', '/v1/nodes?online=true');
     expect(online.body.nodes.map((n) => n.id)).toEqual([nodeId]);
+  });
+
+  it('shows a node online in its detail on another replica as soon as its session is claimed, and offline once released', async () => {
+    const [a, b] = await fleet(2);
+    const { nodeId, identity } = await enrollOn(a!);
+    await a!.api('POST', `/v1/nodes/${nodeId}/approve`, { body: {} });
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const claimed = async () =>
+      (await client.query('SELECT 1 FROM node_sessions WHERE node_id = $1', [nodeId])).rowCount === 1;
+    const detailOnA = async () =>
+      (await a!.api<{ online: boolean }>('GET', `/v1/nodes/${nodeId}`)).body.online;
+    // A list read on A keeps what other replicas hold for a few seconds; a detail does not wait for it.
+    expect((await a!.api('GET', '/v1/nodes')).status).toBe(200);
+    expect(await detailOnA()).toBe(false);
+
+    const conn = await connectTo(b!, nodeId, identity);
+    await expect.poll(claimed, { timeout: 5000, interval: 20 }).toBe(true);
+    expect(await detailOnA()).toBe(true);
+
+    await conn.close();
+    await expect.poll(claimed, { timeout: 5000, interval: 20 }).toBe(false);
+    expect(await detailOnA()).toBe(false);
   });
 
   it('runs a command and opens a shell through a replica that does not hold the node', async () => {
