@@ -49,6 +49,11 @@ export interface RolloutServiceDeps {
   /** Nodes of one rollout downloading or installing at once (per replica). */
   maxInFlight?: number;
   healthSeconds?: number;
+  /**
+   * The least time between two ticks that node events (hello, update-status) ask for: a tick
+   * reads the whole rollout, so thousands of events a second must not each start one.
+   */
+  eventTickGapMs?: number;
 }
 
 export interface RolloutInput {
@@ -74,6 +79,20 @@ export function createRolloutService(deps: RolloutServiceDeps) {
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let again = false;
+  const eventTickGapMs = deps.eventTickGapMs ?? 250;
+  let soonTimer: NodeJS.Timeout | undefined;
+  let lastTickAt = -Infinity;
+
+  /** A node event may free a slot or end a stage: tick soon, at most once per `eventTickGapMs`. */
+  function tickSoon(): void {
+    if (soonTimer) return;
+    const wait = Math.max(0, lastTickAt + eventTickGapMs - performance.now());
+    soonTimer = setTimeout(() => {
+      soonTimer = undefined;
+      void tick();
+    }, wait);
+    soonTimer.unref();
+  }
 
   const inFlight = (row: RolloutNodeRecord) => !FINAL_STATES.includes(row.state);
   /** An offer not heard of since long after its deadline does not hold a download slot. */
@@ -185,6 +204,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
     ticking = (async () => {
       do {
         again = false;
+        lastTickAt = performance.now();
         for (const r of await repos.rollouts.active()) {
           await tickOne(r).catch((error: unknown) =>
             deps.log.error(
@@ -312,7 +332,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
           .catch((error: unknown) =>
             deps.log.warn({ err: error, nodeId }, 'the agent version from a hello was not stored'),
           )
-          .then(() => tick());
+          .then(tickSoon);
       },
       disconnected(nodeId: string): void {
         versions.delete(nodeId);
@@ -342,7 +362,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
             { nodeId, version: r.version, error: message.error ?? null },
           );
         }
-        void tick();
+        tickSoon();
       },
     },
     start(ms: number): void {
@@ -351,6 +371,7 @@ export function createRolloutService(deps: RolloutServiceDeps) {
     },
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
+      clearTimeout(soonTimer);
       await ticking;
     },
   };
