@@ -340,25 +340,23 @@ export async function buildApp(config: ServerConfig, deps: AppDeps = {}): Promis
   const pruneFailed = (error: unknown) =>
     app.log.error({ err: error }, 'expired failed-attempt counts could not be pruned');
   const windowMs = config.enrollRateLimit.windowSeconds * 1000;
+  const attemptLimit = (scope: string, limit: number) => ({
+    attempts: new SharedFailureLimiter(repos.attempts, { scope, windowMs, limit, now, onError: pruneFailed }),
+    failures: new SharedFailureLimiter(repos.attempts, {
+      scope: `${scope}-failed`,
+      windowMs,
+      limit,
+      now,
+      onError: pruneFailed,
+    }),
+  });
   const enrollment = createEnrollmentService({
     repos,
     policy: config.policy,
     now,
     events,
-    keyLimiter: new SharedFailureLimiter(repos.attempts, {
-      scope: 'enroll-key',
-      windowMs,
-      limit: config.enrollRateLimit.perKeyId,
-      now,
-      onError: pruneFailed,
-    }),
-    addressLimiter: new SharedFailureLimiter(repos.attempts, {
-      scope: 'enroll-address',
-      windowMs,
-      limit: config.enrollRateLimit.perAddress,
-      now,
-      onError: pruneFailed,
-    }),
+    keyLimit: attemptLimit('enroll-key', config.enrollRateLimit.perKeyId),
+    addressLimit: attemptLimit('enroll-address', config.enrollRateLimit.perAddress),
     onResult: (result) => metrics.enrollments.inc({ result }),
   });
   const keys = createKeyService({ repos, limits: config.keys, now });

@@ -20,7 +20,7 @@ import {
   PrivateKeySentError,
   RateLimitedError,
 } from '../core/errors.js';
-import type { SharedFailureLimiter, SharedReservation } from '../core/failure-limiter.js';
+import type { SharedFailureLimiter } from '../core/failure-limiter.js';
 import { newId, verifyKeySecret } from '../core/ids.js';
 import type { EventOutbox } from '../core/domain-events.js';
 import type { Transactional } from '../core/transactions.js';
@@ -43,10 +43,30 @@ export interface EnrollmentDeps {
   repos: Transactional<EnrollmentRepos>;
   policy: Policy;
   now: () => number;
-  keyLimiter: SharedFailureLimiter;
-  addressLimiter: SharedFailureLimiter;
+  /** Attempts per installation key id, and per client address. */
+  keyLimit: AttemptLimit;
+  addressLimit: AttemptLimit;
   events: NodeEvents;
   onResult?: (result: string) => void;
+}
+
+/**
+ * One limit on enrollment attempts, kept in two counts. `attempts` counts every attempt from
+ * before it is checked until it is known to be no guess (then it is given back), so that parallel
+ * guesses cannot all be checked at once; `failures` counts only the guesses. When `attempts` is
+ * full but `failures` is not, the limit was reached by checks still under way (many machines
+ * enrolling with one key, or from one address, at the same moment): that refusal asks for a
+ * second's wait, not the window's.
+ */
+export interface AttemptLimit {
+  attempts: SharedFailureLimiter;
+  failures: SharedFailureLimiter;
+}
+
+interface Reserved {
+  refund(): Promise<void>;
+  /** The attempt was a guess: it stays counted, and counts as a failure. */
+  failed(): Promise<void>;
 }
 
 export interface EnrollmentOutcome {
@@ -63,20 +83,21 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
    * Count the attempt before its key is checked (the check awaits the database): parallel guesses
    * are counted as they arrive, not after they have all been checked. Refunded when it was no guess.
    */
-  async function reserve(
-    limiter: SharedFailureLimiter,
-    key: string,
-    what: string,
-  ): Promise<SharedReservation> {
-    const reservation = await limiter.reserve(key);
+  async function reserve(limit: AttemptLimit, key: string, what: string): Promise<Reserved> {
+    const reservation = await limit.attempts.reserve(key);
     if ('retryAfterSeconds' in reservation) {
-      const wait = reservation.retryAfterSeconds;
+      const wait = await limit.failures.retryAfterSeconds(key);
+      if (wait > 0)
+        throw new RateLimitedError(
+          `Too many failed attempts ${what}. Wait ${wait} seconds, then try again.`,
+          wait,
+        );
       throw new RateLimitedError(
-        `Too many failed attempts ${what}. Wait ${wait} seconds, then try again.`,
-        wait,
+        `Many machines are enrolling ${what} at this moment. Try again in a second (the agent does so by itself).`,
+        1,
       );
     }
-    return reservation;
+    return { refund: () => reservation.refund(), failed: () => limit.failures.recordFailure(key) };
   }
 
   /** Only the fields the schema knows are kept (unknown ones are dropped), within the size bound. */
@@ -114,14 +135,17 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         "publicKey contains the private key ('d'). Send only the public JWK; the private key must never leave the machine.",
       );
     }
-    const fromAddress = await reserve(deps.addressLimiter, clientAddress, 'from this network address');
+    const fromAddress = await reserve(deps.addressLimit, clientAddress, 'from this network address');
     const body = storedBody(request);
     const parsed = parseInstallationKey(body.installationKey);
     // A key that fails its own check symbol is a failed attempt from this address (it stays counted).
-    if (!parsed.ok) throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
-    let withKey: SharedReservation;
+    if (!parsed.ok) {
+      await fromAddress.failed();
+      throw new KeyInvalidError(parsed.message, { details: { reason: parsed.reason } });
+    }
+    let withKey: Reserved;
     try {
-      withKey = await reserve(deps.keyLimiter, parsed.keyId, 'with this installation key');
+      withKey = await reserve(deps.keyLimit, parsed.keyId, 'with this installation key');
     } catch (error) {
       await fromAddress.refund();
       throw error;
@@ -145,7 +169,9 @@ export function createEnrollmentService(deps: EnrollmentDeps) {
         return enrollWithKey(tx, body, key, thumbprint, at);
       });
     } finally {
-      if (!guessed) await Promise.all([fromAddress.refund(), withKey.refund()]);
+      await Promise.all(
+        guessed ? [fromAddress.failed(), withKey.failed()] : [fromAddress.refund(), withKey.refund()],
+      );
     }
     if (result.kind === 'conflict') {
       throw new FingerprintConflictError(

@@ -90,6 +90,47 @@ describe('limits that hold under parallel attempts', () => {
     const codes = answers.map((a) => `${a.statusCode} ${a.json<{ error: { code: string } }>().error.code}`);
     expect(countBy(codes.map((c) => Number(c.split(' ')[0])))).toEqual({ 401: 10, 429: 190 });
     expect(codes.filter((c) => c.startsWith('401')).every((c) => c === '401 KEY_INVALID')).toBe(true);
+    // Refused while the ten were being checked: a second's wait. Once they failed: the window's.
+    for (const a of answers.filter((x) => x.statusCode === 429)) {
+      const wait = Number(a.headers['retry-after']);
+      expect(wait === 1 || wait > 60).toBe(true);
+    }
+    const after = await server.app.inject({
+      method: 'POST',
+      url: '/v1/enroll',
+      payload: enrollBody(formatInstallationKey(keyId, 'Q'.repeat(15)), machine),
+    });
+    expect(after.statusCode).toBe(429);
+    expect(Number(after.headers['retry-after'])).toBeGreaterThan(60);
+    expect(after.json<{ error: { message: string } }>().error.message).toContain('Too many failed attempts');
+  });
+
+  it('lets 25 machines enroll with one key at the same instant: those over the cap wait a second, not the window', async () => {
+    const server = await setup();
+    const owner = await server.createOwner();
+    const { key } = await server.createKey(owner.id, { maxUses: 25 });
+    const machines = await Promise.all(Array.from({ length: 25 }, () => newMachine()));
+    const enroll = (i: number) =>
+      server.app.inject({ method: 'POST', url: '/v1/enroll', payload: enrollBody(key, machines[i]!) });
+    let waiting = machines.map((_, i) => i);
+    const first = await Promise.all(waiting.map(enroll));
+    const refused = first.filter((a) => a.statusCode === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const a of refused) {
+      expect(a.headers['retry-after']).toBe('1');
+      expect(a.json<{ error: { message: string } }>().error.message).toContain(
+        'Many machines are enrolling with this installation key at this moment',
+      );
+    }
+    for (let round = 0; round < 10; round += 1) {
+      const answers = round === 0 ? first : await Promise.all(waiting.map(enroll));
+      expect(answers.every((a) => a.statusCode === 201 || a.statusCode === 429)).toBe(true);
+      waiting = waiting.filter((_, j) => answers[j]!.statusCode === 429);
+      if (waiting.length === 0) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(waiting).toEqual([]);
+    expect((await server.api<{ total: number }>('GET', '/v1/nodes')).body.total).toBe(25);
   });
 });
 
