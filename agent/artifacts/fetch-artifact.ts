@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { type ArtifactClaims, verifyArtifactSignature } from '../../protocol/artifacts.js';
 import type { ArtifactRef } from '../../protocol/control.js';
-import { syncDirectory } from '../state/atomic-file.js';
+import { syncDirectory, syncFile } from '../state/atomic-file.js';
 import { DownloadRefusedError, downloadResumable } from './download.js';
 
 export class ArtifactRefusedError extends Error {
@@ -141,6 +141,7 @@ export async function fetchArtifact(
         'deleted, and the agent tries again later. Ops: upload the right file under a new version.',
     );
   }
+  await syncFile(part);
   await rename(part, done);
   await syncDirectory(deps.downloadDir);
   return done;

@@ -1,8 +1,9 @@
 /**
  * Unpacking a downloaded (and already verified) agent release into `releases/<version>/`: into a
  * temporary folder first, its `release.json` checked (the name, the version the server signed, the
- * entry point there), then renamed into place. The release `current` names, and the one to roll
- * back to, are never overwritten (a failed update must not damage the good slot).
+ * entry point there), written to the disk (every file and folder fsynced), then renamed into
+ * place. The release `current` names, and the one to roll back to, are never overwritten (a failed
+ * update must not damage the good slot).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Compile } from 'typebox/compile';
 import { RELEASE_ENTRY, RELEASE_MANIFEST, ReleaseManifestSchema } from '../../protocol/update.js';
-import { syncDirectory } from '../state/atomic-file.js';
+import { syncDirectory, syncTree } from '../state/atomic-file.js';
 import { type ReleaseLayout, releaseDir } from './release-layout.js';
 
 const run = promisify(execFile);
@@ -60,6 +61,8 @@ export async function installRelease(
     await access(join(incoming, RELEASE_ENTRY)).catch(() => {
       throw new ReleaseRefusedError(`The release for ${version} has no ${RELEASE_ENTRY}.`);
     });
+    // On the disk before the name is: `current` will be switched to it right after.
+    await syncTree(incoming);
     await rm(target, { recursive: true, force: true });
     await rename(incoming, target);
     await syncDirectory(layout.releases);
