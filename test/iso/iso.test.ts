@@ -6,7 +6,9 @@
  * The server signs with a release key made before the build, which the image carries: the join
  * downloads a k3s the test uploaded, refuses it while its bytes on the server's disk are changed,
  * and verifies, installs and starts it once they are restored. The booted ISO itself is uploaded
- * and downloaded again from /download/homenode.iso.
+ * and downloaded again from /download/homenode.iso. Last, an agent update over the air: a newer
+ * release built by build:agent is rolled out, runs, and still runs after a hard power-off and a
+ * boot from the disk; then a release that exits at start is rolled back by the node itself.
  * Inside the live system the image reports its own software on a second serial port: Node 24, the
  * NVIDIA driver's nvidia-smi and the gpu check with the real programs (a VM has no NVIDIA GPU), fio
  * and sysbench. The serial logs are kept under test-results/iso/.
@@ -14,12 +16,15 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_VERSION } from '../../agent/version.js';
 import type { Check } from '../../protocol/hardware.js';
+import { AGENT_ARTIFACT } from '../../protocol/update.js';
 import { NODE_RUNTIME } from '../../scripts/node-runtime.js';
 import { ROOT, startEnrollServer, type EnrollServer } from './enroll-server-process.js';
 import { durations, MIN, phase, runInherit, until } from './harness.js';
 import {
   adminUpload,
+  crashingRelease,
   downloadSha256,
   K3S_STARTED,
   K3S_VERSION,
@@ -37,10 +42,17 @@ const SERIAL_LOG = join(RESULTS, 'serial.log');
 const SELFTEST_LOG = join(RESULTS, 'selftest.log');
 const DISK = join(RESULTS, 'disk.img');
 const UEFI_VARS = join(RESULTS, 'uefi-vars.fd');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+interface RolloutView {
+  state: string;
+  reason: string | null;
+  nodes: { nodeId: string; state: string; error: string | null }[];
+}
 interface NodeView {
   id: string;
   status: string;
   online: boolean;
+  agentVersion: string;
   flags: { kind: string; message: string }[];
 }
 
@@ -354,5 +366,99 @@ describe('the Home Node ISO in QEMU', () => {
     expect(all.body.total).toBe(1);
     expect(all.body.nodes[0]!.id).toBe(nodeId);
     expect(all.body.nodes[0]!.status).toBe('active');
+  });
+
+  it('takes an agent update over the air, keeps it across a reboot, and rolls a broken one back by itself', async () => {
+    const NEXT = '0.1.1-iso';
+    const BROKEN = '0.1.2-iso';
+    const release = join(RESULTS, `homenode-agent-${NEXT}.tar.gz`);
+    // node-pty for the image's Node 24 comes from the cache the ISO build filled.
+    await phase(`build:agent ${NEXT}`, () =>
+      runInherit(
+        'npx',
+        [
+          'tsx',
+          'scripts/build-agent.ts',
+          '--version',
+          NEXT,
+          '--out',
+          release,
+          '--cache-dir',
+          '/var/cache/homenode-iso',
+        ],
+        10 * MIN,
+      ),
+    );
+    await adminUpload(server, AGENT_ARTIFACT, NEXT, release);
+    const rollout = async (version: string) => {
+      const res = await server.api<{ id: string }>('POST', '/v1/rollouts', {
+        artifact: AGENT_ARTIFACT,
+        version,
+        stages: [{ percent: 100, soakMinutes: 0 }],
+        maxFailures: 1,
+      });
+      expect(res.status).toBe(201);
+      return res.body.id;
+    };
+    const rolloutView = async (id: string) =>
+      (await server.api<RolloutView>('GET', `/v1/rollouts/${id}`)).body;
+
+    const first = await rollout(NEXT);
+    const running = vm!;
+    await phase(`the update to ${NEXT} arrives over the channel, installs, restarts, healthy`, async () => {
+      await running.expect(
+        new RegExp(`Updating the agent from ${escapeRegExp(DEVELOPMENT_VERSION)} to ${escapeRegExp(NEXT)}`),
+        3 * MIN,
+        'the update starting on the node',
+      );
+      await until(`the node healthy on ${NEXT}`, 5 * MIN, async () => {
+        const n = await node();
+        const r = await rolloutView(first);
+        return r.nodes[0]?.state === 'healthy' && n.online && n.agentVersion === NEXT ? true : undefined;
+      });
+    });
+
+    await phase('power off and boot from the disk again: the new release runs', async () => {
+      await vm?.stop();
+      await until('the node offline', 2 * MIN, async () => ((await node()).online ? undefined : true));
+      vm = new SerialConsole({
+        disk: DISK,
+        memoryMiB: 2048,
+        logFile: SERIAL_LOG,
+        label: 'disk boot 3, updated',
+      });
+      const booted = vm;
+      const poweredOffAt = Date.now();
+      await until('a control_connected line from this boot on the console', 10 * MIN, async () => {
+        const stamps = [...booted.output.matchAll(/(\S+Z) info +control_connected/g)].map((m) =>
+          Date.parse(m[1]!),
+        );
+        return stamps.some((t) => t > poweredOffAt) ? true : undefined;
+      });
+      await booted.expect(/Status: active/, 3 * MIN);
+      const n = await node();
+      expect(n).toMatchObject({ online: true, status: 'active', agentVersion: NEXT });
+    });
+
+    const broken = await crashingRelease(BROKEN, RESULTS);
+    await adminUpload(server, AGENT_ARTIFACT, BROKEN, broken);
+    const second = await rollout(BROKEN);
+    await phase(
+      `a ${BROKEN} that exits at start, rolled back by the node itself, the reason reported`,
+      async () => {
+        const r = await until('the node to report the rollback', 6 * MIN, async () => {
+          const view = await rolloutView(second);
+          return view.nodes[0]?.state === 'rolled-back' ? view : undefined;
+        });
+        process.stdout.write(`[iso] rolled back: ${r.nodes[0]!.error}\n`);
+        expect(r.nodes[0]!.error).toContain(`agent ${BROKEN} exited at start 3 times`);
+        expect(r.nodes[0]!.error).toContain('missing-piece.js');
+        expect(r.state).toBe('paused');
+        await until(`the node back online on ${NEXT}`, 3 * MIN, async () => {
+          const n = await node();
+          return n.online && n.agentVersion === NEXT ? true : undefined;
+        });
+      },
+    );
   });
 });

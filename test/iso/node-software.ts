@@ -6,10 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadSigningKey } from '../../enroll-server/core/signing-key.js';
+import { AGENT_ARTIFACT, RELEASE_ENTRY, RELEASE_MANIFEST } from '../../protocol/update.js';
+import { packRelease } from '../../scripts/build-agent.js';
+import { NODE_RUNTIME } from '../../scripts/node-runtime.js';
 import { ADMIN_TOKEN, ROOT, type EnrollServer } from './enroll-server-process.js';
 
 export interface TestReleaseKey {
@@ -150,4 +153,25 @@ export async function downloadSha256(
     bytes += chunk.value.length;
   }
   return { status: res.status, sha256: hash.digest('hex'), bytes, headers: res.headers };
+}
+
+/**
+ * An agent release whose entry point crashes at start (the shape build:agent makes, no node-pty:
+ * it never gets that far): the update the VM must roll back by itself.
+ */
+export async function crashingRelease(version: string, dir: string): Promise<string> {
+  const content = join(dir, `broken-${version}`);
+  mkdirSync(content, { recursive: true });
+  writeFileSync(
+    join(content, RELEASE_ENTRY),
+    "process.stderr.write('Error: Cannot find module ./missing-piece.js (a broken release)\\n'); process.exit(1);\n",
+  );
+  writeFileSync(join(content, 'package.json'), '{ "type": "module", "private": true }\n');
+  writeFileSync(
+    join(content, RELEASE_MANIFEST),
+    JSON.stringify({ name: AGENT_ARTIFACT, version, node: NODE_RUNTIME.version, entry: RELEASE_ENTRY }),
+  );
+  const out = join(dir, `homenode-agent-${version}.tar.gz`);
+  await packRelease(content, out);
+  return out;
 }
