@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type PostgresServer, createDatabase, startPostgres } from '../postgres-server.js';
+import { ONE_ADDRESS_FLEET_ENV } from '../sim/one-address.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 import type { WorkerReply, WorkerRequest } from './sim-worker.js';
 
@@ -113,10 +114,12 @@ export async function startReplicaSet(count: number, log: (l: string) => void): 
   const db = await createDatabase(postgres.url, { prefix: 'hn_bench' });
   const token = `hn_bench_${randomBytes(24).toString('base64url')}`;
   const replicas: ServerProcess[] = [];
+  // Every simulated node connects from this machine's one address: the per-address limits are
+  // lifted, as for one server (without it each replica took 100 and refused the rest).
   const env = {
+    ...ONE_ADDRESS_FLEET_ENV,
     HOMENODE_DATABASE_URL: db.url,
     HOMENODE_REPLICA_SECRET: randomBytes(32).toString('base64url'),
-    HOMENODE_ENROLL_MAX_FAILURES_PER_ADDRESS: '1000000',
   };
   try {
     // The first migrates; the others find the schema in place.

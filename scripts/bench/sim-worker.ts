@@ -116,7 +116,17 @@ async function startAgents(urls: string[]): Promise<WorkerReply> {
     if (i % 200 === 199) await new Promise((r) => setTimeout(r, 100));
   }
   if (!(await until(() => fleet.every((a) => a.connected), 180_000)))
-    throw new Error(`only ${fleet.filter((a) => a.connected).length} of ${fleet.length} agents connected`);
+    throw new Error(
+      `only ${fleet.filter((a) => a.connected).length} of ${fleet.length} agents connected; last refusals of the others: ${JSON.stringify(
+        fleet
+          .filter((a) => !a.connected)
+          .reduce<Record<string, number>>((m, a) => {
+            const k = `${a.lastRefusal} ${a.lastRefusalBody} after ${a.refusals} refused, ${a.failedAttempts} failed, ${a.connects} connects`;
+            m[k] = (m[k] ?? 0) + 1;
+            return m;
+          }, {}),
+      )}`,
+    );
   const byUrl: Record<string, number> = {};
   for (const a of fleet) if (a.url) byUrl[a.url] = (byUrl[a.url] ?? 0) + 1;
   return { type: 'agents-up', byUrl, seconds: (performance.now() - t0) / 1000 };

@@ -73,6 +73,8 @@ export class FleetAgent {
   refusals = 0;
   /** The HTTP status of the last refused attempt (0: the last attempt failed without one). */
   lastRefusal: number | undefined;
+  /** The last refusal's Retry-After and the start of its body (to say why a node is not back). */
+  lastRefusalBody = '';
   status: string | undefined;
   /** The server the current (or last) connection went to. */
   url: string | undefined;
@@ -167,6 +169,7 @@ export class FleetAgent {
       if (refused?.status) this.refusals += 1;
       else this.failedAttempts += 1;
       this.lastRefusal = refused?.status ?? 0;
+      this.lastRefusalBody = `Retry-After ${refused?.retryAfterSeconds ?? '-'}: ${(refused?.body ?? '').slice(0, 200)}`;
       // A rejected or revoked node stops, as the real agent does.
       if (refused?.status === 403) return;
       return this.schedule(refused?.nobodyListening === true, refused?.retryAfterSeconds);
