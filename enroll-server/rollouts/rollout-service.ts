@@ -361,6 +361,9 @@ export function createRolloutService(deps: RolloutServiceDeps) {
             { type: 'rollout', id: r.id },
             { nodeId, version: r.version, error: message.error ?? null },
           );
+          // A failure may reach maxFailures: the rollout pauses now, not at the next tick.
+          await tick();
+          return;
         }
         tickSoon();
       },

@@ -125,6 +125,8 @@ describe('agent updates', { timeout: 240_000 }, () => {
     const id = await rollout(s, '2.0.1');
 
     await expect.poll(() => nodeState(s, id), poll).toBe('rolled-back');
+    // The report is stored, then the rollout paused by the tick it starts.
+    await expect.poll(async () => (await show(s, id)).state, poll).toBe('paused');
     const shown = await show(s, id);
     expect(shown.nodes[0]?.error).toMatch(/agent 2\.0\.1 exited at start 3 times \(last: exit code 1\)/);
     expect(shown.nodes[0]?.error).toContain('Cannot find module ./missing-piece.js');
