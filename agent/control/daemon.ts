@@ -8,6 +8,7 @@ import { ARTIFACT_AUDIENCE } from '../../protocol/artifacts.js';
 import { type AgentMessage, type JoinMessage, USAGE_FINAL_CODES } from '../../protocol/control.js';
 import type { NodeStatus } from '../../protocol/api.js';
 import { requireServerUrl } from '../cli/config.js';
+import { loadFactsFile } from '../cli/gather-preflight.js';
 import { DEFAULT_POLICY, type Policy } from '../../protocol/policy.js';
 import { loadAuditRecord } from '../audit/audit-state.js';
 import { createDaemonAudits } from '../audit/daemon-audits.js';
@@ -84,12 +85,15 @@ export async function runDaemon(ctx: AgentContext, node: NodeRecord, identity: I
   if (lastAudit) display.update({ audit: lastAudit });
 
   let session: ControlSession | undefined;
+  const factsPath = ctx.args.facts;
   const hardware = await startHardwareWatch({
     runProgram: ctx.runProgram,
     identity,
     nodeId: node.nodeId,
     now: ctx.now,
     intervalMs: d.intervals.hardwareProbeMs,
+    // `run --facts FILE`: the recorded machine throughout, as enrolled (never this one's probe).
+    ...(factsPath ? { readHardware: async () => (await loadFactsFile(factsPath)).hardware } : {}),
     note,
     onChange: (messages) => {
       for (const m of messages) session?.send(m);

@@ -44,6 +44,8 @@ export interface HardwareWatchOptions {
   now: () => number;
   intervalMs: number;
   note: (level: 'info' | 'warn', event: string, message: string) => void;
+  /** Where the hardware comes from: this machine's probe unless given (`run --facts`: the file). */
+  readHardware?: () => Promise<HardwareFacts>;
   /** The signed snapshot to send when the hardware changed between two probes. */
   onChange: (messages: AgentMessage[]) => void;
 }
@@ -62,7 +64,9 @@ export async function startHardwareWatch(options: HardwareWatchOptions): Promise
   let digest = '';
   const probe = async (): Promise<boolean> => {
     try {
-      const facts = (await probeHardware(options.runProgram)).hardware;
+      const facts = options.readHardware
+        ? await options.readHardware()
+        : (await probeHardware(options.runProgram)).hardware;
       const next = hardwareDigest(facts);
       const changed = hardware !== undefined && next !== digest;
       hardware = facts;

@@ -97,8 +97,19 @@ describe('--facts for run and enroll', { timeout: 90_000 }, () => {
     });
     await agent.waitFor('Status: pending');
     const { nodeId } = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { nodeId: string };
-    const detail = await server.api<{ hardware: { gpus: { uuid: string }[] } }>('GET', `/v1/nodes/${nodeId}`);
-    expect(detail.body.hardware.gpus.map((g) => g.uuid)).toEqual(facts.hardware.gpus.map((g) => g.uuid));
+    type Detail = { online: boolean; hardware: { gpus: { uuid: string }[] } };
+    const expected = facts.hardware.gpus.map((g) => g.uuid);
+    expect(
+      (await server.api<Detail>('GET', `/v1/nodes/${nodeId}`)).body.hardware.gpus.map((g) => g.uuid),
+    ).toEqual(expected);
+    // The daemon's session sends its hardware snapshot right behind hello: it too is the recorded
+    // machine's, so the node keeps its GPU once the session is live (CI saw it replaced by this one's).
+    for (let i = 0; i < 200 && !(await server.api<Detail>('GET', `/v1/nodes/${nodeId}`)).body.online; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    const detail = await server.api<Detail>('GET', `/v1/nodes/${nodeId}`);
+    expect(detail.body.online).toBe(true);
+    expect(detail.body.hardware.gpus.map((g) => g.uuid)).toEqual(expected);
   });
 });
 
