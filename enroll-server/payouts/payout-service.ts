@@ -63,6 +63,11 @@ async function periodOf(payouts: PayoutRepository, id: string): Promise<PeriodRe
 
 /** Nodes read per batch: a few round trips per batch, and a bounded amount held at once. */
 const NODE_BATCH = 500;
+/** Batches read ahead of the one being computed (at most this many more held at once). */
+const READS_AHEAD = 2;
+/** Lines computed between two yields to pending I/O (a few milliseconds of arithmetic). */
+const LINE_SLICE = 50;
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The inputs of a batch of nodes' lines, read set-wise (a handful of reads for the whole batch). */
 async function nodeInputs(
@@ -142,19 +147,33 @@ async function build(
     (n) => ownerId === undefined || n.ownerId === ownerId,
   );
   const lines: StatementLine[] = [];
-  // The next batch is read while this one is computed: with PostgreSQL (another process) its
-  // queries run while this process works on the lines. A read still running when the statement
-  // fails is not waited for, and its own failure is not reported twice.
+  // Reads run ahead of the arithmetic: with PostgreSQL (another process) the next batches'
+  // queries run while this process works on the lines. They share the transaction's one
+  // connection, which sends a query only when this process hands control back, so the lines are
+  // computed in slices with a yield between them. A read still running when the statement fails
+  // is not waited for, and its own failure is not reported twice.
   const read = (i: number) => {
     const inputs = nodeInputs(payouts, nodes.slice(i, i + NODE_BATCH), period, asOf, adjustments);
     inputs.catch(() => undefined);
     return inputs;
   };
-  let next = nodes.length ? read(0) : null;
-  for (let i = 0; next; i += NODE_BATCH) {
+  const ahead: Promise<NodeInput[]>[] = [];
+  let nextRead = 0;
+  const fill = () => {
+    while (ahead.length < READS_AHEAD && nextRead < nodes.length) {
+      ahead.push(read(nextRead));
+      nextRead += NODE_BATCH;
+    }
+  };
+  fill();
+  for (let next = ahead.shift(); next; next = ahead.shift()) {
     const inputs = await next;
-    next = i + NODE_BATCH < nodes.length ? read(i + NODE_BATCH) : null;
-    for (const input of inputs) lines.push(computeLine(input, period, rateCard, outages));
+    fill();
+    for (let k = 0; k < inputs.length; k += LINE_SLICE) {
+      if (k > 0) await yieldToIo();
+      for (const input of inputs.slice(k, k + LINE_SLICE))
+        lines.push(computeLine(input, period, rateCard, outages));
+    }
   }
   sortLines(lines);
   return {

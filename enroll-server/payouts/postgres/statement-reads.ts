@@ -89,16 +89,49 @@ export function postgresStatementReads(
     },
 
     usageOf: async (asks, asOf) => {
+      // First, per ask: has the node any report the answers could hold (one index probe), and may
+      // its reports overlap (stored before the rule: usage_overlap_nodes, migration 010)? A node
+      // without reports gets empty answers without its sums and cuts being asked one by one; only
+      // a node that may overlap needs the overlap check and every report crossing a cut.
+      const flags = await sql.rows<{ i: number; may_overlap: boolean }>(
+        `SELECT q.i::integer AS i, EXISTS (SELECT 1 FROM usage_overlap_nodes o WHERE o.node_id = q.node) AS may_overlap
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS q(node, s, e, i)
+         WHERE EXISTS (
+           SELECT 1 FROM usage_reports u
+           WHERE u.node_id = q.node AND u.from_at > q.s - 2 * $5::bigint AND u.from_at < q.e
+             AND u.received_at <= $4)`,
+        [
+          asks.map((a) => a.nodeId),
+          asks.map((a) => a.queries.start),
+          asks.map((a) => a.queries.end),
+          asOf,
+          MAX_USAGE_WINDOW_MS,
+        ],
+      );
+      const withReports = flags.map((f) => f.i - 1);
+      const reporting = withReports.flatMap((i) => asks[i] ?? []);
+      const mayOverlap = new Set(flags.flatMap((f) => (f.may_overlap ? (asks[f.i - 1]?.nodeId ?? []) : [])));
+      const legacy = reporting.filter((a) => mayOverlap.has(a.nodeId));
       const [sums, crossings, overlapped] = await Promise.all([
-        usageSums(sql, asks, asOf),
-        usageCrossings(sql, asks, asOf),
-        overlappedReports(sql, asks, asOf),
+        usageSums(sql, reporting, asOf),
+        usageCrossings(sql, reporting, asOf, mayOverlap),
+        overlappedReports(sql, legacy, asOf),
       ]);
-      return asks.map((_, i): UsageAnswers => ({
-        sums: sums[i] ?? [],
-        crossings: crossings[i] ?? [],
-        overlapped: overlapped[i] ?? [],
+      const overlappedOf = new Map(legacy.map((ask, k) => [ask, overlapped[k] ?? []]));
+      const answers = asks.map((a): UsageAnswers => ({
+        sums: a.queries.sums.map(() => 0),
+        crossings: a.queries.cuts.map(() => []),
+        overlapped: [],
       }));
+      reporting.forEach((ask, k) => {
+        const i = withReports[k] ?? -1;
+        answers[i] = {
+          sums: sums[k] ?? [],
+          crossings: crossings[k] ?? [],
+          overlapped: overlappedOf.get(ask) ?? [],
+        };
+      });
+      return answers;
     },
   };
 }
@@ -136,18 +169,44 @@ async function usageSums(sql: Sql, asks: readonly UsageAsk[], asOf: number): Pro
   });
 }
 
-/** The reports crossing each cut of each ask (a report that starts before the cut and ends after it). */
+/**
+ * The reports crossing each cut of each ask (a report that starts before the cut and ends after
+ * it). A node whose reports never overlap has at most one: the latest to start before the cut,
+ * read alone (one index entry per cut instead of an hour of them); a node in `mayOverlap` has all
+ * of them read.
+ */
 async function usageCrossings(
   sql: Sql,
   asks: readonly UsageAsk[],
   asOf: number,
+  mayOverlap: ReadonlySet<string>,
 ): Promise<UsageReportDetail[][][]> {
   const out = asks.map((a) => a.queries.cuts.map((): UsageReportDetail[] => []));
   const flat = asks.flatMap((a, ask) =>
-    a.queries.cuts.map((at, cut) => ({ nodeId: a.nodeId, at, ask, cut })),
+    a.queries.cuts.map((at, cut) => ({ nodeId: a.nodeId, at, ask, cut, all: mayOverlap.has(a.nodeId) })),
   );
   if (!flat.length) return out;
-  const rows = await sql.rows<ReportRow>(
+  const read = async (cuts: typeof flat, query: string) => {
+    if (!cuts.length) return;
+    const rows = await sql.rows<ReportRow>(query, [
+      cuts.map((c) => c.nodeId),
+      cuts.map((c) => c.at),
+      asOf,
+      MAX_USAGE_WINDOW_MS,
+    ]);
+    for (const r of rows) {
+      const c = cuts[r.i - 1];
+      if (!c) continue;
+      out[c.ask]?.[c.cut]?.push({
+        seq: r.seq,
+        from: r.from_at,
+        to: r.to_at,
+        workloads: JSON.parse(r.workloads) as Workloads,
+      });
+    }
+  };
+  await read(
+    flat.filter((c) => c.all),
     `SELECT q.i::integer AS i, u.seq, u.from_at, u.to_at, u.workloads
      FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(node, at, i)
      CROSS JOIN LATERAL (
@@ -156,24 +215,29 @@ async function usageCrossings(
          AND to_at > q.at AND received_at <= $3
        OFFSET 0) u
      ORDER BY q.i, u.from_at, u.seq`,
-    [flat.map((c) => c.nodeId), flat.map((c) => c.at), asOf, MAX_USAGE_WINDOW_MS],
   );
-  for (const r of rows) {
-    const c = flat[r.i - 1];
-    if (!c) continue;
-    out[c.ask]?.[c.cut]?.push({
-      seq: r.seq,
-      from: r.from_at,
-      to: r.to_at,
-      workloads: JSON.parse(r.workloads) as Workloads,
-    });
-  }
+  await read(
+    flat.filter((c) => !c.all),
+    `SELECT q.i::integer AS i, u.seq, u.from_at, u.to_at, u.workloads
+     FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(node, at, i)
+     CROSS JOIN LATERAL (
+       SELECT seq, from_at, to_at FROM usage_reports
+       WHERE node_id = q.node AND from_at < q.at AND from_at > q.at - $4::bigint
+         AND to_at > from_at AND received_at <= $3
+       ORDER BY from_at DESC, seq DESC LIMIT 1) l
+     CROSS JOIN LATERAL (
+       SELECT seq, from_at, to_at, workloads FROM usage_reports
+       WHERE node_id = q.node AND seq = l.seq AND l.to_at > q.at
+       OFFSET 0) u
+     ORDER BY q.i`,
+  );
   return out;
 }
 
 /**
  * Reports that a window starting earlier (or at the same ms with a lower seq) overlaps, per ask;
- * none while the usage repository keeps its rule (as the SQLite statement reads them).
+ * none while the usage repository keeps its rule (as the SQLite statement reads them), so it is
+ * asked only for nodes in usage_overlap_nodes.
  */
 async function overlappedReports(
   sql: Sql,

@@ -129,6 +129,31 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
       `SELECT seq, from_at, to_at, workloads FROM usage_reports
        WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow AND to_at > @at AND received_at <= @asOf`,
     ),
+    // For a node whose reports never overlap (not in usage_overlap_nodes, migration 016), the one
+    // report that can cross a cut: the latest to start before it.
+    usageCrossingLatest: db.prepare<
+      { nodeId: string; at: number; asOf: number; maxWindow: number },
+      { seq: number; from_at: number; to_at: number; workloads: string }
+    >(
+      `SELECT seq, from_at, to_at, workloads FROM (
+         SELECT seq, from_at, to_at, workloads FROM usage_reports
+         WHERE node_id = @nodeId AND from_at < @at AND from_at > @at - @maxWindow
+           AND to_at > from_at AND received_at <= @asOf
+         ORDER BY from_at DESC, seq DESC LIMIT 1)
+       WHERE to_at > @at`,
+    ),
+    // Whether the node has any report the answers could hold (none: every answer is empty).
+    anyUsage: db.prepare<
+      { nodeId: string; start: number; end: number; asOf: number; maxWindow: number },
+      { one: number }
+    >(
+      `SELECT 1 AS one FROM usage_reports
+       WHERE node_id = @nodeId AND from_at > @start - 2 * @maxWindow AND from_at < @end AND received_at <= @asOf
+       LIMIT 1`,
+    ),
+    mayOverlap: db.prepare<[string], { node_id: string }>(
+      'SELECT node_id FROM usage_overlap_nodes WHERE node_id = ?',
+    ),
     // Reports that a window starting earlier (or at the same ms with a lower seq) overlaps; none
     // while the usage repository keeps its rule. A report reaching into the period starts after
     // start − one window, and one overlapping it after start − two windows.
@@ -315,29 +340,44 @@ export function sqlitePayoutRepository(db: Db): (run: Run) => PayoutRepository {
         }));
       },
       // Sums over a covering index; only the few reports crossing a cut are read one by one.
+      // The overlap check, and every report crossing a cut, only for a node whose reports may
+      // overlap (stored before the rule); for the others at most one report crosses a cut.
       usage(nodeId, asOf, queries) {
-        return run(() => ({
-          sums: queries.sums.map(
-            ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
-          ),
-          crossings: queries.cuts.map((at) =>
-            q.usageCrossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
-              seq: r.seq,
-              from: r.from_at,
-              to: r.to_at,
-              workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
-            })),
-          ),
-          overlapped: q.usageOverlapped
-            .all({ nodeId, start: queries.start, end: queries.end, asOf, maxWindow: MAX_USAGE_WINDOW_MS })
-            .map((r) => ({
-              seq: r.seq,
-              from: r.from_at,
-              to: r.to_at,
-              workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
-              paidFrom: Math.min(r.paid_from, r.to_at),
-            })),
-        }));
+        return run(() => {
+          const window = {
+            nodeId,
+            start: queries.start,
+            end: queries.end,
+            asOf,
+            maxWindow: MAX_USAGE_WINDOW_MS,
+          };
+          if (q.anyUsage.get(window) === undefined)
+            return { sums: queries.sums.map(() => 0), crossings: queries.cuts.map(() => []), overlapped: [] };
+          const legacy = q.mayOverlap.get(nodeId) !== undefined;
+          const crossing = legacy ? q.usageCrossing : q.usageCrossingLatest;
+          return {
+            sums: queries.sums.map(
+              ({ from, to, gpus }) => q.usageSum.get({ nodeId, from, to, gpus, asOf })?.seconds ?? 0,
+            ),
+            crossings: queries.cuts.map((at) =>
+              crossing.all({ nodeId, at, asOf, maxWindow: MAX_USAGE_WINDOW_MS }).map((r) => ({
+                seq: r.seq,
+                from: r.from_at,
+                to: r.to_at,
+                workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+              })),
+            ),
+            overlapped: legacy
+              ? q.usageOverlapped.all(window).map((r) => ({
+                  seq: r.seq,
+                  from: r.from_at,
+                  to: r.to_at,
+                  workloads: JSON.parse(r.workloads) as { gpus: number; seconds: number }[],
+                  paidFrom: Math.min(r.paid_from, r.to_at),
+                }))
+              : [],
+          };
+        });
       },
     };
     return { ...repo, ...oneByOne(repo) };
