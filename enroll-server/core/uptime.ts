@@ -15,19 +15,23 @@ export const MINUTE_MS = 60_000;
  * the window's edge is left out; an instant (a zero-length span) inside the window is kept.
  */
 export function mergeSpans(spans: readonly Span[], from = -Infinity, to = Infinity): Span[] {
-  const clipped = spans
-    .flatMap((s): Span[] => {
-      if (s.end <= s.start) return s.start >= from && s.start < to ? [{ start: s.start, end: s.start }] : [];
-      const start = Math.max(s.start, from);
-      const end = Math.min(s.end, to);
-      return end > start ? [{ start, end }] : [];
-    })
-    .sort((a, b) => a.start - b.start);
+  // Plain loops: a payout statement calls this a few times for every node.
+  const clipped: Span[] = [];
+  for (const s of spans) {
+    if (s.end <= s.start) {
+      if (s.start >= from && s.start < to) clipped.push({ start: s.start, end: s.start });
+      continue;
+    }
+    const start = Math.max(s.start, from);
+    const end = Math.min(s.end, to);
+    if (end > start) clipped.push({ start, end });
+  }
+  clipped.sort((a, b) => a.start - b.start);
   const merged: Span[] = [];
   for (const s of clipped) {
-    const last = merged.at(-1);
+    const last = merged[merged.length - 1];
     if (last && s.start <= last.end) last.end = Math.max(last.end, s.end);
-    else merged.push({ ...s });
+    else merged.push(s);
   }
   return merged;
 }

@@ -7,12 +7,12 @@ const MINUTE_MS = 60_000;
 export type MinuteRange = readonly [number, number];
 
 export function normalize(ranges: readonly MinuteRange[]): MinuteRange[] {
-  const sorted = ranges.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const sorted = ranges.filter((r) => r[1] > r[0]).sort((x, y) => x[0] - y[0]);
   const out: [number, number][] = [];
-  for (const [a, b] of sorted) {
-    const last = out.at(-1);
-    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
-    else out.push([a, b]);
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
   }
   return out;
 }

@@ -129,20 +129,31 @@ function piecesOf(
   start: number,
   end: number,
 ): Piece[] {
+  // Plain loops and literals: this runs twice for every line of a statement.
   const pieces: Piece[] = [];
   for (const s of segments) {
-    for (const [a, b] of up) {
-      const pieceFrom = Math.max(a * MINUTE_MS, s.from, start);
-      const pieceTo = Math.min(b * MINUTE_MS, s.to, end);
-      if (pieceTo > pieceFrom) pieces.push({ ...s, pieceFrom, pieceTo });
+    const lo = Math.max(s.from, start);
+    const hi = Math.min(s.to, end);
+    for (let i = 0; i < up.length; i += 1) {
+      const range = up[i]!;
+      const pieceFrom = Math.max(range[0] * MINUTE_MS, lo);
+      const pieceTo = Math.min(range[1] * MINUTE_MS, hi);
+      if (pieceTo > pieceFrom)
+        pieces.push({ from: s.from, to: s.to, cls: s.cls, gpus: s.gpus, pieceFrom, pieceTo });
     }
   }
   return pieces;
 }
 
-const cutsOf = (pieces: readonly Piece[]): number[] => [
-  ...new Set(pieces.flatMap((p) => [p.pieceFrom, p.pieceTo])),
-];
+/** Where pieces start and end, each once, in order (pieces are in time order and disjoint). */
+function cutsOf(pieces: readonly Piece[]): number[] {
+  const cuts: number[] = [];
+  for (const p of pieces) {
+    if (cuts[cuts.length - 1] !== p.pieceFrom) cuts.push(p.pieceFrom);
+    cuts.push(p.pieceTo);
+  }
+  return cuts;
+}
 
 /** What a node's workload needs from its usage source: these sums, and the reports crossing these cuts. */
 export interface UsageQueries {
@@ -178,14 +189,18 @@ export function usageQueries(
 
 /** A usage source that answers exactly the prefetched queries (anything else is a bug, and throws). */
 export function usageFromAnswers(queries: UsageQueries, answers: UsageAnswers): UsageSource {
-  const sums = new Map(queries.sums.map((q, i) => [`${q.from}:${q.to}:${q.gpus}`, answers.sums[i] ?? 0]));
+  // Keyed by start: no two pieces of a line start at the same instant (up stretches and hardware
+  // segments are disjoint); the end and GPU count are checked on the way out.
+  const sums = new Map<number, { to: number; gpus: number; seconds: number }>();
+  queries.sums.forEach((q, i) => sums.set(q.from, { to: q.to, gpus: q.gpus, seconds: answers.sums[i] ?? 0 }));
   const crossings = new Map(queries.cuts.map((cut, i) => [cut, answers.crossings[i] ?? []]));
   return {
     overlapped: () => answers.overlapped,
     sumWithin(from, to, gpus) {
-      const sum = sums.get(`${from}:${to}:${gpus}`);
-      if (sum === undefined) throw new Error(`usage sum ${from}–${to} × ${gpus} was not fetched`);
-      return sum;
+      const sum = sums.get(from);
+      if (sum === undefined || sum.to !== to || sum.gpus !== gpus)
+        throw new Error(`usage sum ${from}–${to} × ${gpus} was not fetched`);
+      return sum.seconds;
     },
     crossing(at) {
       const reports = crossings.get(at);
