@@ -18,6 +18,8 @@ export class ControlSession {
   joinsOutstanding = 0;
   /** The last join answered failed: the agent's own retry of it may still succeed. */
   joinFailed = false;
+  /** Which of the hub's ping ticks pings this session (sessions are spread evenly over them). */
+  pingSlot = 0;
   /** The frames of one session are handled one after the other, in the order the node sent them. */
   private work: Promise<void> = Promise.resolve();
 
