@@ -18,6 +18,11 @@ export class ControlSession {
   joinsOutstanding = 0;
   /** The last join answered failed: the agent's own retry of it may still succeed. */
   joinFailed = false;
+  /**
+   * When the node was last heard from, on this process's monotonic clock: a silent socket is cut
+   * off after real time, whatever the server's clock says (tests move that clock by days).
+   */
+  heardMono = performance.now();
   /** Which of the hub's ping ticks pings this session (sessions are spread evenly over them). */
   pingSlot = 0;
   /** The frames of one session are handled one after the other, in the order the node sent them. */
@@ -44,6 +49,12 @@ export class ControlSession {
     const next = this.work.then(task);
     this.work = next.catch(() => undefined);
     return next;
+  }
+
+  /** The node was heard from (a frame or a pong) at `now`. */
+  heard(now: number): void {
+    this.lastHeardAt = now;
+    this.heardMono = performance.now();
   }
 
   send(message: ServerMessage): void {

@@ -179,7 +179,7 @@ export class ControlHub {
     this.deps.metrics.controlConnects.inc();
     socket.on('pong', () => {
       if (session.ended) return;
-      session.lastHeardAt = this.deps.now();
+      session.heard(this.deps.now());
       this.deps.presence.seen(nodeId);
     });
     socket.on('message', (data, isBinary) => {
@@ -330,7 +330,7 @@ export class ControlHub {
     if (session.ended) return;
     // Any frame proves the connection alive, as a pong does.
     const now = this.deps.now();
-    session.lastHeardAt = now;
+    session.heard(now);
     this.deps.presence.seen(session.nodeId);
     if (!frame.ok) return this.refuse(session, frame.code, frame.message);
     const { type } = frame.message;
@@ -367,13 +367,14 @@ export class ControlHub {
    */
   private pingSlice(): void {
     const now = this.deps.now();
+    const mono = performance.now();
     const slot = this.pingTick;
     this.pingTick = (this.pingTick + 1) % PING_SLICES;
     if (slot === 0) this.budgets.sweep(now);
     const due: ControlSession[] = [];
     for (const session of this.sessions.values()) if (session.pingSlot === slot) due.push(session);
     for (const session of due) {
-      if (now - session.lastHeardAt > PONG_TIMEOUT_MS) {
+      if (mono - session.heardMono > PONG_TIMEOUT_MS) {
         session.socket.terminate();
         this.end(session, 'pong-timeout', false);
         continue;
