@@ -9,7 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { NodeStatus } from '../../protocol/api.js';
 import type { AuditRequest } from '../../protocol/audit.js';
-import { CLOSE_CODES, type CommandName, PING_INTERVAL_MS, PONG_TIMEOUT_MS } from '../../protocol/control.js';
+import { CLOSE_CODES, type CommandName } from '../../protocol/control.js';
 import type { Policy } from '../../protocol/policy.js';
 import type { UpdateMessage } from '../../protocol/update.js';
 import type { ActivityLog } from '../core/activity-log.js';
@@ -62,7 +62,7 @@ export interface HubDeps {
 }
 
 /** Ticks per ping interval (one slice of the sessions is pinged at each). */
-const PING_SLICES = 15;
+export const PING_SLICES = 15;
 
 export class ControlHub {
   private readonly sessions = new Map<string, ControlSession>();
@@ -92,7 +92,7 @@ export class ControlHub {
       events: deps.events,
       onStored: () => deps.metrics.usageReports.inc(),
     });
-    this.pingTimer = setInterval(() => this.pingSlice(), PING_INTERVAL_MS / PING_SLICES);
+    this.pingTimer = setInterval(() => this.pingSlice(), this.limits.pingIntervalMs / PING_SLICES);
     this.flushTimer = setInterval(() => void this.flushPresence(), 5_000);
     this.pingTimer.unref();
     this.flushTimer.unref();
@@ -361,7 +361,7 @@ export class ControlHub {
   }
 
   /**
-   * Every session is pinged (and its silence checked) once per PING_INTERVAL_MS, a slice of them
+   * Every session is pinged (and its silence checked) once per ping interval (15 s), a slice of them
    * at each tick: pinging 10,000 sockets at once held this process and every agent's pong up for
    * a few hundred milliseconds every interval (the 99th percentile of heartbeat latency).
    */
@@ -374,7 +374,7 @@ export class ControlHub {
     const due: ControlSession[] = [];
     for (const session of this.sessions.values()) if (session.pingSlot === slot) due.push(session);
     for (const session of due) {
-      if (mono - session.heardMono > PONG_TIMEOUT_MS) {
+      if (mono - session.heardMono > this.limits.pongTimeoutMs) {
         session.socket.terminate();
         this.end(session, 'pong-timeout', false);
         continue;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
 import { NVIDIA_TOOLKIT_PACKAGES, isArtifactName, isArtifactVersion } from '../../protocol/artifacts.js';
+import { PING_INTERVAL_MS, PONG_TIMEOUT_MS } from '../../protocol/control.js';
 import { type JoinFieldKind, JOIN_FIELD_SHAPES, isJoinField } from '../../protocol/join-fields.js';
 import { type Policy, PolicyOverridesSchema, resolvePolicy } from '../../protocol/policy.js';
 import { type AccountsConfig, loadAccountsConfig } from './accounts-config.js';
@@ -111,6 +112,10 @@ export interface ControlLimits {
   frameBudgetFactor: number;
   /** How long a peer has to finish the close handshake before its socket is destroyed. */
   closeGraceMs: number;
+  /** Each session is pinged once per interval: a slice of the sessions at each of 15 ticks. */
+  pingIntervalMs: number;
+  /** A session heard from by neither a frame nor a pong for this long (real time) is cut off. */
+  pongTimeoutMs: number;
 }
 
 /** Several servers on one PostgreSQL database (docs/replicas.md). */
@@ -184,6 +189,8 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   nodeConnectIntervalSeconds: 10,
   frameBudgetFactor: 1,
   closeGraceMs: 1_000,
+  pingIntervalMs: PING_INTERVAL_MS,
+  pongTimeoutMs: PONG_TIMEOUT_MS,
 };
 
 /**
