@@ -47,12 +47,21 @@ export async function benchControlReplicas(options: {
     log(
       `${total} connected in ${round(Math.max(...connected.map((c) => c.seconds)))} s; steady state for ${seconds} s…`,
     );
+    // Reading /metrics resets the replicas' event-loop histograms: what the second read shows is
+    // the steady window's.
+    const before = await Promise.all(set.replicas.map((r) => replicaLoop(r.url)));
     const cpu0 = set.replicas.map((r) => r.cpuSeconds());
     const t0 = performance.now();
     const measured = await Promise.all(workers.map((w) => w.ask({ type: 'steady', seconds }, 'latencies')));
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = set.replicas.map((r, i) => r.cpuSeconds() - cpu0[i]!);
+    const after = await Promise.all(set.replicas.map((r) => replicaLoop(r.url)));
     const latencies = measured.flatMap((m) => m.latencies).sort((a, b) => a - b);
+    logTail(
+      measured.flatMap((m) => m.slow),
+      latencies,
+      log,
+    );
     const perReplica = await Promise.all(
       set.replicas.map(async (r) => {
         const metrics = await (await fetch(`${r.url}/metrics`)).text();
@@ -73,15 +82,70 @@ export async function benchControlReplicas(options: {
       p99HeartbeatMs: round(percentile(latencies, 99), 2),
       maxHeartbeatMs: round(percentile(latencies, 100), 2),
       simulatorRssMiB: round(Math.max(...workers.map((w) => w.rssMiB()))),
+      simulatorLoopMaxMs: round(Math.max(...measured.map((m) => m.loopMaxMs))),
+      simulatorLoopP99Ms: round(Math.max(...measured.map((m) => m.loopP99Ms))),
+      simulatorGcMaxMs: round(Math.max(...measured.map((m) => m.gcMaxMs))),
     };
     set.replicas.forEach((r, i) => {
       result[`replica${i + 1}Connected`] = perReplica[i]!;
       result[`replica${i + 1}RssMiB`] = round(r.rssMiB());
       result[`replica${i + 1}CpuPct`] = round((cpu[i]! / elapsed) * 100);
+      result[`replica${i + 1}LoopMaxMs`] = round(after[i]!.maxMs);
+      result[`replica${i + 1}LoopP99Ms`] = round(after[i]!.p99Ms);
+      result[`replica${i + 1}GcMs`] = round(after[i]!.gcMs - before[i]!.gcMs);
     });
     return result;
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await set.stop();
   }
+}
+
+/** A replica's event-loop delay since its last /metrics read, and its garbage collection so far. */
+async function replicaLoop(url: string): Promise<{ maxMs: number; p99Ms: number; gcMs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? 0);
+  const gcSeconds = [
+    ...text.matchAll(/^homenode_nodejs_gc_duration_seconds_sum\{[^}]*\} ([0-9.e+-]+)/gm),
+  ].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    maxMs: value('homenode_nodejs_eventloop_lag_max_seconds') * 1000,
+    p99Ms: value('homenode_nodejs_eventloop_lag_p99_seconds') * 1000,
+    gcMs: gcSeconds * 1000,
+  };
+}
+
+/** Where the slow heartbeats were: by replica, and by second of the run (the busiest seconds). */
+function logTail(
+  slow: { at: number; ms: number; replica: number }[],
+  sorted: number[],
+  log: (l: string) => void,
+): void {
+  const p99 = percentile(sorted, 99);
+  const tail = slow.filter((s) => s.ms >= p99);
+  const byReplica = new Map<number, number>();
+  const bySecond = new Map<number, { n: number; replicas: Set<number> }>();
+  for (const s of tail) {
+    byReplica.set(s.replica, (byReplica.get(s.replica) ?? 0) + 1);
+    const second = Math.floor(s.at);
+    const b = bySecond.get(second) ?? { n: 0, replicas: new Set<number>() };
+    b.n += 1;
+    b.replicas.add(s.replica);
+    bySecond.set(second, b);
+  }
+  log(
+    `${slow.length} heartbeats over 50 ms; the ${tail.length} at or over p99 (${round(p99, 1)} ms) by replica: ${[
+      ...byReplica,
+    ]
+      .sort((a, b) => a[0] - b[0])
+      .map(([r, n]) => `${r + 1}: ${n}`)
+      .join(', ')}`,
+  );
+  const busiest = [...bySecond].sort((a, b) => b[1].n - a[1].n).slice(0, 12);
+  log(
+    `busiest seconds (second: samples [replicas]): ${busiest
+      .sort((a, b) => a[0] - b[0])
+      .map(([s, b]) => `${s}: ${b.n} [${[...b.replicas].map((r) => r + 1).join(',')}]`)
+      .join('; ')}`,
+  );
 }

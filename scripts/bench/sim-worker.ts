@@ -5,6 +5,7 @@
  * heartbeat and measure, or run them as reconnecting agents and time their return after a replica
  * is killed. Run as `node --import tsx scripts/bench/sim-worker.ts` with an IPC channel.
  */
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { HEARTBEAT_INTERVAL_MS } from '../../protocol/control.js';
 import { FleetAgent } from '../sim/fleet-agent.js';
 import { type SimConnection, connectControl, signNodeToken, simHello, simMetrics } from '../sim/sim-agent.js';
@@ -21,7 +22,17 @@ export type WorkerRequest =
 export type WorkerReply =
   | { type: 'enrolled'; nodeIds: string[]; seconds: number }
   | { type: 'connected'; connected: number; refused: number; seconds: number }
-  | { type: 'latencies'; latencies: number[] }
+  | {
+      type: 'latencies';
+      latencies: number[];
+      /** Samples over SLOW_MS: when (seconds into the run), how long, and which replica (url index). */
+      slow: { at: number; ms: number; replica: number }[];
+      /** This process's own event-loop delay and garbage collection over the run. */
+      loopP99Ms: number;
+      loopMaxMs: number;
+      gcMs: number;
+      gcMaxMs: number;
+    }
   | { type: 'agents-up'; byUrl: Record<string, number>; seconds: number }
   | {
       type: 'back';
@@ -42,6 +53,10 @@ const send = (reply: WorkerReply) => process.send?.(reply);
 
 let nodes: SimNode[] = [];
 const conns: SimConnection[] = [];
+/** Which replica (index into the urls) each connection went to. */
+const connReplica: number[] = [];
+/** Heartbeat samples slower than this are reported one by one, to see where the tail comes from. */
+const SLOW_MS = 50;
 const fleet: FleetAgent[] = [];
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -71,6 +86,7 @@ async function connect(urls: string[], offset: number): Promise<WorkerReply> {
       }
       conn.send(simHello());
       conns.push(conn);
+      connReplica.push((offset + i) % urls.length);
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
@@ -79,7 +95,20 @@ async function connect(urls: string[], offset: number): Promise<WorkerReply> {
 
 async function steady(seconds: number): Promise<WorkerReply> {
   const latencies: number[] = [];
+  const slow: { at: number; ms: number; replica: number }[] = [];
   const timers: NodeJS.Timeout[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  let gcMs = 0;
+  let gcMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcMs += entry.duration;
+      gcMaxMs = Math.max(gcMaxMs, entry.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  loop.enable();
+  const t0 = performance.now();
   conns.forEach((conn, i) => {
     let seq = 0;
     const beat = () => {
@@ -88,7 +117,11 @@ async function steady(seconds: number): Promise<WorkerReply> {
       const sent = performance.now();
       conn.send({ type: 'heartbeat', seq, metrics: simMetrics(i + seq) });
       conn.socket.ping();
-      conn.socket.once('pong', () => latencies.push(performance.now() - sent));
+      conn.socket.once('pong', () => {
+        const ms = performance.now() - sent;
+        latencies.push(ms);
+        if (ms > SLOW_MS) slow.push({ at: (sent - t0) / 1000, ms, replica: connReplica[i] ?? -1 });
+      });
     };
     // Staggered over one interval, as agents started at different times would be.
     timers.push(
@@ -103,7 +136,17 @@ async function steady(seconds: number): Promise<WorkerReply> {
   });
   await new Promise((r) => setTimeout(r, seconds * 1000));
   timers.forEach((t) => clearTimeout(t));
-  return { type: 'latencies', latencies };
+  loop.disable();
+  gc.disconnect();
+  return {
+    type: 'latencies',
+    latencies,
+    slow,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    loopMaxMs: loop.max / 1e6,
+    gcMs,
+    gcMaxMs,
+  };
 }
 
 async function startAgents(urls: string[]): Promise<WorkerReply> {
