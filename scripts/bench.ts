@@ -65,13 +65,15 @@ const BENCHES: Record<
   },
   control: {
     summary:
-      'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45, --replicas R: R replicas on PostgreSQL, several simulator processes)',
+      'N simulated agents heartbeating every 15 s (options: --agents N=1000, --seconds S=45, --replicas R: R replicas on PostgreSQL, several simulator processes; --approved with --replicas: the nodes approved, so their uptime is written; --settle S=10 between connecting and measuring)',
     run: (o, log) =>
       o.replicas
         ? benchControlReplicas({
             replicas: Number(o.replicas),
             agents: Number(o.agents ?? 1000),
             seconds: Number(o.seconds ?? 45),
+            approved: o.approved === true,
+            settle: o.settle === undefined ? undefined : Number(o.settle),
             log,
           })
         : benchControl({ agents: Number(o.agents ?? 1000), seconds: Number(o.seconds ?? 45), log }),
@@ -89,6 +91,8 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     nodes: { type: 'string' },
     kill: { type: 'boolean' },
+    approved: { type: 'boolean' },
+    settle: { type: 'string' },
     replicas: { type: 'string' },
     engine: { type: 'string' },
     cap: { type: 'string' },
@@ -130,6 +134,7 @@ for (const option of [
   'concurrency',
   'agents',
   'seconds',
+  'settle',
   'nodes',
   'replicas',
   'cap',

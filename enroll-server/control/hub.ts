@@ -76,6 +76,7 @@ export class ControlHub {
   private pingTick = 0;
   private nextPingSlot = 0;
   private readonly flushTimer: NodeJS.Timeout;
+  private flushing = false;
   private readonly unsubscribe: () => void;
   /** Continuous audits (set by app.ts): audit frames and the session events they follow. */
   audits: AuditFrameListener | undefined;
@@ -93,7 +94,10 @@ export class ControlHub {
       onStored: () => deps.metrics.usageReports.inc(),
     });
     this.pingTimer = setInterval(() => this.pingSlice(), this.limits.pingIntervalMs / PING_SLICES);
-    this.flushTimer = setInterval(() => void this.flushPresence(), 5_000);
+    // A batch still being written (a slow database) is not raced by the next.
+    this.flushTimer = setInterval(() => {
+      if (!this.flushing) void this.flushPresence();
+    }, this.limits.presenceFlushMs);
     this.pingTimer.unref();
     this.flushTimer.unref();
     this.unsubscribe = deps.events.subscribe((event) => this.onStatus(event));
@@ -253,10 +257,13 @@ export class ControlHub {
   }
 
   async flushPresence(): Promise<void> {
+    this.flushing = true;
     try {
       await this.deps.presence.flush();
     } catch (error) {
       this.deps.log.error({ err: error }, 'presence flush failed');
+    } finally {
+      this.flushing = false;
     }
   }
 

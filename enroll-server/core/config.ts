@@ -116,6 +116,8 @@ export interface ControlLimits {
   pingIntervalMs: number;
   /** A session heard from by neither a frame nor a pong for this long (real time) is cut off. */
   pongTimeoutMs: number;
+  /** Presence changes are written in one batch this often (a batch still being written is not raced). */
+  presenceFlushMs: number;
 }
 
 /** Several servers on one PostgreSQL database (docs/replicas.md). */
@@ -191,6 +193,7 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   closeGraceMs: 1_000,
   pingIntervalMs: PING_INTERVAL_MS,
   pongTimeoutMs: PONG_TIMEOUT_MS,
+  presenceFlushMs: 5_000,
 };
 
 /**

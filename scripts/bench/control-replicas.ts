@@ -2,10 +2,13 @@
  * `npm run bench -- control --replicas R --agents N [--seconds S] [--json]`: N simulated agents
  * spread evenly over R enroll-server replicas on one PostgreSQL database, from several simulator
  * processes (at most 10,000 connections each). Heartbeat latency as in the one-server benchmark:
- * a heartbeat and a ping on the same connection, timed to the pong.
+ * a heartbeat and a ping on the same connection, timed to the pong. With `approved`, every node is
+ * approved before it connects, as in a fleet at work: each session then counts towards uptime, so
+ * its presence is written every 5 s, and it is sent its cluster join (a WireGuard address each).
  */
+import pg from 'pg';
 import { percentile, round } from './stats.js';
-import { SimWorker, shares, startReplicaSet } from './replica-set.js';
+import { SimWorker, approveAll, shares, startReplicaSet } from './replica-set.js';
 
 const PER_WORKER = 10_000;
 
@@ -13,6 +16,9 @@ export async function benchControlReplicas(options: {
   replicas: number;
   agents: number;
   seconds: number;
+  approved?: boolean;
+  /** Seconds between the last connection and the measurement (the connections' own work drains). */
+  settle?: number;
   log: (l: string) => void;
 }): Promise<Record<string, number>> {
   const { replicas: count, agents, seconds, log } = options;
@@ -34,7 +40,8 @@ export async function benchControlReplicas(options: {
       ),
     );
     const enrollSeconds = Math.max(...enrolled.map((e) => e.seconds));
-    log(`enrolled in ${round(enrollSeconds)} s; connecting…`);
+    const approved = options.approved ? `; approved ${await approveAll(set.databaseUrl)}` : '';
+    log(`enrolled in ${round(enrollSeconds)} s${approved}; connecting…`);
     let offset = 0;
     const connected = await Promise.all(
       workers.map((w, i) => {
@@ -44,9 +51,11 @@ export async function benchControlReplicas(options: {
       }),
     );
     const total = connected.reduce((n, c) => n + c.connected, 0);
+    const settle = options.settle ?? 10;
     log(
-      `${total} connected in ${round(Math.max(...connected.map((c) => c.seconds)))} s; steady state for ${seconds} s…`,
+      `${total} connected in ${round(Math.max(...connected.map((c) => c.seconds)))} s; ${settle} s to settle, then steady state for ${seconds} s…`,
     );
+    await new Promise((r) => setTimeout(r, settle * 1000));
     // Reading /metrics resets the replicas' event-loop histograms: what the second read shows is
     // the steady window's.
     const before = await Promise.all(set.replicas.map((r) => replicaLoop(r.url)));
@@ -68,9 +77,15 @@ export async function benchControlReplicas(options: {
         return Number(/^homenode_connected_nodes (\d+)/m.exec(metrics)?.[1] ?? 0);
       }),
     );
+    // Approved: every open interval was written within the last presence batches (5 s apart).
+    const fleet = await fleetFigures(set.databaseUrl, Date.now() - 25_000);
     const result: Record<string, number> = {
       replicas: count,
       agents,
+      approved: options.approved ? 1 : 0,
+      settleSeconds: settle,
+      openIntervalsSeenInLast25s: fleet.fresh,
+      auditsRequested: fleet.audits,
       connected: perReplica.reduce((a, b) => a + b, 0),
       pinned: set.plan ? 1 : 0,
       simulatorProcesses: workers.length,
@@ -148,4 +163,23 @@ function logTail(
       .map(([s, b]) => `${s}: ${b.n} [${[...b.replicas].map((r) => r + 1).join(',')}]`)
       .join('; ')}`,
   );
+}
+
+/**
+ * Open presence intervals whose last sign of life was written at or after `since`, and the audits
+ * the replicas have asked for so far (approved nodes are audited; the simulator does not answer).
+ */
+async function fleetFigures(databaseUrl: string, since: number): Promise<{ fresh: number; audits: number }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const fresh = await client.query<{ n: string }>(
+      'SELECT count(*) AS n FROM presence_intervals WHERE ended_at IS NULL AND last_seen_at >= $1',
+      [since],
+    );
+    const audits = await client.query<{ n: string }>('SELECT count(*) AS n FROM audits');
+    return { fresh: Number(fresh.rows[0]?.n ?? 0), audits: Number(audits.rows[0]?.n ?? 0) };
+  } finally {
+    await client.end();
+  }
 }
